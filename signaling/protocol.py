@@ -1,0 +1,635 @@
+"""Every SupportLink wire message, defined once.
+
+Standard library only: the server, the customer's peer and (through the mirror in
+``webui/protocol.js``) the operator's browser all speak exactly what is written here.
+Golden examples in ``tests/data/messages.json`` are checked by pytest and ``node --test``.
+
+Two channels carry these messages:
+
+* **signaling** -- JSON text frames on the server's WebSockets (``/ws/operator``,
+  ``/ws/peer``). The server pairs the two sides and relays offer/answer/candidates.
+* **control** -- JSON text on the ``control`` data channel, end to end between the
+  operator's browser and the customer's peer (consent requests and answers).
+
+A session, as the signaling channel sees it::
+
+    operator                       server                          peer
+    hello(role=operator) ------->
+                         <------- welcome
+    create_session ------------->
+                         <------- session_created(code, expires_at)
+                                               <------------------ hello(role=peer)
+                                               welcome ---------->
+                                               <------------------ join(code, host, user, os)
+                         <------- join_request(host, user, os)
+                                               join_pending ----->
+    accept --------------------->
+                         <------- paired(ice_servers) ---------->  paired(ice_servers)
+                                               <------------------ offer   (the peer offers)
+                         <------- offer
+    answer --------------------->             answer ----------->
+    candidate <---------------------------------------------------> candidate
+    bye ------------------------>             bye(reason) ------->  (either side may end it)
+
+Errors::
+
+    ProtocolError(ValueError)   .code is one of ERROR_CODES' protocol entries:
+                                bad_json, too_large, unknown_type, bad_message
+
+Every ``error`` message the server sends carries a stable ``code`` (see ``ERROR_CODES``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+PROTOCOL_VERSION = 1
+
+#: Largest signaling frame accepted, in bytes of UTF-8 text.
+MAX_SIGNAL_BYTES = 64 * 1024
+#: Largest control data-channel message accepted, in bytes of UTF-8 text.
+MAX_CONTROL_BYTES = 16 * 1024
+
+ROLES = ("operator", "peer")
+MODES = ("screen", "call")
+#: What an operator may ask the customer for; each is allowed or denied separately.
+CAPABILITIES = ("view", "control", "clipboard", "files", "voice")
+
+#: Stable error codes, with what they mean. A client may switch on these.
+ERROR_CODES: Mapping[str, str] = {
+    # malformed input (ProtocolError.code)
+    "bad_json": "the frame is not a JSON object",
+    "too_large": "the frame is larger than the protocol allows",
+    "unknown_type": "the message type is not part of the protocol",
+    "bad_message": "a field is missing, unknown, of the wrong type or out of range",
+    # state
+    "unexpected_message": "the message is not valid from this side in this state",
+    "not_authenticated": "log in first",
+    "session_exists": "this connection already has a live session",
+    "no_session": "there is no session to act on",
+    # codes
+    "unknown_code": "no session has this code",
+    "expired_code": "this code has expired",
+    "used_code": "this code has already been used",
+    "rate_limited": "too many attempts; retry later",
+    # server
+    "server_busy": "the server cannot take more sessions now",
+    "internal": "the server failed; the session was closed",
+}
+
+#: Why a session (or one side of it) ended, as sent in ``bye.reason`` by the server.
+BYE_REASONS: Mapping[str, str] = {
+    "operator_ended": "the operator ended the session",
+    "peer_ended": "the customer ended the session",
+    "operator_left": "the operator's connection was lost",
+    "peer_left": "the customer's connection was lost",
+    "rejected": "the operator rejected the customer",
+    "cancelled": "the operator cancelled the session before anyone joined",
+    "expired": "the code expired before anyone joined",
+    "server_shutdown": "the server is shutting down",
+}
+
+_TOKEN = r"[a-z][a-z0-9_]{0,39}"
+_FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)\s+([0-9A-Fa-f:]+)\s*$", re.MULTILINE)
+
+
+class ProtocolError(ValueError):
+    """A message could not be parsed or built; ``code`` says how (see ``ERROR_CODES``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --------------------------------------------------------------------------- field specs
+
+
+class Spec:
+    """How one field is checked and converted from JSON."""
+
+    def check(self, where: str, value: Any) -> None:
+        raise ProtocolError("bad_message", f"{where}: no check defined")
+
+    def decode(self, where: str, value: Any) -> Any:
+        return value
+
+    def encode(self, value: Any) -> Any:
+        return value
+
+
+@dataclass(frozen=True)
+class Str(Spec):
+    max_len: int
+    min_len: int = 0
+    pattern: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    def check(self, where: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ProtocolError("bad_message", f"{where}: expected a string, got {_kind(value)}")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise ProtocolError(
+                "bad_message",
+                f"{where}: length {len(value)} is outside {self.min_len}..{self.max_len}",
+            )
+        if self.choices is not None and value not in self.choices:
+            raise ProtocolError(
+                "bad_message", f"{where}: {value[:40]!r} is not one of {', '.join(self.choices)}"
+            )
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ProtocolError("bad_message", f"{where}: {value[:40]!r} is not well formed")
+        if "\x00" in value:
+            raise ProtocolError("bad_message", f"{where}: NUL characters are not allowed")
+
+
+@dataclass(frozen=True)
+class Int(Spec):
+    minimum: int
+    maximum: int
+
+    def check(self, where: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProtocolError("bad_message", f"{where}: expected an integer, got {_kind(value)}")
+        if not self.minimum <= value <= self.maximum:
+            raise ProtocolError(
+                "bad_message", f"{where}: {value} is outside {self.minimum}..{self.maximum}"
+            )
+
+
+@dataclass(frozen=True)
+class Num(Spec):
+    minimum: float
+    maximum: float
+
+    def check(self, where: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolError("bad_message", f"{where}: expected a number, got {_kind(value)}")
+        if not self.minimum <= value <= self.maximum:  # also rejects NaN
+            raise ProtocolError(
+                "bad_message", f"{where}: {value} is outside {self.minimum}..{self.maximum}"
+            )
+
+
+@dataclass(frozen=True)
+class Bool(Spec):
+    def check(self, where: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            raise ProtocolError(
+                "bad_message", f"{where}: expected true or false, got {_kind(value)}"
+            )
+
+
+@dataclass(frozen=True)
+class Optional(Spec):
+    inner: Spec
+
+    def check(self, where: str, value: Any) -> None:
+        if value is not None:
+            self.inner.check(where, value)
+
+    def decode(self, where: str, value: Any) -> Any:
+        return None if value is None else self.inner.decode(where, value)
+
+    def encode(self, value: Any) -> Any:
+        return None if value is None else self.inner.encode(value)
+
+
+@dataclass(frozen=True)
+class Seq(Spec):
+    """A JSON array; a tuple in Python so messages stay immutable."""
+
+    item: Spec
+    max_items: int
+    unique: bool = False
+
+    def check(self, where: str, value: Any) -> None:
+        if not isinstance(value, tuple):
+            raise ProtocolError("bad_message", f"{where}: expected a list, got {_kind(value)}")
+        if len(value) > self.max_items:
+            raise ProtocolError(
+                "bad_message", f"{where}: {len(value)} items, at most {self.max_items} allowed"
+            )
+        for i, item in enumerate(value):
+            self.item.check(f"{where}[{i}]", item)
+        if self.unique and len(set(value)) != len(value):
+            raise ProtocolError("bad_message", f"{where}: items must not repeat")
+
+    def decode(self, where: str, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ProtocolError("bad_message", f"{where}: expected a list, got {_kind(value)}")
+        if len(value) > self.max_items:
+            raise ProtocolError(
+                "bad_message", f"{where}: {len(value)} items, at most {self.max_items} allowed"
+            )
+        return tuple(self.item.decode(f"{where}[{i}]", v) for i, v in enumerate(value))
+
+    def encode(self, value: Any) -> Any:
+        return [self.item.encode(v) for v in value]
+
+
+@dataclass(frozen=True)
+class Record(Spec):
+    """A nested JSON object described by another message-like dataclass."""
+
+    cls: type[Any]
+
+    def check(self, where: str, value: Any) -> None:
+        if not isinstance(value, self.cls):
+            raise ProtocolError("bad_message", f"{where}: expected an object, got {_kind(value)}")
+
+    def decode(self, where: str, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ProtocolError("bad_message", f"{where}: expected an object, got {_kind(value)}")
+        return _build(self.cls, value, where)
+
+    def encode(self, value: Any) -> Any:
+        return _to_json(value)
+
+
+def spec(s: Spec) -> Any:
+    """A required field checked by ``s``."""
+    return field(metadata={"spec": s})
+
+
+def optional(s: Spec) -> Any:
+    """A field that may be absent or null (``None`` in Python)."""
+    return field(default=None, metadata={"spec": Optional(s)})
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _validate(obj: Any) -> None:
+    name = getattr(obj, "type", type(obj).__name__)
+    for f in dataclasses.fields(obj):
+        f.metadata["spec"].check(f"{name}.{f.name}", getattr(obj, f.name))
+
+
+def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(k for k in data if k not in known and k != "type")
+    if unknown:
+        raise ProtocolError("bad_message", f"{where}: unknown field {unknown[0][:40]!r}")
+    kwargs: dict[str, Any] = {}
+    for name, f in known.items():
+        s: Spec = f.metadata["spec"]
+        if name not in data:
+            if isinstance(s, Optional):
+                continue
+            raise ProtocolError("bad_message", f"{where}.{name}: missing")
+        kwargs[name] = s.decode(f"{where}.{name}", data[name])
+    return cls(**kwargs)
+
+
+def _to_json(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    msg_type = getattr(type(obj), "type", None)
+    if isinstance(msg_type, str):
+        out["type"] = msg_type
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        out[f.name] = f.metadata["spec"].encode(value)
+    return out
+
+
+T = TypeVar("T")
+
+
+class _Validated:
+    """Mixin: every message checks its own fields when built, in Python as on the wire."""
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+# --------------------------------------------------------------------------- shared records
+
+_ID = Str(max_len=64, min_len=8, pattern=r"[A-Za-z0-9_-]+")
+_CODE = Str(max_len=8, min_len=8, pattern=r"[0-9]{8}")
+_LABEL = Str(max_len=128)  # host, user, os, operator names: shown, never trusted
+_SDP = Str(max_len=60_000, min_len=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IceServer(_Validated):
+    """One entry of ``RTCConfiguration.iceServers`` (TURN REST credentials when present)."""
+
+    urls: tuple[str, ...] = spec(
+        Seq(Str(max_len=512, pattern=r"(stun|stuns|turn|turns):\S+"), max_items=8)
+    )
+    username: str | None = optional(Str(max_len=256))
+    credential: str | None = optional(Str(max_len=256))
+
+
+# --------------------------------------------------------------------------- signaling
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hello(_Validated):
+    """First frame on every WebSocket: who is speaking and which protocol."""
+
+    type: ClassVar[str] = "hello"
+    role: str = spec(Str(max_len=16, choices=ROLES))
+    protocol: int = spec(Int(1, 1000))
+    agent: str | None = optional(Str(max_len=64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Welcome(_Validated):
+    """Server's answer to ``hello``; ``operator`` is the logged-in name on the operator side."""
+
+    type: ClassVar[str] = "welcome"
+    role: str = spec(Str(max_len=16, choices=ROLES))
+    protocol: int = spec(Int(1, 1000))
+    operator: str | None = optional(_LABEL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateSession(_Validated):
+    type: ClassVar[str] = "create_session"
+    mode: str = spec(Str(max_len=16, choices=MODES))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionCreated(_Validated):
+    """The code to read to the customer; ``expires_at`` is Unix time in seconds."""
+
+    type: ClassVar[str] = "session_created"
+    session_id: str = spec(_ID)
+    code: str = spec(_CODE)
+    mode: str = spec(Str(max_len=16, choices=MODES))
+    expires_at: float = spec(Num(0, 1e11))
+    ttl: int = spec(Int(1, 7 * 86400))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Join(_Validated):
+    """The customer's peer claims a code and says who it is (shown, never trusted)."""
+
+    type: ClassVar[str] = "join"
+    code: str = spec(_CODE)
+    host: str = spec(_LABEL)
+    user: str = spec(_LABEL)
+    os: str = spec(_LABEL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinPending(_Validated):
+    """To the peer: the code was right, the operator is deciding."""
+
+    type: ClassVar[str] = "join_pending"
+    operator: str = spec(_LABEL)
+    mode: str = spec(Str(max_len=16, choices=MODES))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinRequest(_Validated):
+    """To the operator: someone claimed the code; accept or reject them."""
+
+    type: ClassVar[str] = "join_request"
+    session_id: str = spec(_ID)
+    host: str = spec(_LABEL)
+    user: str = spec(_LABEL)
+    os: str = spec(_LABEL)
+    address: str = spec(Str(max_len=64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Accept(_Validated):
+    type: ClassVar[str] = "accept"
+    session_id: str = spec(_ID)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reject(_Validated):
+    type: ClassVar[str] = "reject"
+    session_id: str = spec(_ID)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paired(_Validated):
+    """To both sides after accept. The peer then sends the offer."""
+
+    type: ClassVar[str] = "paired"
+    session_id: str = spec(_ID)
+    mode: str = spec(Str(max_len=16, choices=MODES))
+    operator: str = spec(_LABEL)
+    host: str = spec(_LABEL)
+    user: str = spec(_LABEL)
+    os: str = spec(_LABEL)
+    ice_servers: tuple[IceServer, ...] = spec(Seq(Record(IceServer), max_items=8))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Offer(_Validated):
+    type: ClassVar[str] = "offer"
+    sdp: str = spec(_SDP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer(_Validated):
+    type: ClassVar[str] = "answer"
+    sdp: str = spec(_SDP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate(_Validated):
+    """A trickled ICE candidate; an empty ``candidate`` marks the end of candidates."""
+
+    type: ClassVar[str] = "candidate"
+    candidate: str = spec(Str(max_len=1024))
+    sdp_mid: str | None = optional(Str(max_len=64))
+    sdp_mline_index: int | None = optional(Int(0, 64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bye(_Validated):
+    """From a client: end the session. From the server: the session is over, and why."""
+
+    type: ClassVar[str] = "bye"
+    reason: str = spec(Str(max_len=40, pattern=_TOKEN))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Error(_Validated):
+    """A stable ``code`` (see ``ERROR_CODES``), words for people, and when to retry."""
+
+    type: ClassVar[str] = "error"
+    code: str = spec(Str(max_len=40, pattern=_TOKEN))
+    message: str = spec(Str(max_len=500))
+    retry_after: float | None = optional(Num(0, 86400))
+
+
+# --------------------------------------------------------------------------- control channel
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentRequest(_Validated):
+    """Operator asks the customer for one capability."""
+
+    type: ClassVar[str] = "consent_request"
+    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentReply(_Validated):
+    """The customer's answer to one request."""
+
+    type: ClassVar[str] = "consent_reply"
+    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+    allowed: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentState(_Validated):
+    """What the operator may do right now, as the customer's peer enforces it.
+
+    Sent by the peer after every change (grant, deny, revoke) and once when the channel opens.
+    """
+
+    type: ClassVar[str] = "consent_state"
+    granted: tuple[str, ...] = spec(
+        Seq(Str(max_len=16, choices=CAPABILITIES), max_items=len(CAPABILITIES), unique=True)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release(_Validated):
+    """Operator hands a capability back (for example: stops controlling)."""
+
+    type: ClassVar[str] = "release"
+    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+
+
+SignalMessage = (
+    Hello
+    | Welcome
+    | CreateSession
+    | SessionCreated
+    | Join
+    | JoinPending
+    | JoinRequest
+    | Accept
+    | Reject
+    | Paired
+    | Offer
+    | Answer
+    | Candidate
+    | Bye
+    | Error
+)
+ControlMessage = ConsentRequest | ConsentReply | ConsentState | Release
+Message = SignalMessage | ControlMessage
+
+SIGNALING: Mapping[str, type[Any]] = {
+    c.type: c
+    for c in (
+        Hello,
+        Welcome,
+        CreateSession,
+        SessionCreated,
+        Join,
+        JoinPending,
+        JoinRequest,
+        Accept,
+        Reject,
+        Paired,
+        Offer,
+        Answer,
+        Candidate,
+        Bye,
+        Error,
+    )
+}
+CONTROL: Mapping[str, type[Any]] = {
+    c.type: c for c in (ConsentRequest, ConsentReply, ConsentState, Release)
+}
+
+#: Which signaling messages each role may send to the server.
+FROM_OPERATOR = frozenset(
+    {"hello", "create_session", "accept", "reject", "answer", "candidate", "bye"}
+)
+FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye"})
+
+
+# --------------------------------------------------------------------------- parse / serialize
+
+
+def parse(text: str | bytes, registry: Mapping[str, type[Any]] = SIGNALING) -> Any:
+    """Parse one frame into its message, or raise ``ProtocolError`` saying what is wrong.
+
+    ``registry`` is ``SIGNALING`` (default) or ``CONTROL``; its size limit applies.
+    """
+    limit = MAX_CONTROL_BYTES if registry is CONTROL else MAX_SIGNAL_BYTES
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise ProtocolError("too_large", f"frame of {size} bytes exceeds the {limit}-byte limit")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("bad_json", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_json", f"expected a JSON object, got {_kind(data)}")
+    msg_type = data.get("type")
+    if not isinstance(msg_type, str):
+        raise ProtocolError("bad_message", "the 'type' field is missing or not a string")
+    cls = registry.get(msg_type)
+    if cls is None:
+        raise ProtocolError("unknown_type", f"unknown message type {msg_type[:40]!r}")
+    return _build(cls, data, msg_type)
+
+
+def serialize(msg: Any) -> str:
+    """The JSON text of ``msg``; fields that are ``None`` are left out."""
+    return json.dumps(_to_json(msg), ensure_ascii=False, separators=(",", ":"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# --------------------------------------------------------------------------- verification code
+
+
+def sdp_fingerprint(sdp: str) -> str:
+    """The first DTLS fingerprint of an SDP, as ``"sha-256 AB:CD:..."`` (algorithm lower case,
+    hex upper case). Raises ``ValueError`` if the SDP has none."""
+    m = _FINGERPRINT_RE.search(sdp.replace("\r\n", "\n"))
+    if m is None:
+        raise ValueError("the SDP carries no DTLS fingerprint")
+    return f"{m.group(1).lower()} {m.group(2).upper()}"
+
+
+def verification_code(fingerprint_a: str, fingerprint_b: str) -> str:
+    """Six digits, grouped ``"123 456"``, that both sides compute from the two DTLS fingerprints.
+
+    The order of the arguments does not matter. If a server in the middle swapped the
+    fingerprints, the two sides show different codes.
+    """
+    a, b = sorted((fingerprint_a.strip(), fingerprint_b.strip()))
+    digest = hashlib.sha256(f"supportlink-verify-v1\n{a}\n{b}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big") % 1_000_000
+    digits = f"{number:06d}"
+    return f"{digits[:3]} {digits[3:]}"
