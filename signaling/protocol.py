@@ -73,6 +73,10 @@ ERROR_CODES: Mapping[str, str] = {
     "not_authenticated": "log in first",
     "session_exists": "this connection already has a live session",
     "no_session": "there is no session to act on",
+    # HTTP (login, WebSocket upgrade)
+    "bad_credentials": "wrong user name or password",
+    "bad_request": "the request body is not what this endpoint takes",
+    "bad_origin": "the request came from another site",
     # codes
     "unknown_code": "no session has this code",
     "expired_code": "this code has expired",
