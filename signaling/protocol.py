@@ -9,7 +9,10 @@ Two channels carry these messages:
 * **signaling** -- JSON text frames on the server's WebSockets (``/ws/operator``,
   ``/ws/peer``). The server pairs the two sides and relays offer/answer/candidates.
 * **control** -- JSON text on the ``control`` data channel, end to end between the
-  operator's browser and the customer's peer (consent requests and answers).
+  operator's browser and the customer's peer (consent, monitors, window limit, clipboard).
+* **input** -- JSON text on the ``input`` data channel (ordered, reliable), operator to peer:
+  pointer, buttons, wheel and keys. Coordinates are fractions (0..1) of the picture the
+  operator sees; the peer maps them onto the monitor or window it is sharing.
 
 A session, as the signaling channel sees it::
 
@@ -55,8 +58,13 @@ PROTOCOL_VERSION = 1
 MAX_SIGNAL_BYTES = 64 * 1024
 #: Largest control data-channel message accepted, in bytes of UTF-8 text.
 MAX_CONTROL_BYTES = 16 * 1024
+#: Largest input data-channel message accepted, in bytes of UTF-8 text.
+MAX_INPUT_BYTES = 512
+#: Longest clipboard text carried in one ``clipboard`` message, in characters.
+MAX_CLIPBOARD_CHARS = 4000
 
 ROLES = ("operator", "peer")
+BUTTONS = ("left", "middle", "right")
 MODES = ("screen", "call")
 #: What an operator may ask the customer for; each is allowed or denied separately.
 CAPABILITIES = ("view", "control", "clipboard", "files", "voice")
@@ -527,6 +535,107 @@ class Release(_Validated):
     capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Monitor(_Validated):
+    """One of the customer's monitors, in X screen (or virtual desktop) pixels."""
+
+    index: int = spec(Int(0, 31))
+    x: int = spec(Int(-65536, 65536))
+    y: int = spec(Int(-65536, 65536))
+    width: int = spec(Int(1, 65536))
+    height: int = spec(Int(1, 65536))
+    primary: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewState(_Validated):
+    """Peer to operator: the monitors there are and what is being shared now.
+
+    ``window`` is the title of the one application window the session is limited to, or
+    absent when a whole monitor is shared (``monitor`` is then its index).
+    """
+
+    type: ClassVar[str] = "view_state"
+    monitors: tuple[Monitor, ...] = spec(Seq(Record(Monitor), max_items=32))
+    monitor: int = spec(Int(0, 31))
+    window: str | None = optional(Str(max_len=256))
+    width: int = spec(Int(0, 65536))
+    height: int = spec(Int(0, 65536))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelectMonitor(_Validated):
+    """Operator asks to see another monitor (the peer may refuse, e.g. in window mode)."""
+
+    type: ClassVar[str] = "select_monitor"
+    index: int = spec(Int(0, 31))
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitRequest(_Validated):
+    """Operator asks the customer to limit the session to one application window."""
+
+    type: ClassVar[str] = "limit_request"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clipboard(_Validated):
+    """Clipboard text, either way; only while the customer allows ``clipboard``."""
+
+    type: ClassVar[str] = "clipboard"
+    text: str = spec(Str(max_len=MAX_CLIPBOARD_CHARS))
+
+
+# --------------------------------------------------------------------------- input channel
+
+_FRACTION = Num(0.0, 1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointerMove(_Validated):
+    type: ClassVar[str] = "pointer_move"
+    x: float = spec(_FRACTION)
+    y: float = spec(_FRACTION)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointerButton(_Validated):
+    type: ClassVar[str] = "pointer_button"
+    button: str = spec(Str(max_len=8, choices=BUTTONS))
+    down: bool = spec(Bool())
+    x: float = spec(_FRACTION)
+    y: float = spec(_FRACTION)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wheel(_Validated):
+    """Scroll by whole notches: positive ``dy`` scrolls down, positive ``dx`` right."""
+
+    type: ClassVar[str] = "wheel"
+    x: float = spec(_FRACTION)
+    y: float = spec(_FRACTION)
+    dx: int = spec(Int(-50, 50))
+    dy: int = spec(Int(-50, 50))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Key(_Validated):
+    """A key going down or up: the browser's ``KeyboardEvent.code`` (the physical key) and
+    ``KeyboardEvent.key`` (what it produces with the operator's layout: ``"é"``, ``"Enter"``)."""
+
+    type: ClassVar[str] = "key"
+    code: str = spec(Str(max_len=32, pattern=r"[A-Za-z0-9]*"))
+    key: str = spec(Str(max_len=32, min_len=1))
+    down: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseAll(_Validated):
+    """Let go of every key and button held for the operator (focus left the video)."""
+
+    type: ClassVar[str] = "release_all"
+
+
 SignalMessage = (
     Hello
     | Welcome
@@ -544,32 +653,58 @@ SignalMessage = (
     | Bye
     | Error
 )
-ControlMessage = ConsentRequest | ConsentReply | ConsentState | Release
-Message = SignalMessage | ControlMessage
+ControlMessage = (
+    ConsentRequest
+    | ConsentReply
+    | ConsentState
+    | Release
+    | ViewState
+    | SelectMonitor
+    | LimitRequest
+    | Clipboard
+)
+InputMessage = PointerMove | PointerButton | Wheel | Key | ReleaseAll
+Message = SignalMessage | ControlMessage | InputMessage
 
-SIGNALING: Mapping[str, type[Any]] = {
-    c.type: c
-    for c in (
-        Hello,
-        Welcome,
-        CreateSession,
-        SessionCreated,
-        Join,
-        JoinPending,
-        JoinRequest,
-        Accept,
-        Reject,
-        Paired,
-        Offer,
-        Answer,
-        Candidate,
-        Bye,
-        Error,
-    )
-}
-CONTROL: Mapping[str, type[Any]] = {
-    c.type: c for c in (ConsentRequest, ConsentReply, ConsentState, Release)
-}
+
+class Registry(dict[str, type[Any]]):
+    """The messages one channel carries, by type, and the largest frame it accepts."""
+
+    def __init__(self, max_bytes: int, *classes: type[Any]) -> None:
+        super().__init__((c.type, c) for c in classes)
+        self.max_bytes = max_bytes
+
+
+SIGNALING = Registry(
+    MAX_SIGNAL_BYTES,
+    Hello,
+    Welcome,
+    CreateSession,
+    SessionCreated,
+    Join,
+    JoinPending,
+    JoinRequest,
+    Accept,
+    Reject,
+    Paired,
+    Offer,
+    Answer,
+    Candidate,
+    Bye,
+    Error,
+)
+CONTROL = Registry(
+    MAX_CONTROL_BYTES,
+    ConsentRequest,
+    ConsentReply,
+    ConsentState,
+    Release,
+    ViewState,
+    SelectMonitor,
+    LimitRequest,
+    Clipboard,
+)
+INPUT = Registry(MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
 
 #: Which signaling messages each role may send to the server.
 FROM_OPERATOR = frozenset(
@@ -581,12 +716,12 @@ FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye"})
 # --------------------------------------------------------------------------- parse / serialize
 
 
-def parse(text: str | bytes, registry: Mapping[str, type[Any]] = SIGNALING) -> Any:
+def parse(text: str | bytes, registry: Registry = SIGNALING) -> Any:
     """Parse one frame into its message, or raise ``ProtocolError`` saying what is wrong.
 
-    ``registry`` is ``SIGNALING`` (default) or ``CONTROL``; its size limit applies.
+    ``registry`` is ``SIGNALING`` (default), ``CONTROL`` or ``INPUT``; its size limit applies.
     """
-    limit = MAX_CONTROL_BYTES if registry is CONTROL else MAX_SIGNAL_BYTES
+    limit = registry.max_bytes
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise ProtocolError("too_large", f"frame of {size} bytes exceeds the {limit}-byte limit")
