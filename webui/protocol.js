@@ -1,0 +1,755 @@
+// @ts-check
+/**
+ * Every SupportLink wire message, as the console speaks it.
+ *
+ * This module mirrors `signaling/protocol.py` field for field: the same message tables, the
+ * same limits, the same error codes, the same verification code. Golden examples in
+ * `tests/data/messages.json` are checked against both (`node --test tests/js/`).
+ *
+ * To accept and reject exactly what the Python side does, frames are read by a small JSON
+ * reader of our own rather than `JSON.parse`: Python tells `1` (an int) from `1.0` (a float),
+ * refuses integers longer than 4300 digits and gives up on deep nesting; string lengths count
+ * code points, and `\S` / `strip()` use Python's idea of whitespace.
+ *
+ * Errors:
+ *
+ *     ProtocolError (Error)   .code: bad_json | too_large | unknown_type | bad_message
+ */
+
+import { sha256 } from "./sha256.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest signaling frame accepted, in bytes of UTF-8 text. */
+export const MAX_SIGNAL_BYTES = 64 * 1024;
+/** Largest control data-channel message accepted, in bytes of UTF-8 text. */
+export const MAX_CONTROL_BYTES = 16 * 1024;
+/** Largest input data-channel message accepted, in bytes of UTF-8 text. */
+export const MAX_INPUT_BYTES = 512;
+/** Longest clipboard text carried in one `clipboard` message, in characters. */
+export const MAX_CLIPBOARD_CHARS = 4000;
+
+export const ROLES = Object.freeze(["operator", "peer"]);
+export const BUTTONS = Object.freeze(["left", "middle", "right"]);
+export const MODES = Object.freeze(["screen", "call"]);
+/** What an operator may ask the customer for; each is allowed or denied separately. */
+export const CAPABILITIES = Object.freeze(["view", "control", "clipboard", "files", "voice"]);
+
+/** Words for each capability, as the console shows them. */
+export const CAPABILITY_NAMES = Object.freeze({
+  view: "screen viewing",
+  control: "remote control",
+  clipboard: "clipboard",
+  files: "file transfer",
+  voice: "voice",
+});
+
+/** Stable error codes, with what they mean. @type {Readonly<Record<string, string>>} */
+export const ERROR_CODES = Object.freeze({
+  // malformed input (ProtocolError.code)
+  bad_json: "the frame is not a JSON object",
+  too_large: "the frame is larger than the protocol allows",
+  unknown_type: "the message type is not part of the protocol",
+  bad_message: "a field is missing, unknown, of the wrong type or out of range",
+  // state
+  unexpected_message: "the message is not valid from this side in this state",
+  not_authenticated: "log in first",
+  session_exists: "this connection already has a live session",
+  no_session: "there is no session to act on",
+  // HTTP (login, WebSocket upgrade)
+  bad_credentials: "wrong user name or password",
+  bad_request: "the request body is not what this endpoint takes",
+  bad_origin: "the request came from another site",
+  // codes
+  unknown_code: "no session has this code",
+  expired_code: "this code has expired",
+  used_code: "this code has already been used",
+  rate_limited: "too many attempts; retry later",
+  // server
+  server_busy: "the server cannot take more sessions now",
+  internal: "the server failed; the session was closed",
+});
+
+/** Why a session ended, as sent in `bye.reason` by the server. @type {Readonly<Record<string, string>>} */
+export const BYE_REASONS = Object.freeze({
+  operator_ended: "the operator ended the session",
+  peer_ended: "the customer ended the session",
+  operator_left: "the operator's connection was lost",
+  peer_left: "the customer's connection was lost",
+  rejected: "the operator rejected the customer",
+  cancelled: "the operator cancelled the session before anyone joined",
+  expired: "the code expired before anyone joined",
+  server_shutdown: "the server is shutting down",
+});
+
+/** Which signaling messages each role may send to the server. */
+export const FROM_OPERATOR = Object.freeze(
+  new Set(["hello", "create_session", "accept", "reject", "answer", "candidate", "bye"]),
+);
+export const FROM_PEER = Object.freeze(new Set(["hello", "join", "offer", "candidate", "bye"]));
+
+/** A message could not be parsed or built; `code` says how (see `ERROR_CODES`). */
+export class ProtocolError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = "ProtocolError";
+    this.code = code;
+  }
+}
+
+// ------------------------------------------------------------------------- Python look-alikes
+
+/** The characters Python's `str.isspace()` (and so `\s` in `re`) counts as whitespace. */
+const PY_SPACE =
+  "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const PY_SPACE_RE = new RegExp(`[${PY_SPACE}]`, "u");
+
+/**
+ * Length in code points, as Python's `len(str)`.
+ * @param {string} s
+ */
+function codePointLength(s) {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Bytes of UTF-8, as Python's `len(s.encode("utf-8", "surrogatepass"))`.
+ * @param {string} s
+ */
+export function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * Python's `s.strip()`.
+ * @param {string} s
+ */
+function pyStrip(s) {
+  let start = 0;
+  let end = s.length;
+  while (start < end && PY_SPACE_RE.test(s[start])) start++;
+  while (end > start && PY_SPACE_RE.test(s[end - 1])) end--;
+  return s.slice(start, end);
+}
+
+/**
+ * Compare as Python compares `str`: by code point (JS compares UTF-16 code units).
+ * @param {string} a
+ * @param {string} b
+ */
+function comparePy(a, b) {
+  const x = Array.from(a, (ch) => /** @type {number} */ (ch.codePointAt(0)));
+  const y = Array.from(b, (ch) => /** @type {number} */ (ch.codePointAt(0)));
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i] - y[i];
+  }
+  return x.length - y.length;
+}
+
+// ------------------------------------------------------------------------- JSON, as Python reads it
+
+/** A number written with a fraction or exponent: a `float` in Python, never an `int`. */
+class JsonFloat {
+  /** @param {number} value */
+  constructor(value) {
+    this.value = value;
+  }
+}
+
+/**
+ * Python's json gives up (RecursionError) past about this many nested arrays/objects when
+ * called from a shallow stack; deeper frames are `bad_json` there, so they are here.
+ */
+const MAX_JSON_DEPTH = 993;
+/** Python refuses to convert integers with more digits than this (`sys.get_int_max_str_digits`). */
+const MAX_INT_DIGITS = 4300;
+
+/** @typedef {null | boolean | number | string | JsonFloat | RawValue[] | Map<string, any>} RawValue */
+
+/**
+ * Read one JSON text the way Python's `json.loads(..., parse_constant=reject)` does.
+ * Objects come back as `Map`s, numbers with a fraction or exponent as `JsonFloat`.
+ * @param {string} text
+ * @returns {RawValue}
+ */
+function readJson(text) {
+  let i = 0;
+  let depth = 0;
+  /** @param {string} why */
+  const fail = (why) => {
+    throw new ProtocolError("bad_json", `not valid JSON: ${why} at char ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length) {
+      const c = text[i];
+      if (c === " " || c === "\t" || c === "\n" || c === "\r") i++;
+      else break;
+    }
+  };
+  /** @returns {RawValue} */
+  const value = () => {
+    const c = text[i];
+    if (c === "{") return object();
+    if (c === "[") return array();
+    if (c === '"') return string();
+    if (text.startsWith("null", i)) return (i += 4), null;
+    if (text.startsWith("true", i)) return (i += 4), true;
+    if (text.startsWith("false", i)) return (i += 5), false;
+    if (c === "-" || (c >= "0" && c <= "9")) return number();
+    // NaN, Infinity and anything else
+    return fail("expecting value");
+  };
+  const number = () => {
+    const m = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;
+    m.lastIndex = i;
+    const found = m.exec(text);
+    if (!found) return fail("expecting value");
+    i += found[0].length;
+    if (found[1] !== undefined || found[2] !== undefined) return new JsonFloat(Number(found[0]));
+    const digits = found[0].replace("-", "");
+    if (digits.length > MAX_INT_DIGITS) fail(`integer of more than ${MAX_INT_DIGITS} digits`);
+    return Number(found[0]);
+  };
+  const string = () => {
+    i++; // opening quote
+    let out = "";
+    let start = i;
+    for (;;) {
+      if (i >= text.length) return fail("unterminated string");
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i++;
+        return out;
+      }
+      if (c < 0x20) return fail("invalid control character");
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
+      out += text.slice(start, i);
+      const e = text[i + 1];
+      if (e === "u") {
+        const hex = text.slice(i + 2, i + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) return fail("invalid \\uXXXX escape");
+        out += String.fromCharCode(parseInt(hex, 16));
+        i += 6;
+      } else {
+        const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+        if (e === undefined || !Object.hasOwn(simple, e)) return fail("invalid escape");
+        out += simple[/** @type {keyof typeof simple} */ (e)];
+        i += 2;
+      }
+      start = i;
+    }
+  };
+  const enter = () => {
+    if (++depth > MAX_JSON_DEPTH) fail("nested too deeply");
+    i++;
+    ws();
+  };
+  const array = () => {
+    enter();
+    /** @type {RawValue[]} */
+    const out = [];
+    if (text[i] === "]") return i++, depth--, out;
+    for (;;) {
+      out.push(value());
+      ws();
+      if (text[i] === ",") {
+        i++;
+        ws();
+      } else if (text[i] === "]") {
+        i++;
+        depth--;
+        return out;
+      } else return fail("expecting ',' delimiter");
+    }
+  };
+  const object = () => {
+    enter();
+    /** @type {Map<string, RawValue>} */
+    const out = new Map();
+    if (text[i] === "}") return i++, depth--, out;
+    for (;;) {
+      if (text[i] !== '"') return fail("expecting property name enclosed in double quotes");
+      const key = string();
+      ws();
+      if (text[i] !== ":") return fail("expecting ':' delimiter");
+      i++;
+      ws();
+      out.set(key, value());
+      ws();
+      if (text[i] === ",") {
+        i++;
+        ws();
+      } else if (text[i] === "}") {
+        i++;
+        depth--;
+        return out;
+      } else return fail("expecting ',' delimiter");
+    }
+  };
+  ws();
+  const result = value();
+  ws();
+  if (i !== text.length) fail("extra data");
+  return result;
+}
+
+// ------------------------------------------------------------------------- field specs
+
+/**
+ * @typedef {{kind: "str", maxLen: number, minLen: number, pattern?: RegExp, choices?: readonly string[]}} StrSpec
+ * @typedef {{kind: "int", min: number, max: number}} IntSpec
+ * @typedef {{kind: "num", min: number, max: number}} NumSpec
+ * @typedef {{kind: "bool"}} BoolSpec
+ * @typedef {{kind: "seq", item: Spec, maxItems: number, unique: boolean}} SeqSpec
+ * @typedef {{kind: "record", fields: Fields}} RecordSpec
+ * @typedef {StrSpec | IntSpec | NumSpec | BoolSpec | SeqSpec | RecordSpec} Spec
+ * @typedef {{spec: Spec, optional: boolean}} Field
+ * @typedef {Readonly<Record<string, Field>>} Fields
+ * @typedef {{name: string, maxBytes: number, messages: Readonly<Record<string, Fields>>}} Registry
+ */
+
+/**
+ * A Python `re.fullmatch` pattern; `\S` there means "not Python whitespace".
+ * @param {string} source
+ */
+const fullmatch = (source) =>
+  new RegExp(`^(?:${source.replaceAll("\\S", `[^${PY_SPACE}]`)})$`, "u");
+
+/** @returns {StrSpec} @param {number} maxLen @param {{minLen?: number, pattern?: string, choices?: readonly string[]}} [opts] */
+const Str = (maxLen, opts = {}) => ({
+  kind: "str",
+  maxLen,
+  minLen: opts.minLen ?? 0,
+  pattern: opts.pattern === undefined ? undefined : fullmatch(opts.pattern),
+  choices: opts.choices,
+});
+/** @returns {IntSpec} @param {number} min @param {number} max */
+const Int = (min, max) => ({ kind: "int", min, max });
+/** @returns {NumSpec} @param {number} min @param {number} max */
+const Num = (min, max) => ({ kind: "num", min, max });
+/** @type {BoolSpec} */
+const Bool = { kind: "bool" };
+/** @returns {SeqSpec} @param {Spec} item @param {number} maxItems */
+const Seq = (item, maxItems, unique = false) => ({ kind: "seq", item, maxItems, unique });
+/** @returns {RecordSpec} @param {Fields} fields */
+const Rec = (fields) => ({ kind: "record", fields });
+/** A required field. @param {Spec} spec @returns {Field} */
+const req = (spec) => ({ spec, optional: false });
+/** A field that may be absent or null. @param {Spec} spec @returns {Field} */
+const opt = (spec) => ({ spec, optional: true });
+
+const TOKEN = "[a-z][a-z0-9_]{0,39}";
+const ID = Str(64, { minLen: 8, pattern: "[A-Za-z0-9_-]+" });
+const CODE = Str(8, { minLen: 8, pattern: "[0-9]{8}" });
+const LABEL = Str(128); // host, user, os, operator names: shown, never trusted
+const SDP = Str(60_000, { minLen: 1 });
+const MODE = Str(16, { choices: MODES });
+const ROLE = Str(16, { choices: ROLES });
+const CAPABILITY = Str(16, { choices: CAPABILITIES });
+const FRACTION = Num(0.0, 1.0);
+
+/** One entry of `RTCConfiguration.iceServers`. */
+const ICE_SERVER = Rec({
+  urls: req(Seq(Str(512, { pattern: "(stun|stuns|turn|turns):\\S+" }), 8)),
+  username: opt(Str(256)),
+  credential: opt(Str(256)),
+});
+
+const MONITOR = Rec({
+  index: req(Int(0, 31)),
+  x: req(Int(-65536, 65536)),
+  y: req(Int(-65536, 65536)),
+  width: req(Int(1, 65536)),
+  height: req(Int(1, 65536)),
+  primary: req(Bool),
+});
+
+/** Signaling messages (WebSocket text frames), by type, fields in the Python order. @type {Registry} */
+export const SIGNALING = Object.freeze({
+  name: "signaling",
+  maxBytes: MAX_SIGNAL_BYTES,
+  messages: Object.freeze({
+    hello: { role: req(ROLE), protocol: req(Int(1, 1000)), agent: opt(Str(64)) },
+    welcome: { role: req(ROLE), protocol: req(Int(1, 1000)), operator: opt(LABEL) },
+    create_session: { mode: req(MODE) },
+    session_created: {
+      session_id: req(ID),
+      code: req(CODE),
+      mode: req(MODE),
+      expires_at: req(Num(0, 1e11)),
+      ttl: req(Int(1, 7 * 86400)),
+    },
+    join: { code: req(CODE), host: req(LABEL), user: req(LABEL), os: req(LABEL) },
+    join_pending: { operator: req(LABEL), mode: req(MODE) },
+    join_request: {
+      session_id: req(ID),
+      host: req(LABEL),
+      user: req(LABEL),
+      os: req(LABEL),
+      address: req(Str(64)),
+    },
+    accept: { session_id: req(ID) },
+    reject: { session_id: req(ID) },
+    paired: {
+      session_id: req(ID),
+      mode: req(MODE),
+      operator: req(LABEL),
+      host: req(LABEL),
+      user: req(LABEL),
+      os: req(LABEL),
+      ice_servers: req(Seq(ICE_SERVER, 8)),
+    },
+    offer: { sdp: req(SDP) },
+    answer: { sdp: req(SDP) },
+    candidate: {
+      candidate: req(Str(1024)),
+      sdp_mid: opt(Str(64)),
+      sdp_mline_index: opt(Int(0, 64)),
+    },
+    bye: { reason: req(Str(40, { pattern: TOKEN })) },
+    error: {
+      code: req(Str(40, { pattern: TOKEN })),
+      message: req(Str(500)),
+      retry_after: opt(Num(0, 86400)),
+    },
+  }),
+});
+
+/** Control data-channel messages (operator <-> customer's peer, end to end). @type {Registry} */
+export const CONTROL = Object.freeze({
+  name: "control",
+  maxBytes: MAX_CONTROL_BYTES,
+  messages: Object.freeze({
+    consent_request: { capability: req(CAPABILITY) },
+    consent_reply: { capability: req(CAPABILITY), allowed: req(Bool) },
+    consent_state: { granted: req(Seq(CAPABILITY, CAPABILITIES.length, true)) },
+    release: { capability: req(CAPABILITY) },
+    view_state: {
+      monitors: req(Seq(MONITOR, 32)),
+      monitor: req(Int(0, 31)),
+      window: opt(Str(256)),
+      width: req(Int(0, 65536)),
+      height: req(Int(0, 65536)),
+    },
+    select_monitor: { index: req(Int(0, 31)) },
+    limit_request: {},
+    clipboard: { text: req(Str(MAX_CLIPBOARD_CHARS)) },
+  }),
+});
+
+/** Input data-channel messages (operator -> peer; coordinates are fractions of the picture). @type {Registry} */
+export const INPUT = Object.freeze({
+  name: "input",
+  maxBytes: MAX_INPUT_BYTES,
+  messages: Object.freeze({
+    pointer_move: { x: req(FRACTION), y: req(FRACTION) },
+    pointer_button: {
+      button: req(Str(8, { choices: BUTTONS })),
+      down: req(Bool),
+      x: req(FRACTION),
+      y: req(FRACTION),
+    },
+    wheel: { x: req(FRACTION), y: req(FRACTION), dx: req(Int(-50, 50)), dy: req(Int(-50, 50)) },
+    key: {
+      code: req(Str(32, { pattern: "[A-Za-z0-9]*" })),
+      key: req(Str(32, { minLen: 1 })),
+      down: req(Bool),
+    },
+    release_all: {},
+  }),
+});
+
+/** @type {Readonly<Record<string, Registry>>} */
+const CHANNELS = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT });
+
+// ------------------------------------------------------------------------- checking
+
+/** @param {unknown} value */
+function kindOf(value) {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "boolean") return "a boolean";
+  if (typeof value === "number" || value instanceof JsonFloat) return "a number";
+  if (typeof value === "string") return "a string";
+  if (Array.isArray(value)) return "a list";
+  return "an object";
+}
+
+/** @param {string} message @returns {never} */
+function bad(message) {
+  throw new ProtocolError("bad_message", message);
+}
+
+/** @param {unknown} value */
+const isPlainObject = (value) =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof JsonFloat);
+
+/**
+ * Check one value against its spec and return it as a message holds it. `raw` values come from
+ * the JSON reader (Maps, JsonFloats); otherwise from code building a message to send.
+ * @param {Spec} spec
+ * @param {string} where
+ * @param {unknown} value
+ * @param {boolean} raw
+ * @returns {unknown}
+ */
+function convert(spec, where, value, raw) {
+  switch (spec.kind) {
+    case "str": {
+      if (typeof value !== "string") return bad(`${where}: expected a string, got ${kindOf(value)}`);
+      const n = codePointLength(value);
+      if (n < spec.minLen || n > spec.maxLen) {
+        return bad(`${where}: length ${n} is outside ${spec.minLen}..${spec.maxLen}`);
+      }
+      if (spec.choices && !spec.choices.includes(value)) {
+        return bad(`${where}: ${JSON.stringify(value.slice(0, 40))} is not one of ${spec.choices.join(", ")}`);
+      }
+      if (spec.pattern && !spec.pattern.test(value)) {
+        return bad(`${where}: ${JSON.stringify(value.slice(0, 40))} is not well formed`);
+      }
+      if (value.includes("\0")) return bad(`${where}: NUL characters are not allowed`);
+      return value;
+    }
+    case "int": {
+      // From the JSON reader a plain number was written as an integer (1e400 digits read as
+      // Infinity and fail the range check, as in Python); 1.0 arrives as a JsonFloat.
+      if (typeof value !== "number" || (!raw && !Number.isInteger(value))) {
+        return bad(`${where}: expected an integer, got ${kindOf(value)}`);
+      }
+      if (!(value >= spec.min && value <= spec.max)) {
+        return bad(`${where}: ${value} is outside ${spec.min}..${spec.max}`);
+      }
+      return value;
+    }
+    case "num": {
+      const n = value instanceof JsonFloat ? value.value : value;
+      if (typeof n !== "number") return bad(`${where}: expected a number, got ${kindOf(value)}`);
+      if (!(n >= spec.min && n <= spec.max)) {
+        return bad(`${where}: ${n} is outside ${spec.min}..${spec.max}`); // also rejects NaN
+      }
+      return n;
+    }
+    case "bool":
+      if (typeof value !== "boolean") {
+        return bad(`${where}: expected true or false, got ${kindOf(value)}`);
+      }
+      return value;
+    case "seq": {
+      if (!Array.isArray(value)) return bad(`${where}: expected a list, got ${kindOf(value)}`);
+      if (value.length > spec.maxItems) {
+        return bad(`${where}: ${value.length} items, at most ${spec.maxItems} allowed`);
+      }
+      const items = value.map((item, i) => convert(spec.item, `${where}[${i}]`, item, raw));
+      if (spec.unique && new Set(items).size !== items.length) {
+        return bad(`${where}: items must not repeat`);
+      }
+      return items;
+    }
+    case "record": {
+      if (raw ? !(value instanceof Map) : !isPlainObject(value)) {
+        return bad(`${where}: expected an object, got ${kindOf(value)}`);
+      }
+      return build(spec.fields, /** @type {any} */ (value), where, raw, null);
+    }
+  }
+}
+
+/**
+ * Build a message (or nested record) from its fields, checking every one.
+ * Like `_build` in Python, a key named "type" is never an unknown field, also in nested records.
+ * @param {Fields} fields
+ * @param {Map<string, unknown> | Record<string, unknown>} data
+ * @param {string} where
+ * @param {boolean} raw
+ * @param {string | null} type the message type to put first, or null for a nested record
+ * @returns {Record<string, unknown>}
+ */
+function build(fields, data, where, raw, type) {
+  const entries = data instanceof Map ? [...data] : Object.entries(data);
+  const given = new Map(entries.filter(([, v]) => raw || v !== undefined));
+  const unknown = [...given.keys()].filter((k) => k !== "type" && !Object.hasOwn(fields, k)).sort();
+  if (unknown.length) bad(`${where}: unknown field ${JSON.stringify(unknown[0].slice(0, 40))}`);
+  /** @type {Record<string, unknown>} */
+  const out = type === null ? {} : { type };
+  for (const [name, field] of Object.entries(fields)) {
+    if (!given.has(name)) {
+      if (field.optional) continue;
+      bad(`${where}.${name}: missing`);
+    }
+    const value = given.get(name);
+    if (value === null && field.optional) continue;
+    out[name] = convert(field.spec, `${where}.${name}`, value, raw);
+  }
+  return out;
+}
+
+/**
+ * @param {string} channel
+ * @returns {Registry}
+ */
+function registryOf(channel) {
+  const registry = CHANNELS[channel];
+  if (!registry) throw new TypeError(`unknown channel ${JSON.stringify(channel)}`);
+  return registry;
+}
+
+// ------------------------------------------------------------------------- parse / serialize
+
+/**
+ * A parsed message: `type` plus its fields; optional fields that were absent or null are left out.
+ * @typedef {{type: string, [field: string]: any}} Message
+ */
+
+/**
+ * Parse one frame into its message, or throw `ProtocolError` saying what is wrong.
+ * @param {string | ArrayBuffer | Uint8Array} text a text frame (or the UTF-8 bytes of one)
+ * @param {"signaling" | "control" | "input"} [channel] whose table and size limit apply
+ * @returns {Message}
+ */
+export function parse(text, channel = "signaling") {
+  const registry = registryOf(channel);
+  const limit = registry.maxBytes;
+  if (typeof text !== "string") {
+    const bytes = text instanceof Uint8Array ? text : new Uint8Array(text);
+    if (bytes.length > limit) {
+      throw new ProtocolError("too_large", `frame of ${bytes.length} bytes exceeds the ${limit}-byte limit`);
+    }
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    } catch {
+      throw new ProtocolError("bad_json", "not valid JSON: the frame is not UTF-8");
+    }
+  } else {
+    const size = text.length > limit ? text.length : utf8Length(text);
+    if (size > limit) {
+      throw new ProtocolError("too_large", `frame of ${utf8Length(text)} bytes exceeds the ${limit}-byte limit`);
+    }
+  }
+  const data = readJson(text);
+  if (!(data instanceof Map)) {
+    throw new ProtocolError("bad_json", `expected a JSON object, got ${kindOf(data)}`);
+  }
+  const type = data.get("type");
+  if (typeof type !== "string") {
+    throw new ProtocolError("bad_message", "the 'type' field is missing or not a string");
+  }
+  if (!Object.hasOwn(registry.messages, type)) {
+    throw new ProtocolError("unknown_type", `unknown message type ${JSON.stringify(type.slice(0, 40))}`);
+  }
+  return /** @type {Message} */ (build(registry.messages[type], data, type, true, type));
+}
+
+/**
+ * Check `msg` against its channel's table (as building a Python message does) and return it
+ * as a fresh object with the fields in table order, absent/null/undefined optional fields left out.
+ * @param {{type: string, [field: string]: any}} msg
+ * @param {"signaling" | "control" | "input"} [channel]
+ * @returns {Message}
+ */
+export function validate(msg, channel) {
+  const registries = channel ? [registryOf(channel)] : Object.values(CHANNELS);
+  const type = msg?.type;
+  if (typeof type !== "string") bad("the 'type' field is missing or not a string");
+  const registry = registries.find((r) => Object.hasOwn(r.messages, type));
+  if (!registry) throw new ProtocolError("unknown_type", `unknown message type ${JSON.stringify(type)}`);
+  return /** @type {Message} */ (build(registry.messages[type], msg, type, false, type));
+}
+
+/**
+ * The JSON text of `msg` after checking it; fields that are null or undefined are left out.
+ * Throws `ProtocolError` (bad_message / unknown_type) for a message Python could not build.
+ * @param {{type: string, [field: string]: any}} msg
+ * @param {"signaling" | "control" | "input"} [channel] limit the check to one channel's table
+ * @returns {string}
+ */
+export function serialize(msg, channel) {
+  return JSON.stringify(validate(msg, channel));
+}
+
+// ------------------------------------------------------------------------- verification code
+
+const FINGERPRINT_RE = new RegExp(
+  // Python: ^a=fingerprint:(\S+)\s+([0-9A-Fa-f:]+)\s*$ with re.MULTILINE
+  `(?:^|(?<=\\n))a=fingerprint:([^${PY_SPACE}]+)[${PY_SPACE}]+([0-9A-Fa-f:]+)[${PY_SPACE}]*(?=\\n|$)`,
+  "u",
+);
+
+/**
+ * The first DTLS fingerprint of an SDP, as `"sha-256 AB:CD:..."` (algorithm lower case, hex
+ * upper case). Throws `Error` if the SDP has none.
+ * @param {string} sdp
+ * @returns {string}
+ */
+export function sdpFingerprint(sdp) {
+  const m = FINGERPRINT_RE.exec(sdp.replaceAll("\r\n", "\n"));
+  if (!m) throw new Error("the SDP carries no DTLS fingerprint");
+  return `${m[1].toLowerCase()} ${m[2].toUpperCase()}`;
+}
+
+/**
+ * Six digits, grouped `"123 456"`, that both sides compute from the two DTLS fingerprints.
+ * The order of the arguments does not matter; if a server in the middle swapped the
+ * fingerprints, the two sides show different codes.
+ * @param {string} fingerprintA
+ * @param {string} fingerprintB
+ * @returns {string}
+ */
+export function verificationCode(fingerprintA, fingerprintB) {
+  const [a, b] = [pyStrip(fingerprintA), pyStrip(fingerprintB)].sort(comparePy);
+  const text = `supportlink-verify-v1\n${a}\n${b}`;
+  if (/\p{Cs}/u.test(text)) throw new Error("a fingerprint holds a lone surrogate"); // as Python's encode()
+  const digest = sha256(text);
+  let number = 0n;
+  for (let i = 0; i < 8; i++) number = (number << 8n) | BigInt(digest[i]);
+  const digits = String(number % 1_000_000n).padStart(6, "0");
+  return `${digits.slice(0, 3)} ${digits.slice(3)}`;
+}
+
+// ------------------------------------------------------------------------- words for people
+
+/**
+ * Words for a `bye.reason`, with a fallback for reasons this console does not know.
+ * @param {string} reason
+ */
+export function byeText(reason) {
+  return BYE_REASONS[reason] ?? `the session ended (${reason})`;
+}
+
+/**
+ * Words for an error code; the server's own message is preferred where there is one.
+ * @param {string} code
+ */
+export function errorText(code) {
+  return ERROR_CODES[code] ?? code;
+}
