@@ -1,0 +1,181 @@
+"""What the operator may do right now: the peer's single authority on consent (sans-IO).
+
+Inputs are events (paired, the operator asked, the customer answered, revoked, the operator
+released a capability); each returns the actions to carry out, in order:
+
+* ``Ask(capability)``              -- show the customer the question (GUI only)
+* ``Decided(capability, allowed, why)`` -- one line for the customer / the log
+* ``Reply(capability, allowed)``   -- send ``consent_reply`` to the operator
+* ``State(granted)``               -- send ``consent_state`` to the operator
+* ``StartView()`` / ``StopView()`` -- open / close the screen gate
+
+Without anyone to ask (headless), a request for a capability not pre-granted is denied at
+once. In a ``call`` session the screen is never shared: ``view`` is always denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signaling import protocol
+
+
+@dataclass(frozen=True)
+class Ask:
+    capability: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    capability: str
+    allowed: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    capability: str
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class State:
+    granted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StartView:
+    pass
+
+
+@dataclass(frozen=True)
+class StopView:
+    pass
+
+
+Action = Ask | Decided | Reply | State | StartView | StopView
+
+
+class Consent:
+    """Grants, pending questions, denials and revocations for one session."""
+
+    def __init__(
+        self, pregranted: frozenset[str] = frozenset(), *, can_ask: bool, mode: str = "screen"
+    ) -> None:
+        unknown = sorted(pregranted - set(protocol.CAPABILITIES))
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}")
+        if mode not in protocol.MODES:
+            raise ValueError(f"unknown session mode {mode!r}")
+        self.pregranted = pregranted
+        self.can_ask = can_ask
+        self.mode = mode
+        self._granted: set[str] = set()
+        self._pending: set[str] = set()
+        self._ended = False
+
+    @property
+    def granted(self) -> tuple[str, ...]:
+        """Granted capabilities in protocol order."""
+        return tuple(c for c in protocol.CAPABILITIES if c in self._granted)
+
+    @property
+    def pending(self) -> frozenset[str]:
+        return frozenset(self._pending)
+
+    def allows(self, capability: str) -> bool:
+        return not self._ended and capability in self._granted
+
+    # ------------------------------------------------------------------ events
+
+    def paired(self, mode: str) -> list[Action]:
+        """The operator accepted us: apply ``--allow``, ask for ``view`` in a screen session."""
+        if mode not in protocol.MODES:
+            raise ValueError(f"unknown session mode {mode!r}")
+        self.mode = mode
+        actions: list[Action] = []
+        for capability in protocol.CAPABILITIES:
+            if capability in self.pregranted and not self._refused_by_mode(capability):
+                actions += self._grant(capability, "pre-granted by --allow", reply=False)
+        if mode == "screen" and "view" not in self._granted:
+            actions += self._question("view")
+        actions.append(State(self.granted))
+        return actions
+
+    def channel_open(self) -> list[Action]:
+        """The control channel opened: the operator learns the current grants."""
+        return [State(self.granted)]
+
+    def request(self, capability: str) -> list[Action]:
+        """The operator asked for ``capability`` (``consent_request``)."""
+        if self._ended:
+            return []
+        if capability in self._granted:
+            return [Reply(capability, True), State(self.granted)]
+        if capability in self._pending:
+            return []
+        if self._refused_by_mode(capability):
+            return self._deny(capability, "a call session never shares the screen")
+        if capability in self.pregranted:
+            return [*self._grant(capability, "pre-granted by --allow"), State(self.granted)]
+        return self._question(capability)
+
+    def answer(self, capability: str, allowed: bool) -> list[Action]:
+        """The customer answered the question about ``capability``."""
+        if self._ended or capability not in self._pending:
+            return []
+        self._pending.discard(capability)
+        if allowed:
+            return [*self._grant(capability, "allowed by the customer"), State(self.granted)]
+        return self._deny(capability, "denied by the customer")
+
+    def revoke(self, capability: str) -> list[Action]:
+        """The customer takes a capability back."""
+        return self._withdraw(capability, "revoked by the customer")
+
+    def release(self, capability: str) -> list[Action]:
+        """The operator hands a capability back (``release``)."""
+        return self._withdraw(capability, "released by the operator")
+
+    def end(self) -> list[Action]:
+        """The session is over: everything stops, nothing is granted again."""
+        actions: list[Action] = []
+        if "view" in self._granted:
+            actions.append(StopView())
+        self._granted.clear()
+        self._pending.clear()
+        self._ended = True
+        return actions
+
+    # ------------------------------------------------------------------ helpers
+
+    def _refused_by_mode(self, capability: str) -> bool:
+        return self.mode == "call" and capability == "view"
+
+    def _question(self, capability: str) -> list[Action]:
+        if not self.can_ask:
+            return self._deny(capability, "not in --allow")
+        self._pending.add(capability)
+        return [Ask(capability)]
+
+    def _grant(self, capability: str, why: str, *, reply: bool = True) -> list[Action]:
+        self._granted.add(capability)
+        actions: list[Action] = [Decided(capability, True, why)]
+        if reply:
+            actions.append(Reply(capability, True))
+        if capability == "view":
+            actions.append(StartView())
+        return actions
+
+    def _deny(self, capability: str, why: str) -> list[Action]:
+        return [Decided(capability, False, why), Reply(capability, False), State(self.granted)]
+
+    def _withdraw(self, capability: str, why: str) -> list[Action]:
+        if self._ended or capability not in self._granted:
+            return []
+        self._granted.discard(capability)
+        actions: list[Action] = []
+        if capability == "view":
+            actions.append(StopView())
+        actions += [Decided(capability, False, why), State(self.granted)]
+        return actions

@@ -1,0 +1,229 @@
+"""Video encoders tuned for screen content (text must stay sharp), plugged into aiortc.
+
+Why this module exists: aiortc's encoders are tuned for camera video.
+
+* VP8 starts at 500 kbit/s and clamps every REMB update to 250 kbit/s .. 1.5 Mbit/s
+  (module constants in ``aiortc.codecs.vpx``); screen text at 1080p needs more than that to
+  stay readable after a change, and idle screens need almost nothing.
+* H.264 runs libx264 with no preset, i.e. ``medium``: at 1080p that costs far more than one
+  frame interval per frame on a small machine. ``veryfast`` keeps encode time per frame well
+  under the 33 ms budget of 30 fps with nearly the same quality per bit (see
+  ``bench/encode.py`` for the figures).
+
+How it plugs in: ``RTCRtpSender`` creates its encoder with ``aiortc.rtcrtpsender.get_encoder``
+once the codec is negotiated. ``install()`` puts a factory there that returns the encoders
+below for VP8 and H.264 and delegates everything else (audio) to aiortc. The subclasses open
+the codec context themselves (with the options chosen here) before aiortc's ``encode`` would,
+and keep aiortc's packetization, keyframe forcing (PLI/FIR) and the "recreate when the REMB
+bitrate moves by more than 10 %" rule. The bitrate range is the peer's setting instead of the
+module constants, so nothing in aiortc's modules is rewritten.
+
+The tuning is per process: one peer process serves one session.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+import multiprocessing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiortc.rtcrtpsender
+import av
+from aiortc.codecs import get_encoder as aiortc_get_encoder
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder, number_of_threads
+from av.frame import Frame
+
+logger = logging.getLogger(__name__)
+
+CODECS = ("vp8", "h264")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+)
+#: 30 fps, as aiortc assumes for RTP timing.
+_FRAME_RATE = 30
+
+
+@dataclass(frozen=True)
+class EncoderTuning:
+    """Bitrate range (bit/s) and x264 speed for the screen track."""
+
+    max_bitrate: int = 2_500_000
+    start_bitrate: int = 1_200_000
+    min_bitrate: int = 150_000
+    x264_preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if not 50_000 <= self.min_bitrate <= self.start_bitrate <= self.max_bitrate <= 50_000_000:
+            raise ValueError(
+                "bitrates must satisfy 50000 <= min <= start <= max <= 50000000, got "
+                f"min={self.min_bitrate} start={self.start_bitrate} max={self.max_bitrate}"
+            )
+        if self.x264_preset not in X264_PRESETS:
+            raise ValueError(
+                f"x264 preset {self.x264_preset!r} is not one of {', '.join(X264_PRESETS)}"
+            )
+
+    def clamp(self, bitrate: int) -> int:
+        return max(self.min_bitrate, min(bitrate, self.max_bitrate))
+
+
+class ScreenVp8Encoder(Vp8Encoder):
+    """aiortc's VP8 encoder with a bitrate range for screens and libvpx's screen-content mode."""
+
+    def __init__(self, tuning: EncoderTuning) -> None:
+        super().__init__()
+        self.tuning = tuning
+        self._bitrate = tuning.start_bitrate
+
+    @property
+    def target_bitrate(self) -> int:
+        return self._bitrate
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self._bitrate = self.tuning.clamp(bitrate)
+
+    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        assert isinstance(frame, av.VideoFrame)
+        if _needs_codec(self.codec, frame, self.target_bitrate):
+            self.codec = self._open(frame)
+        result: tuple[list[bytes], int] = super().encode(frame, force_keyframe)
+        return result
+
+    def _open(self, frame: av.VideoFrame) -> Any:
+        bitrate = self.target_bitrate
+        codec = av.CodecContext.create("libvpx", "w")
+        codec.width = frame.width
+        codec.height = frame.height
+        codec.bit_rate = bitrate
+        codec.pix_fmt = "yuv420p"
+        codec.gop_size = 3000  # keyframes only on request (PLI/FIR)
+        codec.qmin = 2
+        codec.qmax = 56
+        codec.options = {
+            "bufsize": str(bitrate),  # a one-second rate-control buffer
+            "cpu-used": "-6",
+            "deadline": "realtime",
+            "lag-in-frames": "0",
+            "minrate": str(bitrate),
+            "maxrate": str(bitrate),
+            "noise-sensitivity": "0",  # screens have no sensor noise to smooth away
+            "overshoot-pct": "15",
+            "partitions": "0",
+            "screen-content-mode": "1",
+            "static-thresh": "1",
+            "undershoot-pct": "100",
+        }
+        codec.thread_count = number_of_threads(
+            frame.width * frame.height, multiprocessing.cpu_count()
+        )
+        logger.debug("vp8 encoder %dx%d at %d bit/s", frame.width, frame.height, bitrate)
+        return codec
+
+
+class ScreenH264Encoder(H264Encoder):
+    """aiortc's H.264 encoder with a fast x264 preset and a bitrate range for screens."""
+
+    def __init__(self, tuning: EncoderTuning) -> None:
+        super().__init__()
+        self.tuning = tuning
+        self._bitrate = tuning.start_bitrate
+
+    @property
+    def target_bitrate(self) -> int:
+        return self._bitrate
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self._bitrate = self.tuning.clamp(bitrate)
+
+    def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
+        if _needs_codec(self.codec, frame, self.target_bitrate):
+            self.buffer_data = b""
+            self.buffer_pts = None
+            self.codec = self._open(frame)
+        chunks: Iterator[bytes] = super()._encode_frame(frame, force_keyframe)
+        return chunks
+
+    def _open(self, frame: av.VideoFrame) -> Any:
+        bitrate = self.target_bitrate
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width = frame.width
+        codec.height = frame.height
+        codec.bit_rate = bitrate
+        codec.pix_fmt = "yuv420p"
+        codec.framerate = fractions.Fraction(_FRAME_RATE, 1)
+        codec.time_base = fractions.Fraction(1, _FRAME_RATE)
+        codec.options = {
+            "preset": self.tuning.x264_preset,
+            "tune": "zerolatency",
+            "level": "31",  # what aiortc's SDP announces (profile-level-id 42e01f)
+            "maxrate": str(bitrate),
+            "bufsize": str(bitrate),
+        }
+        codec.profile = "Baseline"
+        logger.debug(
+            "h264 encoder %dx%d at %d bit/s, preset %s",
+            frame.width,
+            frame.height,
+            bitrate,
+            self.tuning.x264_preset,
+        )
+        return codec
+
+
+def _needs_codec(codec: Any, frame: av.VideoFrame, bitrate: int) -> bool:
+    """The same rule aiortc applies: (re)open on a new size or a bitrate change over 10 %."""
+    if codec is None:
+        return True
+    return bool(
+        frame.width != codec.width
+        or frame.height != codec.height
+        or abs(bitrate - codec.bit_rate) / codec.bit_rate > 0.1
+    )
+
+
+def make_encoder(codec: str, tuning: EncoderTuning) -> ScreenVp8Encoder | ScreenH264Encoder:
+    """A screen encoder for ``codec`` (``"vp8"`` or ``"h264"``)."""
+    if codec == "vp8":
+        return ScreenVp8Encoder(tuning)
+    if codec == "h264":
+        return ScreenH264Encoder(tuning)
+    raise ValueError(f"codec {codec!r} is not one of {', '.join(CODECS)}")
+
+
+_installed: EncoderTuning | None = None
+
+
+def install(tuning: EncoderTuning) -> None:
+    """Make every aiortc video sender in this process use the screen encoders with ``tuning``."""
+    global _installed
+    _installed = tuning
+    if aiortc.rtcrtpsender.get_encoder is not _get_encoder:  # type: ignore[attr-defined]
+        aiortc.rtcrtpsender.get_encoder = _get_encoder  # type: ignore[attr-defined]
+        logger.debug("screen encoders installed")
+
+
+def uninstall() -> None:
+    """Give aiortc its own encoders back (for tests)."""
+    global _installed
+    _installed = None
+    aiortc.rtcrtpsender.get_encoder = aiortc_get_encoder  # type: ignore[attr-defined]
+
+
+def _get_encoder(codec: Any) -> Any:
+    mime = str(codec.mimeType).lower()
+    if _installed is not None and mime == "video/vp8":
+        return ScreenVp8Encoder(_installed)
+    if _installed is not None and mime == "video/h264":
+        return ScreenH264Encoder(_installed)
+    return aiortc_get_encoder(codec)

@@ -1,0 +1,110 @@
+"""The peer's settings: one frozen value built in ``cli.main`` and passed down.
+
+Nothing here reads the environment; ``cli`` supplies ``SUPPORTLINK_SERVER`` as the default of
+``--server``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from signaling import protocol
+
+from .encoder import CODECS, X264_PRESETS, EncoderTuning
+
+_CODE_RE = re.compile(r"[0-9]{8}")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the peer cannot use; the message names it."""
+
+
+def normalize_code(text: str) -> str:
+    """A session code as people type it ("1234 5678", "1234-5678") reduced to its 8 digits.
+
+    Raises ``SettingsError`` unless exactly 8 digits remain.
+    """
+    digits = re.sub(r"[\s-]", "", text)
+    if not _CODE_RE.fullmatch(digits):
+        raise SettingsError("a session code is 8 digits, for example 1234 5678")
+    return digits
+
+
+def parse_capabilities(text: str) -> frozenset[str]:
+    """``"view,control"`` as a set of capability names; unknown names raise ``SettingsError``."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in protocol.CAPABILITIES]
+    if unknown:
+        raise SettingsError(
+            f"unknown capability {unknown[0]!r}; choose from {', '.join(protocol.CAPABILITIES)}"
+        )
+    return frozenset(names)
+
+
+def signaling_url(server: str) -> str:
+    """The peer WebSocket URL of a server: ``https://h/base`` -> ``wss://h/base/ws/peer``."""
+    parts = urlsplit(server.strip())
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower())
+    if scheme is None or not parts.hostname:
+        raise SettingsError(
+            f"server URL {server!r} must look like https://support.example.com "
+            "(http:// only on a trusted network)"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"server URL {server!r} must not carry a query or fragment")
+    path = parts.path.rstrip("/") + "/ws/peer"
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    """Everything the peer is told at start.
+
+    ``allow`` pre-grants capabilities (no question asked); ``code`` set means no code entry.
+    ``fps`` is the capture ceiling; ``bitrate`` the highest video bitrate (bit/s) the encoder
+    may use, REMB from the operator's side lowers it.
+    """
+
+    server: str
+    code: str | None = None
+    allow: frozenset[str] = frozenset()
+    headless: bool = True
+    monitor: int = 1
+    fps: float = 30.0
+    codec: str = "vp8"
+    bitrate: int = 2_500_000
+    x264_preset: str = "veryfast"
+    idle_refresh: float = 1.0
+    ws_url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ws_url", signaling_url(self.server))
+        if self.code is not None and not _CODE_RE.fullmatch(self.code):
+            raise SettingsError(f"code {self.code!r} is not 8 digits")
+        unknown = sorted(self.allow - set(protocol.CAPABILITIES))
+        if unknown:
+            raise SettingsError(f"unknown capability {unknown[0]!r} in allow")
+        if not 0 <= self.monitor <= 16:
+            raise SettingsError(f"monitor {self.monitor} is outside 0..16 (0 = all monitors)")
+        if not 0.5 <= self.fps <= 60:
+            raise SettingsError(f"fps {self.fps} is outside 0.5..60")
+        if self.codec not in CODECS:
+            raise SettingsError(f"codec {self.codec!r} is not one of {', '.join(CODECS)}")
+        if not 200_000 <= self.bitrate <= 20_000_000:
+            raise SettingsError(f"bitrate {self.bitrate} is outside 200000..20000000 bit/s")
+        if self.x264_preset not in X264_PRESETS:
+            raise SettingsError(
+                f"x264 preset {self.x264_preset!r} is not one of {', '.join(X264_PRESETS)}"
+            )
+        if not 0.1 <= self.idle_refresh <= 10:
+            raise SettingsError(f"idle refresh {self.idle_refresh} s is outside 0.1..10")
+
+    def encoder_tuning(self) -> EncoderTuning:
+        return EncoderTuning(
+            max_bitrate=self.bitrate,
+            start_bitrate=min(self.bitrate, 1_200_000),
+            min_bitrate=min(150_000, self.bitrate),
+            x264_preset=self.x264_preset,
+        )

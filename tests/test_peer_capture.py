@@ -1,0 +1,204 @@
+"""The screen track against a real Xvfb: colours at places, the consent gate, idle behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from aiortc.mediastreams import MediaStreamError
+from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
+
+from peer.capture import ScreenTrack, default_grabber
+
+BLOCKS = [
+    Block(40, 60, 200, 120, "#ff0000"),
+    Block(600, 300, 160, 160, "#00ff00"),
+    Block(1000, 500, 240, 180, "#0000ff"),
+]
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    with virtual_display(1280, 720) as name:
+        yield name
+
+
+@pytest.fixture
+def blocks(display: str) -> Iterator[ColourBlocks]:
+    with ColourBlocks(display, BLOCKS) as painted:
+        yield painted
+
+
+class CountingGrabber:
+    """The real mss grabber, counting how often it is opened and read."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.opened = 0
+        self.grabs = 0
+
+    def __call__(self) -> Any:
+        self.opened += 1
+        inner = default_grabber(self.display)()
+        outer = self
+
+        class Wrapped:
+            monitors = inner.monitors
+
+            def grab(self, monitor: Any) -> Any:
+                outer.grabs += 1
+                return inner.grab(monitor)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Wrapped()
+
+
+def rgb_at(frame: av.VideoFrame, x: int, y: int) -> tuple[int, int, int]:
+    array = frame.to_ndarray(format="bgr24")
+    b, g, r = (int(v) for v in array[y, x])
+    return (b, g, r)
+
+
+def close_to(actual: tuple[int, int, int], expected: tuple[int, int, int], tol: int = 12) -> bool:
+    return all(abs(a - e) <= tol for a, e in zip(actual, expected, strict=True))
+
+
+async def test_frames_show_the_colours_at_their_places(display: str, blocks: ColourBlocks) -> None:
+    track = ScreenTrack(fps=30, grabber=default_grabber(display))
+    track.open_gate()
+    frame = await asyncio.wait_for(track.recv(), 5)
+    track.stop()
+    assert (frame.width, frame.height) == (1280, 720)
+    assert frame.format.name == "yuv420p"
+    for block in BLOCKS:
+        cx, cy = block.x + block.width // 2, block.y + block.height // 2
+        assert close_to(rgb_at(frame, cx, cy), hex_to_bgr(block.colour)), block
+    # the edges land where they should (to within 4:2:0 chroma subsampling)
+    assert close_to(rgb_at(frame, 42, 62), hex_to_bgr("#ff0000"), 40)
+    assert close_to(rgb_at(frame, 36, 62), (0, 0, 0), 40)
+
+
+async def test_nothing_is_grabbed_before_consent(display: str, blocks: ColourBlocks) -> None:
+    grabber = CountingGrabber(display)
+    track = ScreenTrack(fps=30, grabber=grabber)
+    pending = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0.3)
+    assert not pending.done()
+    assert grabber.opened == 0 and grabber.grabs == 0
+    track.open_gate()
+    frame = await asyncio.wait_for(pending, 5)
+    assert frame is not None and grabber.opened == 1
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        await track.recv()
+
+
+async def test_closing_the_gate_stops_at_once(display: str, blocks: ColourBlocks) -> None:
+    grabber = CountingGrabber(display)
+    track = ScreenTrack(fps=30, grabber=grabber)
+    track.open_gate()
+    await asyncio.wait_for(track.recv(), 5)
+    track.close_gate()
+    pending = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0.05)
+    grabs = grabber.grabs
+    blocks.recolour(0, "#ffff00")  # a change while closed must not come out
+    await asyncio.sleep(0.3)
+    assert not pending.done()
+    assert grabber.grabs == grabs
+    track.open_gate()  # asked again and allowed: capture resumes with a fresh connection
+    frame = await asyncio.wait_for(pending, 5)
+    assert grabber.opened == 2
+    assert close_to(rgb_at(frame, 140, 120), hex_to_bgr("#ffff00"))
+    track.stop()
+
+
+async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
+    display: str, blocks: ColourBlocks
+) -> None:
+    track = ScreenTrack(fps=30, idle_refresh=1.0, grabber=default_grabber(display))
+    track.open_gate()
+    first = await asyncio.wait_for(track.recv(), 5)
+    frames: list[tuple[float, av.VideoFrame]] = []
+
+    async def pull() -> None:
+        while True:
+            frame = await track.recv()
+            frames.append((time.monotonic(), frame))
+
+    puller = asyncio.ensure_future(pull())
+    start = time.monotonic()
+    await asyncio.sleep(2.2)
+    idle_frames = len(frames)
+    # 2.2 s idle at 30 fps would be 66 frames; only the 1 s refreshes come out
+    assert 1 <= idle_frames <= 3, idle_frames
+    assert track.stats.unchanged >= 15
+    changed_at = time.monotonic()
+    blocks.recolour(1, "#ff00ff")
+    await asyncio.sleep(0.4)
+    puller.cancel()
+    track.stop()
+    later = [(t, f) for t, f in frames if t >= changed_at]
+    assert later, "the change did not come out"
+    t, frame = later[0]
+    assert t - changed_at < 0.3
+    assert close_to(rgb_at(frame, 680, 380), hex_to_bgr("#ff00ff"))
+    pts = [first.pts] + [f.pts for _, f in frames]
+    assert pts == sorted(pts) and len(set(pts)) == len(pts)
+    # pts follow the wall clock (90 kHz)
+    assert abs((frames[-1][1].pts - first.pts) / 90000 - (frames[-1][0] - start)) < 0.5
+
+
+def test_idle_cpu_is_small(display: str, blocks: ColourBlocks) -> None:
+    async def run() -> float:
+        track = ScreenTrack(fps=30, grabber=default_grabber(display))
+        track.open_gate()
+        await track.recv()
+
+        async def pull() -> None:
+            while True:
+                await track.recv()
+
+        puller = asyncio.ensure_future(pull())
+        await asyncio.sleep(1.2)  # settle into the idle poll
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(2.0)
+        used = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+        puller.cancel()
+        track.stop()
+        return used
+
+    share = asyncio.run(run())
+    assert share < 0.05, f"idle capture used {share:.1%} of a core"
+
+
+def test_even_size_crop() -> None:
+    class OddGrabber:
+        monitors = [{"left": 0, "top": 0, "width": 5, "height": 3}] * 2
+
+        def grab(self, monitor: Any) -> Any:
+            class Shot:
+                width, height = 5, 3
+                raw = bytearray(np.full(5 * 3 * 4, 200, dtype=np.uint8).tobytes())
+
+            return Shot()
+
+        def close(self) -> None:
+            pass
+
+    async def run() -> av.VideoFrame:
+        track = ScreenTrack(grabber=OddGrabber)
+        track.open_gate()
+        frame = await track.recv()
+        track.stop()
+        return frame
+
+    frame = asyncio.run(run())
+    assert (frame.width, frame.height) == (4, 2)
