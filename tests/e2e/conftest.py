@@ -1,0 +1,133 @@
+"""End-to-end fixtures: real parts, each test in a network namespace of its own.
+
+    netns     NetNS: lo + one veth pair (10.77.1.1, 10.77.1.2), both ends inside; removed after
+    procs     Procs: every child process of the test; stopped after, logs printed on failure
+    xvfb      Screen: Xvfb 1920x1080 inside the namespace, painted with known colour blocks
+    server    Server: ``supportlink serve`` on http://10.77.1.1:8080 with one operator
+    start_peer(code, allow=("view",), extra_args=()) -> Proc: the headless customer peer
+    browser   playwright Browser: headless Debian Chromium inside the namespace
+    coturn    Coturn: turnserver on 10.77.1.1 (3478 UDP/TCP, TLS 443, REST secret, test CA)
+
+All of it needs root (network namespaces); without root every test here is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .browser import launch
+from .netns import NetNS, remove_stale
+from .procs import Proc, Procs
+from .screen import Screen, start_painter, start_xvfb
+from .services import Coturn, Server, start_coturn, start_peer, start_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+REQUIRED_TOOLS = ("ip", "Xvfb", "chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"e2e_report_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(
+        getattr(getattr(request.node, f"e2e_report_{when}", None), "failed", False)
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture(scope="session")
+def e2e_ready() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("end-to-end tests need root for network namespaces (CI runs as root)")
+    missing = [name for name in REQUIRED_TOOLS if shutil.which(name) is None]
+    if missing:
+        pytest.skip(f"end-to-end tests need {', '.join(missing)} (scripts/test installs them)")
+    remove_stale()
+
+
+@pytest.fixture
+def netns(e2e_ready: None) -> Iterator[NetNS]:
+    ns = NetNS.create()
+    try:
+        yield ns
+    finally:
+        ns.destroy()
+
+
+@pytest.fixture
+def procs(netns: NetNS, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Procs]:
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    registry = Procs(log_dir)
+    try:
+        yield registry
+    finally:
+        registry.stop_all()
+        if _failed(request):
+            print(f"\n===== logs of {request.node.nodeid} =====\n{registry.dump()}")
+
+
+@pytest.fixture
+def xvfb(netns: NetNS, procs: Procs) -> Screen:
+    screen = start_xvfb(procs, netns)
+    start_painter(procs, netns, screen)
+    return screen
+
+
+@pytest.fixture
+def server(netns: NetNS, procs: Procs, tmp_path: Path) -> Server:
+    return start_server(procs, netns, tmp_path / "server-data")
+
+
+@pytest.fixture(name="start_peer")
+def start_peer_fixture(
+    netns: NetNS, procs: Procs, xvfb: Screen, server: Server
+) -> Callable[..., Proc]:
+    def start(
+        code: str,
+        *,
+        allow: Sequence[str] = ("view",),
+        extra_args: Sequence[str] = (),
+        name: str = "peer",
+    ) -> Proc:
+        return start_peer(
+            procs, netns, xvfb, server, code, allow=allow, extra_args=extra_args, name=name
+        )
+
+    return start
+
+
+@pytest.fixture
+def browser(netns: NetNS, procs: Procs, tmp_path: Path) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright, netns, tmp_path / "chromium")
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def coturn(netns: NetNS, procs: Procs, tmp_path: Path) -> Coturn:
+    return start_coturn(procs, netns, tmp_path / "coturn")

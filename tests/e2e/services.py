@@ -1,0 +1,202 @@
+"""SupportLink's own processes and coturn, each started inside the test's network namespace."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .netns import NetNS
+from .procs import Proc, Procs
+from .screen import Screen
+from .tlsca import CertSet, make_ca
+
+SERVER_PORT = 8080
+OPERATOR = "operator1"
+OPERATOR_PASSWORD = "correct horse battery staple"
+
+# Polls a URL from inside the namespace until it answers 200; no proxy, whatever the environment.
+_WAIT_HTTP = """
+import sys, time, urllib.request
+url, timeout = sys.argv[1], float(sys.argv[2])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+deadline = time.monotonic() + timeout
+while True:
+    try:
+        with opener.open(url, timeout=2) as answer:
+            print(answer.read().decode())
+            break
+    except Exception as error:
+        if time.monotonic() > deadline:
+            sys.exit(f"{url} did not answer within {timeout} s: {error}")
+        time.sleep(0.1)
+"""
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The test's environment without proxies or a display, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().endswith("_proxy") and k not in ("DISPLAY", "WAYLAND_DISPLAY")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def tool(name: str) -> str:
+    """A console script of this install (next to the running interpreter), else from PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (pip install -e .)")
+    return found
+
+
+def wait_http(ns: NetNS, url: str, timeout: float = 20) -> str:
+    """GET ``url`` from inside ``ns`` until it answers; return the body."""
+    return ns.python(_WAIT_HTTP, url, str(timeout), timeout=timeout + 10)
+
+
+@dataclass
+class Server:
+    url: str  # as seen from inside the namespace
+    data_dir: Path
+    operator: str
+    password: str
+    proc: Proc
+
+
+def start_server(
+    procs: Procs,
+    ns: NetNS,
+    data_dir: Path,
+    *,
+    port: int = SERVER_PORT,
+    extra_args: Sequence[str] = (),
+) -> Server:
+    """Add an operator, then run ``supportlink serve`` on the namespace's first address."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    add = procs.start(
+        "operator-add",
+        [tool("supportlink"), "operator", "add", OPERATOR, "--data-dir", str(data_dir)],
+        env=child_env(),
+        stdin_text=f"{OPERATOR_PASSWORD}\n{OPERATOR_PASSWORD}\n",
+    )
+    code = add.wait_exit(30)
+    if code != 0:
+        raise AssertionError(f"supportlink operator add exited {code}:\n{add.output()}")
+    command = [
+        tool("supportlink"),
+        "serve",
+        "--host",
+        ns.addr_a,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra_args,
+    ]
+    proc = procs.start("server", ns.argv(command), env=child_env())
+    url = f"http://{ns.addr_a}:{port}"
+    try:
+        wait_http(ns, f"{url}/healthz")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nserver output:\n{proc.output()}") from None
+    return Server(url, data_dir, OPERATOR, OPERATOR_PASSWORD, proc)
+
+
+def start_peer(
+    procs: Procs,
+    ns: NetNS,
+    screen: Screen,
+    server: Server,
+    code: str,
+    *,
+    allow: Sequence[str] = ("view",),
+    extra_args: Sequence[str] = (),
+    name: str = "peer",
+) -> Proc:
+    """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code``."""
+    command = [tool("supportlink-peer"), "--server", server.url, "--code", code]
+    if allow:
+        command += ["--allow", ",".join(allow)]
+    command += list(extra_args)
+    return procs.start(name, ns.argv(command), env=child_env(DISPLAY=screen.display))
+
+
+@dataclass
+class Coturn:
+    host: str
+    port: int  # plain TURN, UDP and TCP
+    tls_port: int  # TURN over TLS
+    secret: str
+    realm: str
+    certs: CertSet
+    proc: Proc
+
+    def credentials(self, user: str, ttl: int = 3600) -> tuple[str, str]:
+        """TURN REST credentials: ``("<expiry>:<user>", base64(HMAC-SHA1(secret, username)))``."""
+        username = f"{int(time.time()) + ttl}:{user}"
+        digest = hmac.new(self.secret.encode(), username.encode(), hashlib.sha1).digest()
+        return username, base64.b64encode(digest).decode()
+
+    def urls(self) -> list[str]:
+        return [
+            f"turn:{self.host}:{self.port}?transport=udp",
+            f"turn:{self.host}:{self.port}?transport=tcp",
+            f"turns:{self.host}:{self.tls_port}?transport=tcp",
+        ]
+
+
+_WAIT_TCP = """
+import socket, sys, time
+host, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + timeout
+while True:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        break
+    except OSError as error:
+        if time.monotonic() > deadline:
+            sys.exit(f"{host}:{port} not listening within {timeout} s: {error}")
+        time.sleep(0.05)
+"""
+
+
+def start_coturn(procs: Procs, ns: NetNS, directory: Path) -> Coturn:
+    """Run ``turnserver`` on the namespace's first address with a config from ``turn.coturn``:
+    TURN on 3478 (UDP, TCP), TURN over TLS on 443 with a certificate of a fresh test CA."""
+    from turn.coturn import CoturnConfig, render  # the product's own coturn configuration
+
+    directory.mkdir(parents=True, exist_ok=True)
+    certs = make_ca(directory, ns.addr_a)
+    secret = base64.b64encode(os.urandom(24)).decode()
+    realm = "supportlink.test"
+    config = CoturnConfig(  # type: ignore[call-arg]
+        listening_ip=ns.addr_a,
+        external_ip=None,
+        realm=realm,
+        static_auth_secret=secret,
+        listening_port=3478,
+        tls_listening_port=443,
+        cert=certs.cert,
+        pkey=certs.key,
+    )
+    conf = directory / "turnserver.conf"
+    conf.write_text(render(config))
+    command = ["turnserver", "-c", str(conf), "--log-file", "stdout", "--pidfile", ""]
+    proc = procs.start("coturn", ns.argv(command), env=child_env())
+    ns.python(_WAIT_TCP, ns.addr_a, "3478", "15", timeout=25)
+    ns.python(_WAIT_TCP, ns.addr_a, "443", "15", timeout=25)
+    return Coturn(ns.addr_a, 3478, 443, secret, realm, certs, proc)

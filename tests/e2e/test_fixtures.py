@@ -1,0 +1,82 @@
+"""Each end-to-end fixture on its own, checked against something that could fail."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .netns import NetNS
+from .procs import Procs
+from .screen import BACKGROUND, Screen
+from .services import wait_http
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+
+def test_netns_is_closed(netns: NetNS) -> None:
+    addrs = netns.run(["ip", "-o", "-4", "addr"]).stdout
+    assert f"inet {netns.addr_a}/24" in addrs and f"inet {netns.addr_b}/24" in addrs
+    links = netns.run(["ip", "-o", "link"]).stdout
+    names = sorted(re.findall(r"^\d+: ([^:@]+)", links, re.M))
+    assert names == ["lo", "sl-a", "sl-b"]
+    route = netns.run(["ip", "route", "show", "default"]).stdout
+    assert f"via {netns.addr_b}" in route
+    # Both ends of the pair are inside: no address outside the namespace is reachable.
+    probe = netns.python(
+        "import socket\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.connect(('192.0.2.1', 9))\n"  # TEST-NET-1: nothing sent, only a route looked up
+        "print(s.getsockname()[0])\n"
+    )
+    assert probe.strip() in (netns.addr_a, netns.addr_b)
+
+
+def test_xvfb_shows_the_colour_blocks(xvfb: Screen) -> None:
+    shot = xvfb.grab()
+    assert (shot.width, shot.height) == (1920, 1080)
+    for block in xvfb.blocks:
+        assert shot.pixel(*block.centre) == block.rgb, block
+        assert shot.pixel(block.x + 2, block.y + 2) == block.rgb, block
+        assert shot.pixel(block.x + block.w - 1, block.y + block.h - 1) == block.rgb, block
+        assert shot.pixel(block.x + block.w, block.y + block.h) == BACKGROUND, block
+    assert shot.pixel(10, 10) == BACKGROUND
+    assert shot.pixel(xvfb.width - 10, xvfb.height - 10) == BACKGROUND
+
+
+_GATHER = """async () => {
+    const pc = new RTCPeerConnection({iceServers: []});
+    pc.createDataChannel("probe");
+    const candidates = [];
+    const done = new Promise((resolve) => {
+        pc.onicecandidate = (e) => e.candidate ? candidates.push(e.candidate.candidate) : resolve();
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
+    const sdp = pc.localDescription.sdp;
+    pc.close();
+    return {candidates, sdp, title: document.title};
+}"""
+
+
+def test_chromium_in_netns_sees_only_namespace_addresses(
+    netns: NetNS, procs: Procs, browser: Browser, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>inside the namespace</title>")
+    command = [sys.executable, "-m", "http.server", "--bind", netns.addr_a]
+    command += ["--directory", str(site), "8000"]
+    procs.start("http", netns.argv(command))
+    wait_http(netns, f"http://{netns.addr_a}:8000/")
+    page = browser.new_page()
+    page.goto(f"http://{netns.addr_a}:8000/", timeout=15_000)
+    result = page.evaluate(_GATHER)
+    assert result["title"] == "inside the namespace"
+    assert result["candidates"], result
+    addresses = {c.split()[4] for c in result["candidates"]}
+    assert addresses and all(a.startswith("10.77.1.") for a in addresses), result
+    in_sdp = set(re.findall(r"a=candidate:\S+ \d+ \S+ \d+ (\S+) ", result["sdp"]))
+    assert in_sdp <= {netns.addr_a, netns.addr_b}, result["sdp"]
