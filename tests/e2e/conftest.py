@@ -6,6 +6,7 @@
     server    Server: ``supportlink serve`` on http://10.77.1.1:8080 with one operator
     start_peer(code, allow=("view",), extra_args=()) -> Proc: the headless customer peer
     browser   playwright Browser: headless Debian Chromium inside the namespace
+    console   Console: a page of ``browser`` on the server's console (see console.py)
     coturn    Coturn: turnserver on 10.77.1.1 (3478 UDP/TCP, TLS 443, REST secret, test CA)
 
 All of it needs root (network namespaces); without root every test here is skipped.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .browser import launch
+from .console import Console
 from .netns import NetNS, remove_stale
 from .procs import Proc, Procs
 from .screen import Screen, start_painter, start_xvfb
@@ -126,6 +128,29 @@ def browser(netns: NetNS, procs: Procs, tmp_path: Path) -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def console(
+    browser: Browser, server: Server, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Console]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    messages: list[str] = []
+    page.on("console", lambda msg: messages.append(f"console.{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
+    try:
+        yield Console(page, server)
+    finally:
+        if _failed(request):
+            shot = tmp_path / "console.png"
+            try:
+                page.screenshot(path=str(shot), timeout=5000)
+                log = page.locator("#log").inner_text(timeout=2000)
+            except Exception as error:  # the page may be gone: still report the rest
+                log = f"(no log panel: {error})"
+            print(f"\n===== console page ({shot}) =====\n{log}\n" + "\n".join(messages))
+        context.close()
 
 
 @pytest.fixture

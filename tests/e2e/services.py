@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -174,29 +175,93 @@ while True:
 """
 
 
-def start_coturn(procs: Procs, ns: NetNS, directory: Path) -> Coturn:
-    """Run ``turnserver`` on the namespace's first address with a config from ``turn.coturn``:
-    TURN on 3478 (UDP, TCP), TURN over TLS on 443 with a certificate of a fresh test CA."""
-    from turn.coturn import CoturnConfig, render  # the product's own coturn configuration
+def render_coturn_config(
+    ns: NetNS, certs: CertSet, secret: str, realm: str, port: int, tls_port: int
+) -> str:
+    """The product's own coturn configuration (``turn.coturn``) for the namespace address."""
+    try:
+        from turn.coturn import CoturnConfig, render
+    except ImportError as error:
+        import pytest
 
+        pytest.skip(f"turn.coturn is not importable: {error}")
+
+    config = CoturnConfig(  # type: ignore[call-arg]
+        listening_ip=ns.addr_a,
+        realm=realm,
+        static_auth_secret=secret,
+        listening_port=port,
+        tls_listening_port=tls_port,
+        cert=certs.cert,
+        pkey=certs.key,
+    )
+    return str(render(config))
+
+
+def start_coturn(procs: Procs, ns: NetNS, directory: Path) -> Coturn:
+    """Run ``turnserver`` on the namespace's first address with the product's configuration:
+    TURN on 3478 (UDP, TCP), TURN over TLS on 443 with a certificate of a fresh test CA."""
     directory.mkdir(parents=True, exist_ok=True)
     certs = make_ca(directory, ns.addr_a)
     secret = base64.b64encode(os.urandom(24)).decode()
     realm = "supportlink.test"
-    config = CoturnConfig(  # type: ignore[call-arg]
-        listening_ip=ns.addr_a,
-        external_ip=None,
-        realm=realm,
-        static_auth_secret=secret,
-        listening_port=3478,
-        tls_listening_port=443,
-        cert=certs.cert,
-        pkey=certs.key,
-    )
     conf = directory / "turnserver.conf"
-    conf.write_text(render(config))
-    command = ["turnserver", "-c", str(conf), "--log-file", "stdout", "--pidfile", ""]
+    conf.write_text(render_coturn_config(ns, certs, secret, realm, 3478, 443))
+    command = ["turnserver", "-c", str(conf), "--log-file", "stdout"]
     proc = procs.start("coturn", ns.argv(command), env=child_env())
-    ns.python(_WAIT_TCP, ns.addr_a, "3478", "15", timeout=25)
-    ns.python(_WAIT_TCP, ns.addr_a, "443", "15", timeout=25)
+    try:
+        ns.python(_WAIT_TCP, ns.addr_a, "3478", "15", timeout=25)
+        ns.python(_WAIT_TCP, ns.addr_a, "443", "15", timeout=25)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\ncoturn output:\n{proc.output()}") from None
     return Coturn(ns.addr_a, 3478, 443, secret, realm, certs, proc)
+
+
+_ALLOCATE = """
+import asyncio, sys, aioice
+host, port, username, password, transport, tls = sys.argv[1:7]
+async def main():
+    connection = aioice.Connection(
+        ice_controlling=True, components=1, turn_server=(host, int(port)),
+        turn_username=username, turn_password=password, turn_transport=transport,
+        turn_ssl=tls == "tls",
+    )
+    await asyncio.wait_for(connection.gather_candidates(), 10)
+    for candidate in connection.local_candidates:
+        print(candidate.type, candidate.host, candidate.port)
+    await connection.close()
+asyncio.run(main())
+"""
+
+
+def turn_allocate(
+    ns: NetNS,
+    turn: Coturn,
+    *,
+    transport: str = "udp",
+    tls: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+) -> list[tuple[str, str, int]]:
+    """Gather ICE candidates with aioice inside ``ns`` through ``turn``; (type, host, port) each.
+
+    The test CA is trusted through ``SSL_CERT_FILE`` (aioice fails silently otherwise)."""
+    if username is None or password is None:
+        username, password = turn.credentials("probe")
+    port = turn.tls_port if tls else turn.port
+    command = [sys.executable, "-c", _ALLOCATE, turn.host, str(port), username, password]
+    command += [transport, "tls" if tls else "plain"]
+    done = subprocess.run(
+        ns.argv(command),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=child_env(SSL_CERT_FILE=str(turn.certs.ca_cert)),
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"aioice gathering failed:\n{done.stdout}{done.stderr}")
+    found = []
+    for line in done.stdout.splitlines():
+        kind, host, port_text = line.split()
+        found.append((kind, host, int(port_text)))
+    return found

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .netns import NetNS
 from .procs import Procs
 from .screen import BACKGROUND, Screen
-from .services import wait_http
+from .services import Coturn, turn_allocate, wait_http
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -80,3 +80,14 @@ def test_chromium_in_netns_sees_only_namespace_addresses(
     assert addresses and all(a.startswith("10.77.1.") for a in addresses), result
     in_sdp = set(re.findall(r"a=candidate:\S+ \d+ \S+ \d+ (\S+) ", result["sdp"]))
     assert in_sdp <= {netns.addr_a, netns.addr_b}, result["sdp"]
+
+
+def test_coturn_relays_with_rest_credentials(netns: NetNS, coturn: Coturn) -> None:
+    for transport, tls in (("udp", False), ("tcp", False), ("tcp", True)):
+        found = turn_allocate(netns, coturn, transport=transport, tls=tls)
+        relays = [host for kind, host, _ in found if kind == "relay"]
+        assert relays == [coturn.host], (transport, tls, found)
+        assert {host for _, host, _ in found} <= {netns.addr_a, netns.addr_b}, found
+    username, _ = coturn.credentials("probe")
+    found = turn_allocate(netns, coturn, username=username, password="d3JvbmcgcGFzc3dvcmQ=")
+    assert [kind for kind, _, _ in found if kind == "relay"] == [], found
