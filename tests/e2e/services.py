@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .netns import NetNS
+from .netns import PREFIX_LEN, NetNS
 from .procs import Proc, Procs
 from .screen import Screen
 from .tlsca import CertSet, make_ca
@@ -186,14 +187,16 @@ def render_coturn_config(
 
         pytest.skip(f"turn.coturn is not importable: {error}")
 
-    config = CoturnConfig(  # type: ignore[call-arg]
-        listening_ip=ns.addr_a,
+    config = CoturnConfig(
         realm=realm,
-        static_auth_secret=secret,
-        listening_port=port,
-        tls_listening_port=tls_port,
-        cert=certs.cert,
-        pkey=certs.key,
+        secret=secret,
+        listening_ips=(ns.addr_a,),
+        port=port,
+        tls_port=tls_port,
+        tls_cert=str(certs.cert),
+        tls_key=str(certs.key),
+        # The relay refuses private peers; the namespace's own network is the exception.
+        allowed_peer_ips=(f"{ipaddress.ip_network(f'{ns.addr_a}/{PREFIX_LEN}', strict=False)}",),
     )
     return str(render(config))
 
@@ -207,7 +210,7 @@ def start_coturn(procs: Procs, ns: NetNS, directory: Path) -> Coturn:
     realm = "supportlink.test"
     conf = directory / "turnserver.conf"
     conf.write_text(render_coturn_config(ns, certs, secret, realm, 3478, 443))
-    command = ["turnserver", "-c", str(conf), "--log-file", "stdout"]
+    command = ["turnserver", "-c", str(conf)]
     proc = procs.start("coturn", ns.argv(command), env=child_env())
     try:
         ns.python(_WAIT_TCP, ns.addr_a, "3478", "15", timeout=25)
