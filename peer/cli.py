@@ -1,0 +1,188 @@
+"""``supportlink-peer``: the customer's side of a SupportLink session.
+
+With a display and no ``--code`` it opens a small window; otherwise it runs headless and
+prints one line per step and decision. Exit status: 0 the session ended normally, 1 it
+failed after the code was accepted, 2 the code was refused, 3 the server could not be
+reached, 64 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+from signaling import protocol
+
+from .encoder import CODECS, X264_PRESETS
+from .session import PeerSession
+from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
+
+EXIT_USAGE = 64
+
+_EPILOG = """\
+examples:
+  supportlink-peer --server https://support.example.com
+      open the window, type the code the operator reads to you
+  supportlink-peer --server https://support.example.com --code 12345678 --allow view
+      headless: join, allow screen viewing only, print every step
+
+capabilities for --allow: {caps}
+  Only the named ones are granted without asking; in headless mode every other request
+  from the operator is denied (and the decision printed).
+
+exit status: 0 session ended normally, 1 failed after the code was accepted,
+  2 code refused (wrong, expired, used, too many tries), 3 server unreachable, 64 usage error
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supportlink-peer",
+        description="Join a SupportLink remote-support session with the 8-digit code "
+        "the operator gave you. Nothing is shared until you allow it.",
+        epilog=_EPILOG.format(caps=", ".join(protocol.CAPABILITIES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="the SupportLink server, e.g. https://support.example.com "
+        "(default: $SUPPORTLINK_SERVER)",
+    )
+    parser.add_argument(
+        "--code", metavar="CODE", help="the 8-digit session code; implies headless mode"
+    )
+    parser.add_argument(
+        "--allow",
+        metavar="CAPS",
+        default="",
+        help="comma-separated capabilities to grant without asking, e.g. view,control",
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="no window even when a display is available"
+    )
+    parser.add_argument(
+        "--monitor", type=int, default=1, help="monitor to share: 1, 2, ... or 0 for all (1)"
+    )
+    parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
+    parser.add_argument(
+        "--codec", choices=CODECS, default="vp8", help="video codec (vp8: sharpest text)"
+    )
+    parser.add_argument(
+        "--bitrate",
+        type=int,
+        default=2_500_000,
+        metavar="BPS",
+        help="highest video bitrate in bit/s (2500000); lowered on thin links",
+    )
+    parser.add_argument(
+        "--x264-preset", choices=X264_PRESETS, default="veryfast", help=argparse.SUPPRESS
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    return parser
+
+
+def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[PeerSettings, int]:
+    """Settings and verbosity from the command line (``environ`` supplies defaults).
+
+    A usage error prints the message and raises ``SystemExit(2)``, as argparse does.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    server = args.server or environ.get("SUPPORTLINK_SERVER")
+    if not server:
+        parser.error("no server: pass --server URL or set SUPPORTLINK_SERVER")
+    try:
+        code = normalize_code(args.code) if args.code is not None else None
+        headless = bool(args.headless or code is not None or not _has_display(environ))
+        if headless and code is None:
+            parser.error("without a window, pass the session code with --code")
+        settings = PeerSettings(
+            server=server,
+            code=code,
+            allow=parse_capabilities(args.allow),
+            headless=headless,
+            monitor=args.monitor,
+            fps=args.fps,
+            codec=args.codec,
+            bitrate=args.bitrate,
+            x264_preset=args.x264_preset,
+        )
+    except SettingsError as exc:
+        parser.error(str(exc))
+    return settings, int(args.verbose)
+
+
+def _has_display(environ: Mapping[str, str]) -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class HeadlessUI:
+    """One line per step and decision on stdout."""
+
+    def __init__(self, session: PeerSession | None = None) -> None:
+        self.session = session
+
+    def _line(self, text: str) -> None:
+        print(text, flush=True)
+
+    def status(self, text: str) -> None:
+        self._line(f"status: {text}")
+
+    def ask(self, capability: str, operator: str) -> None:  # never called: can_ask is False
+        self._line(f"consent: {operator} asks for {capability}")
+
+    def decided(self, capability: str, allowed: bool, why: str) -> None:
+        self._line(f"consent: {capability} {'allowed' if allowed else 'denied'} ({why})")
+
+    def granted(self, capabilities: tuple[str, ...]) -> None:
+        self._line(f"operator may now: {', '.join(capabilities) or 'nothing'}")
+
+    def verification(self, code: str) -> None:
+        self._line(f"verification code: {code}")
+
+    def ended(self, text: str) -> None:
+        self._line(f"ended: {text}")
+
+
+async def run_headless(settings: PeerSettings) -> int:
+    assert settings.code is not None
+    ui = HeadlessUI()
+    session = PeerSession(settings, ui)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, session.disconnect)
+    try:
+        outcome = await session.run(settings.code)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return outcome.exit_status
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings, verbosity = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code == 2 else int(exc.code or 0)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.headless:
+        return asyncio.run(run_headless(settings))
+    from .gui import run_gui
+
+    return run_gui(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

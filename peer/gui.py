@@ -1,0 +1,228 @@
+"""The customer's window (Tk): code entry, status, consent questions, verification code, what
+the operator may do now, and one big Disconnect button.
+
+Tk owns the main thread; the session's asyncio loop runs in a second thread. Everything the
+session tells the window goes through a queue that Tk drains every 50 ms (``root.after``), and
+everything the window tells the session goes through ``loop.call_soon_threadsafe`` -- so each
+side only ever touches its own objects from its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import queue
+import threading
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from .session import PeerSession
+from .settings import PeerSettings, SettingsError, normalize_code
+
+_WHAT = {
+    "view": "see your screen",
+    "control": "use your mouse and keyboard",
+    "clipboard": "read and set your clipboard",
+    "files": "send and receive files",
+    "voice": "talk with you",
+}
+
+
+class QueueUI:
+    """``PeerUI`` for the session thread: every call becomes a closure run on Tk's thread."""
+
+    def __init__(self, post: Callable[[Callable[[], None]], None], window: PeerWindow) -> None:
+        self._post = post
+        self._window = window
+
+    def status(self, text: str) -> None:
+        self._post(lambda: self._window.show_status(text))
+
+    def ask(self, capability: str, operator: str) -> None:
+        self._post(lambda: self._window.ask(capability, operator))
+
+    def decided(self, capability: str, allowed: bool, why: str) -> None:
+        word = "allowed" if allowed else "denied"
+        self._post(lambda: self._window.show_status(f"{capability} {word} ({why})"))
+
+    def granted(self, capabilities: tuple[str, ...]) -> None:
+        self._post(lambda: self._window.show_granted(capabilities))
+
+    def verification(self, code: str) -> None:
+        self._post(lambda: self._window.show_verification(code))
+
+    def ended(self, text: str) -> None:
+        self._post(lambda: self._window.session_ended(text))
+
+
+class PeerWindow:
+    def __init__(self, root: tk.Tk, settings: PeerSettings) -> None:
+        self.root = root
+        self.settings = settings
+        self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.session: PeerSession | None = None
+        self.exit_status = 0
+        root.title("SupportLink")
+        root.minsize(360, 0)
+        frame = ttk.Frame(root, padding=12)
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text="Session code from your support contact:").pack(anchor="w")
+        row = ttk.Frame(frame)
+        row.pack(fill="x", pady=4)
+        self.code = tk.StringVar()
+        self.entry = ttk.Entry(row, textvariable=self.code, width=12, font=("TkFixedFont", 16))
+        self.entry.pack(side="left")
+        self.entry.bind("<Return>", lambda _e: self.connect())
+        self.join_button = ttk.Button(row, text="Connect", command=self.connect)
+        self.join_button.pack(side="left", padx=6)
+        self.status = tk.StringVar(value="Enter the 8-digit code.")
+        ttk.Label(frame, textvariable=self.status, wraplength=340).pack(anchor="w", pady=4)
+        self.verify = tk.StringVar(value="")
+        ttk.Label(frame, textvariable=self.verify, font=("TkDefaultFont", 12, "bold")).pack(
+            anchor="w"
+        )
+        ttk.Label(frame, text="What the operator can do now:").pack(anchor="w", pady=(8, 0))
+        self.panel = ttk.Frame(frame)
+        self.panel.pack(fill="x")
+        self.show_granted(())
+        self.disconnect_button = tk.Button(
+            frame,
+            text="Disconnect",
+            font=("TkDefaultFont", 16, "bold"),
+            bg="#c62828",
+            fg="white",
+            height=2,
+            command=self.disconnect,
+            state="disabled",
+        )
+        self.disconnect_button.pack(fill="x", pady=(12, 0))
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self.entry.focus_set()
+        root.after(50, self._drain)
+
+    # ------------------------------------------------------------------ Tk thread
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self.inbox.get_nowait()()
+            except queue.Empty:
+                break
+        self.root.after(50, self._drain)
+
+    def _to_session(self, fn: Callable[[], None]) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(fn)
+
+    def connect(self) -> None:
+        if self.session is not None:
+            return
+        try:
+            code = normalize_code(self.code.get())
+        except SettingsError as exc:
+            self.show_status(str(exc))
+            return
+        self.join_button.configure(state="disabled")
+        self.entry.configure(state="disabled")
+        self.disconnect_button.configure(state="normal")
+        threading.Thread(target=self._run_session, args=(code,), daemon=True).start()
+
+    def _run_session(self, code: str) -> None:
+        async def main() -> int:
+            self.loop = asyncio.get_running_loop()
+            self.session = PeerSession(self.settings, QueueUI(self.inbox.put, self))
+            outcome = await self.session.run(code)
+            return outcome.exit_status
+
+        status = asyncio.run(main())
+        self.inbox.put(lambda: self._session_done(status))
+
+    def _session_done(self, status: int) -> None:
+        self.exit_status = status
+        self.session = None
+        self.loop = None
+        if status in (2, 3):  # a wrong code or no server: let the customer try again
+            self.join_button.configure(state="normal")
+            self.entry.configure(state="normal")
+            self.disconnect_button.configure(state="disabled")
+        else:
+            self.root.after(1500, self.root.destroy)
+
+    def disconnect(self) -> None:
+        session = self.session
+        if session is not None:
+            self.disconnect_button.configure(state="disabled", text="Disconnecting...")
+            self._to_session(session.disconnect)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.disconnect()
+        else:
+            self.root.destroy()
+
+    def show_status(self, text: str) -> None:
+        self.status.set(text[:1].upper() + text[1:])
+
+    def show_verification(self, code: str) -> None:
+        self.verify.set(f"Verification code: {code}  (the operator sees the same)")
+
+    def show_granted(self, capabilities: tuple[str, ...]) -> None:
+        for child in self.panel.winfo_children():
+            child.destroy()
+        if not capabilities:
+            ttk.Label(self.panel, text="  nothing").pack(anchor="w")
+        for capability in capabilities:
+            row = ttk.Frame(self.panel)
+            row.pack(fill="x")
+            ttk.Label(row, text=f"  {_WHAT.get(capability, capability)}").pack(side="left")
+            stop = functools.partial(self.revoke, capability)
+            ttk.Button(row, text="Stop", command=stop).pack(side="right")
+
+    def revoke(self, capability: str) -> None:
+        session = self.session
+        if session is not None:
+            self._to_session(lambda: session.revoke(capability))
+
+    def ask(self, capability: str, operator: str) -> None:
+        what = _WHAT.get(capability, capability)
+        question = (
+            f"Allow {operator} to view your screen?"
+            if capability == "view"
+            else f"Allow {operator} to {what}?"
+        )
+        dialog = tk.Toplevel(self.root, padx=16, pady=12)
+        dialog.title("SupportLink")
+        dialog.transient(self.root)
+        ttk.Label(dialog, text=question, font=("TkDefaultFont", 12)).pack(pady=(0, 10))
+        buttons = ttk.Frame(dialog)
+        buttons.pack()
+
+        def decide(allowed: bool) -> None:
+            dialog.destroy()
+            session = self.session
+            if session is not None:
+                self._to_session(lambda: session.answer(capability, allowed))
+
+        ttk.Button(buttons, text="Allow", command=lambda: decide(True)).pack(side="left", padx=4)
+        deny = ttk.Button(buttons, text="Deny", command=lambda: decide(False))
+        deny.pack(side="left", padx=4)
+        deny.focus_set()
+        dialog.protocol("WM_DELETE_WINDOW", lambda: decide(False))
+
+    def session_ended(self, text: str) -> None:
+        self.show_status(f"Ended: {text}")
+        self.verify.set("")
+        self.show_granted(())
+        self.disconnect_button.configure(state="disabled", text="Disconnected")
+
+
+def run_gui(settings: PeerSettings) -> int:
+    root = tk.Tk()
+    window = PeerWindow(root, settings)
+    if settings.code is not None:
+        window.code.set(settings.code)
+        window.connect()
+    root.mainloop()
+    return window.exit_status
