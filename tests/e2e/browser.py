@@ -31,6 +31,7 @@ ARGS = [
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
+    "--no-proxy-server",
 ]
 
 
@@ -52,7 +53,11 @@ def launch(
     """
     home = directory / "home"
     home.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env: dict[str, str | float | bool] = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY") and not k.lower().endswith("_proxy")
+    }
     env["HOME"] = str(home)  # NSS looks for a test CA under $HOME/.pki/nssdb
     return playwright.chromium.launch(
         executable_path=str(write_wrapper(ns, directory)),
