@@ -341,6 +341,7 @@ function endSession(reason, words) {
   el.audio.srcObject = null;
   state.hasVideo = false;
   updateVideo();
+  showQuality(null);
   show(el.consentPanel, false);
   show(el.verifyPanel, false);
   show(el.peerPanel, false);
