@@ -457,12 +457,15 @@ function updateVideo() {
 function onControl(msg) {
   switch (msg.type) {
     case "consent_state": {
+      const first = state.granted === null;
       const before = state.granted ?? [];
       state.granted = [...msg.granted];
       const added = state.granted.filter((c) => !before.includes(c));
       const removed = before.filter((c) => !state.granted?.includes(c));
-      log(`consent: the customer allows ${describeGranted(state.granted)}` +
-        (added.length ? ` (+${added.join(", ")})` : "") + (removed.length ? ` (-${removed.join(", ")})` : ""));
+      if (state.granted.length !== before.length || added.length || removed.length || first) {
+        log(`consent: the customer allows ${describeGranted(state.granted)}` +
+          (added.length ? ` (+${added.join(", ")})` : "") + (removed.length ? ` (-${removed.join(", ")})` : ""));
+      }
       if (state.granted.includes("view")) show(el.consentDenied, false);
       return updateConsent();
     }
