@@ -59,6 +59,7 @@ class PeerLink:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.dropped: Counter[str] = Counter()
         self.verification_code: str | None = None
+        self._unsent: list[Any] = []
         self._on_control = on_control
         self._on_channel_open = on_channel_open
         self._on_state = on_state
@@ -111,11 +112,12 @@ class PeerLink:
         except ValueError as exc:
             self._drop("bad_candidate", str(exc))
 
-    def send_control(self, msg: Any) -> bool:
-        if self.channel.readyState != "open":
-            return False
-        self.channel.send(protocol.serialize(msg))
-        return True
+    def send_control(self, msg: Any) -> None:
+        """Send on the control channel; before it opens, keep it to send on open (in order)."""
+        if self.channel.readyState == "open":
+            self.channel.send(protocol.serialize(msg))
+        elif self.channel.readyState == "connecting":
+            self._unsent.append(msg)
 
     async def close(self) -> None:
         await self.pc.close()
@@ -124,6 +126,9 @@ class PeerLink:
 
     def _channel_opened(self) -> None:
         logger.info("control channel: open")
+        unsent, self._unsent = self._unsent, []
+        for msg in unsent:
+            self.channel.send(protocol.serialize(msg))
         self._on_channel_open()
 
     def _message(self, data: str | bytes) -> None:
