@@ -192,7 +192,7 @@ const MAX_JSON_DEPTH = 993;
 /** Python refuses to convert integers with more digits than this (`sys.get_int_max_str_digits`). */
 const MAX_INT_DIGITS = 4300;
 
-/** @typedef {null | boolean | number | string | JsonFloat | RawValue[] | Map<string, any>} RawValue */
+/** @typedef {null | boolean | number | string | JsonFloat | any[] | Map<string, any>} RawValue */
 
 /**
  * Read one JSON text the way Python's `json.loads(..., parse_constant=reject)` does.
