@@ -7,17 +7,16 @@ environment: defaults taken from the environment are resolved in ``cli.main`` on
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from signaling.clientaddr import Network, parse_networks
 
 #: Where the console's files live when no other directory is given.
 DEFAULT_WEBUI_DIR = Path(__file__).resolve().parent.parent / "webui"
 
 _TURN_URL = re.compile(r"(turn|turns|stun|stuns):[^\s?]+(\?transport=(udp|tcp))?")
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -105,21 +104,20 @@ class ServerSettings:
         cost = self.password_cost
         if not isinstance(cost, int) or cost < 2 or cost & (cost - 1):
             raise SettingsError(f"password_cost must be a power of two, got {cost!r}")
-        networks = []
-        for value in self.trusted_proxies:
-            try:
-                networks.append(ipaddress.ip_network(value.strip(), strict=False))
-            except ValueError:
-                raise SettingsError(
-                    f"trusted proxy {value!r} is not an IP address or network"
-                ) from None
-        object.__setattr__(self, "_networks", tuple(networks))
+        for name in ("guess_burst", "guess_overall_burst", "login_burst", "login_user_burst"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        try:
+            networks = parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"trusted proxy: {exc}") from None
+        object.__setattr__(self, "_networks", networks)
         for url in self.turn_urls:
             if not _TURN_URL.fullmatch(url):
                 raise SettingsError(
                     f"TURN URL {url!r} is not of the form turns:HOST:PORT?transport=tcp"
                 )
-        if self.turn_urls and not self.turn_secret:
+        if any(url.startswith("turn") for url in self.turn_urls) and not self.turn_secret:
             raise SettingsError("TURN URLs are set but no TURN secret is given")
         if self.turn_secret is not None and not self.turn_secret:
             raise SettingsError("the TURN secret must not be empty")

@@ -1,0 +1,217 @@
+"""The server's HTTP side: health, console files, security headers, login, logout, me."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from sigclient import COOKIE, TEST_COST, Endpoint, add_operator
+
+from signaling.app import CONTENT_SECURITY_POLICY, create_app
+from signaling.settings import ServerSettings
+
+Client = TestClient[Any, Any]
+
+
+def settings(tmp_path: Path, **kw: Any) -> ServerSettings:
+    webui = tmp_path / "webui"
+    webui.mkdir(exist_ok=True)
+    (webui / "index.html").write_text("<!doctype html><title>SupportLink</title>")
+    (webui / "app.js").write_text("export {};")
+    (webui / "secret.py").write_text("x = 1")
+    (webui / ".hidden.js").write_text("")
+    kw.setdefault("webui_dir", webui)
+    return ServerSettings(data_dir=tmp_path / "data", password_cost=TEST_COST, **kw)
+
+
+@pytest.fixture
+async def client(tmp_path: Path, aiohttp_client: Any) -> Client:
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    c: Client = await aiohttp_client(create_app(settings(tmp_path)))
+    return c
+
+
+async def login(client: Client, username: str, password: str, **kw: Any) -> Any:
+    return await client.post("/api/login", json={"username": username, "password": password}, **kw)
+
+
+async def test_healthz_and_security_headers(client: Client) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "ok" and body["version"]
+    assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in resp.headers
+
+
+async def test_console_files(client: Client) -> None:
+    resp = await client.get("/")
+    assert resp.status == 200 and "SupportLink" in await resp.text()
+    assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    resp = await client.get("/app.js")
+    assert resp.status == 200 and "javascript" in resp.headers["Content-Type"]
+    for path in (
+        "/secret.py",
+        "/.hidden.js",
+        "/../data/supportlink.sqlite3",
+        "/missing.js",
+        "/%2e%2e/data/supportlink.sqlite3",
+    ):
+        resp = await client.get(path)
+        assert resp.status == 404, path
+        assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_login_me_logout(client: Client) -> None:
+    resp = await client.get("/api/me")
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "not_authenticated"
+    assert resp.headers["Cache-Control"] == "no-store"
+
+    resp = await login(client, "alice", "correct horse")
+    assert resp.status == 200 and await resp.json() == {"operator": "alice"}
+    assert resp.headers["Cache-Control"] == "no-store"
+    morsel = resp.cookies[COOKIE]
+    assert morsel["httponly"] is True
+    assert morsel["samesite"] == "Strict"
+    assert morsel["path"] == "/"
+    assert not morsel["secure"]
+    assert int(morsel["max-age"]) == 12 * 3600
+    assert len(morsel.value) >= 40
+    resp = await client.get("/api/me")
+    assert resp.status == 200 and await resp.json() == {"operator": "alice"}
+
+    resp = await client.post("/api/logout")
+    assert resp.status == 204
+    assert resp.cookies[COOKIE].value == ""
+    # the old token is dead on the server, not only forgotten by the browser
+    client.session.cookie_jar.clear()
+    resp = await client.get("/api/me", headers={"Cookie": f"{COOKIE}={morsel.value}"})
+    assert resp.status == 401
+
+
+async def test_token_is_stored_hashed(client: Client, tmp_path: Path) -> None:
+    resp = await login(client, "alice", "correct horse")
+    token = resp.cookies[COOKIE].value
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+    assert token.encode() not in raw
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("alice", "wrong"), ("nobody", "correct horse"), ("ALICE", "correct horse")],
+)
+async def test_bad_credentials(client: Client, username: str, password: str) -> None:
+    resp = await login(client, username, password)
+    assert resp.status == 401
+    error = (await resp.json())["error"]
+    assert error["code"] == "bad_credentials" and error["message"]
+    assert COOKIE not in resp.cookies
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"username": "alice"}',
+        b'{"username": 1, "password": "x"}',
+        b'{"username": "alice", "password": "", }',
+        b'{"username": "", "password": "x"}',
+        b'{"username": "alice", "password": "x", "extra": 1}',
+    ],
+)
+async def test_login_bad_request(client: Client, body: bytes) -> None:
+    resp = await client.post("/api/login", data=body, headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "bad_request"
+
+
+async def test_login_rate_limited(tmp_path: Path, aiohttp_client: Any) -> None:
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    client = await aiohttp_client(create_app(settings(tmp_path, login_user_burst=3)))
+    for _ in range(3):
+        assert (await login(client, "alice", "nope")).status == 401
+    resp = await login(client, "alice", "correct horse")  # even the right password waits
+    assert resp.status == 429
+    assert int(resp.headers["Retry-After"]) >= 1
+    error = (await resp.json())["error"]
+    assert error["code"] == "rate_limited" and error["retry_after"] > 0
+    assert "too many attempts, retry in" in error["message"]
+    # another user from the same client is not blocked by alice's bucket
+    resp = await login(client, "bob", "x")
+    assert resp.status == 401
+
+
+async def test_login_rate_limited_per_client(tmp_path: Path, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(settings(tmp_path, login_burst=2)))
+    for name in ("a", "b"):
+        assert (await login(client, name, "nope")).status == 401
+    resp = await login(client, "c", "nope")
+    assert resp.status == 429
+
+
+async def test_foreign_origin_refused(client: Client) -> None:
+    resp = await login(client, "alice", "correct horse", headers={"Origin": "http://evil.example"})
+    assert resp.status == 403
+    assert (await resp.json())["error"]["code"] == "bad_origin"
+    own = str(client.make_url("/")).rstrip("/")
+    resp = await login(client, "alice", "correct horse", headers={"Origin": own})
+    assert resp.status == 200
+
+
+async def test_operator_socket_needs_cookie_and_origin(client: Client) -> None:
+    endpoint = Endpoint.of(client)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await client.ws_connect("/ws/operator")
+    assert exc.value.status == 401
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await client.ws_connect("/ws/operator", headers=Endpoint.cookie("forged-token"))
+    assert exc.value.status == 401
+    token = await endpoint.login("alice", "correct horse")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await endpoint.operator(token, origin="http://evil.example")
+    assert exc.value.status == 403
+    op = await endpoint.operator(token, origin=endpoint.base)
+    assert not op.closed
+    await op.close()
+
+
+async def test_plain_get_on_socket_endpoint(client: Client) -> None:
+    resp = await client.get("/ws/peer")
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "bad_request"
+
+
+async def test_secure_cookie_and_hsts_under_tls(tmp_path: Path, aiohttp_client: Any) -> None:
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    (tmp_path / "cert.pem").write_text("unused by the test client")
+    (tmp_path / "key.pem").write_text("unused by the test client")
+    s = settings(tmp_path, tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem")
+    client = await aiohttp_client(create_app(s))
+    resp = await login(client, "alice", "correct horse")
+    assert resp.status == 200
+    assert resp.cookies[COOKIE]["secure"] is True
+    assert "max-age=" in resp.headers["Strict-Transport-Security"]
+
+
+async def test_secure_cookie_behind_trusted_proxy(tmp_path: Path, aiohttp_client: Any) -> None:
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    client = await aiohttp_client(
+        create_app(settings(tmp_path, trusted_proxies=("127.0.0.0/8", "::1")))
+    )
+    resp = await login(client, "alice", "correct horse", headers={"X-Forwarded-Proto": "https"})
+    assert resp.cookies[COOKIE]["secure"] is True
+
+
+async def test_forwarded_proto_ignored_from_untrusted(client: Client) -> None:
+    resp = await login(client, "alice", "correct horse", headers={"X-Forwarded-Proto": "https"})
+    assert not resp.cookies[COOKIE]["secure"]
