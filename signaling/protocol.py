@@ -108,7 +108,11 @@ BYE_REASONS: Mapping[str, str] = {
 }
 
 _TOKEN = r"[a-z][a-z0-9_]{0,39}"
-_FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)\s+([0-9A-Fa-f:]+)\s*$", re.MULTILINE)
+_FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$", re.MULTILINE)
+#: No message nests deeper than this; deeper frames are ``bad_json`` wherever they are parsed.
+MAX_JSON_DEPTH = 32
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS_RE = re.compile(r"[\[\]{}]")
 
 
 class ProtocolError(ValueError):
@@ -223,7 +227,9 @@ class Seq(Spec):
 
     def check(self, where: str, value: Any) -> None:
         if not isinstance(value, tuple):
-            raise ProtocolError("bad_message", f"{where}: expected a list, got {_kind(value)}")
+            raise ProtocolError(
+                "bad_message", f"{where}: expected a tuple (a JSON list), got {_kind(value)}"
+            )
         if len(value) > self.max_items:
             raise ProtocolError(
                 "bad_message", f"{where}: {len(value)} items, at most {self.max_items} allowed"
@@ -259,7 +265,7 @@ class Record(Spec):
     def decode(self, where: str, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ProtocolError("bad_message", f"{where}: expected an object, got {_kind(value)}")
-        return _build(self.cls, value, where)
+        return _build(self.cls, value, where, nested=True)
 
     def encode(self, value: Any) -> Any:
         return _to_json(value)
@@ -297,9 +303,9 @@ def _validate(obj: Any) -> None:
         f.metadata["spec"].check(f"{name}.{f.name}", getattr(obj, f.name))
 
 
-def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+def _build(cls: type[T], data: Mapping[str, Any], where: str, *, nested: bool = False) -> T:
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(k for k in data if k not in known and k != "type")
+    unknown = sorted(k for k in data if k not in known and (nested or k != "type"))
     if unknown:
         raise ProtocolError("bad_message", f"{where}: unknown field {unknown[0][:40]!r}")
     kwargs: dict[str, Any] = {}
@@ -725,9 +731,16 @@ def parse(text: str | bytes, registry: Registry = SIGNALING) -> Any:
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise ProtocolError("too_large", f"frame of {size} bytes exceeds the {limit}-byte limit")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("bad_json", f"not UTF-8 text: {exc}") from None
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise ProtocolError("bad_json", f"not valid JSON: nested deeper than {MAX_JSON_DEPTH}")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise ProtocolError("bad_json", f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", f"expected a JSON object, got {_kind(data)}")
@@ -743,6 +756,18 @@ def parse(text: str | bytes, registry: Registry = SIGNALING) -> Any:
 def serialize(msg: Any) -> str:
     """The JSON text of ``msg``; fields that are ``None`` are left out."""
     return json.dumps(_to_json(msg), ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, brackets inside strings not counted.
+
+    Checked before ``json.loads`` so that the answer for a deep frame never depends on how
+    much of the Python stack the caller already uses."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKETS_RE.findall(_JSON_STRING_RE.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _reject_constant(name: str) -> Any:
@@ -768,7 +793,10 @@ def verification_code(fingerprint_a: str, fingerprint_b: str) -> str:
     fingerprints, the two sides show different codes.
     """
     a, b = sorted((fingerprint_a.strip(), fingerprint_b.strip()))
-    digest = hashlib.sha256(f"supportlink-verify-v1\n{a}\n{b}".encode()).digest()
+    try:
+        digest = hashlib.sha256(f"supportlink-verify-v1\n{a}\n{b}".encode()).digest()
+    except UnicodeEncodeError:
+        raise ValueError("a fingerprint is not valid text") from None
     number = int.from_bytes(digest[:8], "big") % 1_000_000
     digits = f"{number:06d}"
     return f"{digits[:3]} {digits[3:]}"

@@ -184,11 +184,8 @@ class JsonFloat {
   }
 }
 
-/**
- * Python's json gives up (RecursionError) past about this many nested arrays/objects when
- * called from a shallow stack; deeper frames are `bad_json` there, so they are here.
- */
-const MAX_JSON_DEPTH = 993;
+/** No message nests deeper than this; deeper frames are `bad_json` (as `MAX_JSON_DEPTH` in Python). */
+export const MAX_JSON_DEPTH = 32;
 /** Python refuses to convert integers with more digits than this (`sys.get_int_max_str_digits`). */
 const MAX_INT_DIGITS = 4300;
 
@@ -587,7 +584,7 @@ function convert(spec, where, value, raw) {
 
 /**
  * Build a message (or nested record) from its fields, checking every one.
- * Like `_build` in Python, a key named "type" is never an unknown field, also in nested records.
+ * Like `_build` in Python, a key named "type" is allowed only at the top (the message type).
  * @param {Fields} fields
  * @param {Map<string, unknown> | Record<string, unknown>} data
  * @param {string} where
@@ -598,7 +595,9 @@ function convert(spec, where, value, raw) {
 function build(fields, data, where, raw, type) {
   const entries = data instanceof Map ? [...data] : Object.entries(data);
   const given = new Map(entries.filter(([, v]) => raw || v !== undefined));
-  const unknown = [...given.keys()].filter((k) => k !== "type" && !Object.hasOwn(fields, k)).sort();
+  const unknown = [...given.keys()]
+    .filter((k) => (type === null || k !== "type") && !Object.hasOwn(fields, k))
+    .sort();
   if (unknown.length) bad(`${where}: unknown field ${JSON.stringify(unknown[0].slice(0, 40))}`);
   /** @type {Record<string, unknown>} */
   const out = type === null ? {} : { type };
@@ -700,8 +699,8 @@ export function serialize(msg, channel) {
 // ------------------------------------------------------------------------- verification code
 
 const FINGERPRINT_RE = new RegExp(
-  // Python: ^a=fingerprint:(\S+)\s+([0-9A-Fa-f:]+)\s*$ with re.MULTILINE
-  `(?:^|(?<=\\n))a=fingerprint:([^${PY_SPACE}]+)[${PY_SPACE}]+([0-9A-Fa-f:]+)[${PY_SPACE}]*(?=\\n|$)`,
+  // Python: ^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$ with re.MULTILINE
+  `(?:^|(?<=\\n))a=fingerprint:([^${PY_SPACE}]+)[ \\t]+([0-9A-Fa-f:]+)[ \\t]*(?=\\n|$)`,
   "u",
 );
 

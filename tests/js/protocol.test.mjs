@@ -10,6 +10,7 @@ import {
   CONTROL,
   ERROR_CODES,
   INPUT,
+  MAX_JSON_DEPTH,
   ProtocolError,
   SIGNALING,
   parse,
@@ -106,10 +107,13 @@ test("integers past Python's 4300-digit limit are bad JSON, huge ones in range f
   assert.throws(() => parse(HELLO + "1".repeat(4300) + "}"), protocolError("bad_message"));
 });
 
-test("deep nesting is bad JSON past Python's recursion limit, bad_message below it", () => {
+test("nesting deeper than MAX_JSON_DEPTH is bad JSON, bad_message up to it", () => {
+  // the message object itself is one level
   const nested = (/** @type {number} */ d) => '{"type":"bye","reason":' + "[".repeat(d) + "]".repeat(d) + "}";
-  assert.throws(() => parse(nested(900)), protocolError("bad_message"));
+  assert.throws(() => parse(nested(MAX_JSON_DEPTH - 1)), protocolError("bad_message"));
+  assert.throws(() => parse(nested(MAX_JSON_DEPTH)), protocolError("bad_json"));
   assert.throws(() => parse(nested(5000)), protocolError("bad_json"));
+  assert.throws(() => parse('{"type":"bye","reason":"' + "[".repeat(100) + '"}'), protocolError("bad_message"));
 });
 
 test("string lengths count code points, not UTF-16 units", () => {
@@ -164,12 +168,12 @@ test("TURN urls use Python's whitespace: \\x1c is space there, \\ufeff is not", 
   assert.deepEqual(parse(paired("turn:a\ufeffb")).ice_servers[0].urls, ["turn:a\ufeffb"]);
 });
 
-test("a nested record ignores a 'type' key, as Python's _build does", () => {
+test("a nested record refuses a 'type' key, as Python's _build does", () => {
   const text = JSON.stringify({
     type: "paired", session_id: "s_12345678", mode: "call", operator: "o", host: "h",
     user: "u", os: "o", ice_servers: [{ urls: ["turn:x:443"], type: "z" }],
   });
-  assert.deepEqual(parse(text).ice_servers, [{ urls: ["turn:x:443"] }]);
+  assert.throws(() => parse(text), protocolError("bad_message"));
 });
 
 test("the channel decides the table", () => {
