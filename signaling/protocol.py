@@ -111,6 +111,7 @@ _TOKEN = r"[a-z][a-z0-9_]{0,39}"
 _FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$", re.MULTILINE)
 #: No message nests deeper than this; deeper frames are ``bad_json`` wherever they are parsed.
 MAX_JSON_DEPTH = 32
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKETS_RE = re.compile(r"[\[\]{}]")
 
@@ -163,6 +164,8 @@ class Str(Spec):
             raise ProtocolError("bad_message", f"{where}: {value[:40]!r} is not well formed")
         if "\x00" in value:
             raise ProtocolError("bad_message", f"{where}: NUL characters are not allowed")
+        if _SURROGATE_RE.search(value):
+            raise ProtocolError("bad_message", f"{where}: lone UTF-16 surrogates are not text")
 
 
 @dataclass(frozen=True)

@@ -139,26 +139,44 @@ def test_messages_validate_when_built_in_python() -> None:
         protocol.ConsentState(granted=("view", "view"))
 
 
-# --------------------------------------------------------------------------- known defects
+# ------------------------------------------- edge rules shared with webui/protocol.js
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocol.py accepts lone UTF-16 surrogates, which cannot be encoded as UTF-8",
-)
-def test_parsed_message_can_be_sent_again_as_utf8() -> None:
+def test_lone_surrogates_are_refused_so_relayed_text_always_encodes() -> None:
     join = '{"type":"join","code":"12345678","host":"\\ud800","user":"u","os":"o"}'
-    try:
-        msg = protocol.parse(join)
-    except ProtocolError:
-        return  # refusing the frame is a correct outcome too
-    protocol.serialize(msg).encode("utf-8")
+    with pytest.raises(ProtocolError) as err:
+        protocol.parse(join)
+    assert err.value.code == "bad_message"
+    pair = '{"type":"join","code":"12345678","host":"\\ud83d\\ude00","user":"u","os":"o"}'
+    assert protocol.parse(pair).host == "\U0001f600"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocol.py ignores a 'type' key inside nested records (ice_servers items)",
-)
+def test_nesting_past_the_limit_is_bad_json_whatever_the_stack() -> None:
+    def nested(depth: int) -> str:
+        return '{"type":"bye","reason":' + "[" * depth + "]" * depth + "}"
+
+    with pytest.raises(ProtocolError) as shallow:
+        protocol.parse(nested(protocol.MAX_JSON_DEPTH - 1))
+    assert shallow.value.code == "bad_message"
+    for depth in (protocol.MAX_JSON_DEPTH, 5000):
+        with pytest.raises(ProtocolError) as deep:
+            protocol.parse(nested(depth))
+        assert deep.value.code == "bad_json"
+    brackets_in_text = '{"type":"bye","reason":"' + "[" * 100 + '"}'
+    with pytest.raises(ProtocolError) as in_text:
+        protocol.parse(brackets_in_text)
+    assert in_text.value.code == "bad_message"
+
+
+def test_byte_frames_must_be_utf8() -> None:
+    assert protocol.parse(b'{"type":"bye","reason":"peer_ended"}') == protocol.Bye(
+        reason="peer_ended"
+    )
+    with pytest.raises(ProtocolError) as err:
+        protocol.parse('{"type":"bye","reason":"peer_ended"}'.encode("utf-16"))
+    assert err.value.code == "bad_json"
+
+
 def test_unknown_type_key_in_nested_ice_server_is_refused() -> None:
     frame = {
         "type": "paired",

@@ -536,6 +536,7 @@ function convert(spec, where, value, raw) {
         return bad(`${where}: ${JSON.stringify(value.slice(0, 40))} is not well formed`);
       }
       if (value.includes("\0")) return bad(`${where}: NUL characters are not allowed`);
+      if (/[\ud800-\udfff]/u.test(value)) return bad(`${where}: lone UTF-16 surrogates are not text`);
       return value;
     }
     case "int": {
