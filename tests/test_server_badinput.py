@@ -72,18 +72,25 @@ valid_looking = st.builds(
     st.sampled_from([*p.SIGNALING, "", "nope", "consent_request"]),
     st.dictionaries(st.sampled_from(FIELDS), plausible, max_size=6),
 )
+
+
+def label(**kw: Any) -> st.SearchStrategy[str]:
+    """Text the message classes accept (no NUL)."""
+    return st.text(st.characters(exclude_characters="\x00"), **kw)
+
+
 valid_messages = st.one_of(
-    st.builds(p.Offer, sdp=st.text(min_size=1, max_size=200)),
-    st.builds(p.Answer, sdp=st.text(min_size=1, max_size=200)),
-    st.builds(p.Candidate, candidate=st.text(max_size=100)),
+    st.builds(p.Offer, sdp=label(min_size=1, max_size=200)),
+    st.builds(p.Answer, sdp=label(min_size=1, max_size=200)),
+    st.builds(p.Candidate, candidate=label(max_size=100)),
     st.builds(p.Bye, reason=st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)),
     st.builds(p.Hello, role=st.sampled_from(p.ROLES), protocol=st.integers(1, 1000)),
     st.builds(
         p.Join,
         code=st.from_regex(r"[0-9]{8}", fullmatch=True),
-        host=st.text(max_size=9),
-        user=st.text(max_size=9),
-        os=st.text(max_size=9),
+        host=label(max_size=9),
+        user=label(max_size=9),
+        os=label(max_size=9),
     ),
     st.builds(p.CreateSession, mode=st.sampled_from(p.MODES)),
     st.builds(p.Accept, session_id=st.from_regex(r"[a-z0-9]{8,20}", fullmatch=True)),
