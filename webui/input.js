@@ -1,0 +1,369 @@
+// @ts-check
+/**
+ * Remote control from the console: the operator's pointer and keyboard on the video element
+ * become INPUT channel messages (see signaling/protocol.py: pointer_move, pointer_button,
+ * wheel, key, release_all). Coordinates are fractions 0..1 of the picture itself, not of the
+ * element: with `object-fit: contain` the element may show bars around the picture.
+ *
+ *   const input = attachInput(video, (msg) => inputChannel.send(JSON.stringify(msg)), {
+ *     onActiveChange: (active) => indicator.hidden = !active,
+ *   });
+ *   input.enable();            // control granted: pointer and (once focused) keyboard
+ *   input.releaseKeyboard();   // the visible "release keyboard" button
+ *   input.disable();           // control revoked or released: sends release_all
+ *   input.detach();            // the session is over
+ *
+ * Keyboard: while enabled and the video has focus (tabindex=0; a click on it focuses it), every
+ * keydown/keyup goes to the customer and the browser does not act on it (preventDefault).
+ * Shortcuts the browser reserves (Ctrl+W, Ctrl+T, Alt+Tab, the OS's own) cannot be taken from
+ * it. The way out: Escape pressed three times within a second (each one still reaches the
+ * customer), clicking outside the video, or `releaseKeyboard()` from a visible button.
+ * Leaving the video (blur), hiding the tab and `disable()` send `release_all`, so nothing
+ * stays held on the customer's side.
+ *
+ * Windows reports AltGr as ControlLeft + AltRight("AltGraph"); the ControlLeft is held back a
+ * moment (CTRL_HOLD_MS) and dropped when AltGraph follows, so "@" typed with AltGr does not
+ * arrive as Ctrl+@.
+ */
+
+/** How long a ControlLeft keydown waits to see whether it is AltGr's phantom, in ms. */
+export const CTRL_HOLD_MS = 30;
+/** Escape this many times within ESCAPE_WINDOW_MS releases the keyboard. */
+export const ESCAPE_PRESSES = 3;
+export const ESCAPE_WINDOW_MS = 1000;
+/** The protocol's bounds for one wheel message, in notches per axis. */
+export const MAX_WHEEL_NOTCHES = 50;
+
+const BUTTONS = /** @type {const} */ (["left", "middle", "right"]);
+const CODE_RE = /^[A-Za-z0-9]{0,32}$/;
+
+/**
+ * @typedef {{left: number, top: number, width: number, height: number}} Box
+ * @typedef {{x: number, y: number}} Fraction
+ * @typedef {{type: "pointer_move", x: number, y: number}
+ *   | {type: "pointer_button", button: "left" | "middle" | "right", down: boolean,
+ *      x: number, y: number}
+ *   | {type: "wheel", x: number, y: number, dx: number, dy: number}
+ *   | {type: "key", code: string, key: string, down: boolean}
+ *   | {type: "release_all"}} InputMessage
+ */
+
+/**
+ * Where a point of the page falls on the picture inside a video element shown with
+ * `object-fit: contain`: fractions 0..1 of the picture, or null in the bars around it.
+ * With `clamp`, a point outside is pulled to the nearest edge instead (for drags).
+ *
+ * @param {number} clientX
+ * @param {number} clientY
+ * @param {Box} rect the element's `getBoundingClientRect()`
+ * @param {number} videoWidth intrinsic width of the picture (`video.videoWidth`)
+ * @param {number} videoHeight
+ * @param {boolean} [clamp]
+ * @returns {Fraction | null}
+ */
+export function videoPointToFraction(clientX, clientY, rect, videoWidth, videoHeight, clamp = false) {
+  if (!(videoWidth > 0 && videoHeight > 0 && rect.width > 0 && rect.height > 0)) return null;
+  if (!Number.isFinite(clientX) || !Number.isFinite(clientY)) return null;
+  const scale = Math.min(rect.width / videoWidth, rect.height / videoHeight);
+  const w = videoWidth * scale;
+  const h = videoHeight * scale;
+  const left = rect.left + (rect.width - w) / 2;
+  const top = rect.top + (rect.height - h) / 2;
+  let x = (clientX - left) / w;
+  let y = (clientY - top) / h;
+  const EPS = 1e-9;
+  if (!clamp && (x < -EPS || x > 1 + EPS || y < -EPS || y > 1 + EPS)) return null;
+  x = Math.min(1, Math.max(0, x));
+  y = Math.min(1, Math.max(0, y));
+  return { x, y };
+}
+
+/**
+ * Turns WheelEvent deltas into whole notches, keeping the remainder for the next event
+ * (a touchpad sends many small pixel deltas; a mouse wheel one ~100 px or 3-line step).
+ *
+ * @param {{pixelsPerNotch?: number, linesPerNotch?: number, notchesPerPage?: number}} [options]
+ */
+export function wheelSteps(options = {}) {
+  const pixelsPerNotch = options.pixelsPerNotch ?? 100;
+  const linesPerNotch = options.linesPerNotch ?? 3;
+  const notchesPerPage = options.notchesPerPage ?? 10;
+  let restX = 0;
+  let restY = 0;
+  /** @param {number} delta @param {number} mode */
+  const toNotches = (delta, mode) => {
+    if (!Number.isFinite(delta)) return 0;
+    if (mode === 1) return delta / linesPerNotch; // DOM_DELTA_LINE
+    if (mode === 2) return delta * notchesPerPage; // DOM_DELTA_PAGE
+    return delta / pixelsPerNotch; // DOM_DELTA_PIXEL
+  };
+  /** @param {number} rest @param {number} add */
+  const accumulate = (rest, add) => (rest !== 0 && add !== 0 && Math.sign(rest) !== Math.sign(add) ? add : rest + add);
+  /** @param {number} total @returns {[number, number]} whole notches (bounded), remainder */
+  const split = (total) => {
+    const whole = Math.trunc(total + (total > 0 ? 1e-9 : -1e-9));
+    const bounded = Math.max(-MAX_WHEEL_NOTCHES, Math.min(MAX_WHEEL_NOTCHES, whole));
+    return [bounded, whole === bounded ? total - whole : 0];
+  };
+  return {
+    /**
+     * @param {number} deltaX @param {number} deltaY @param {number} [deltaMode]
+     * @returns {{dx: number, dy: number}} notches to send now (positive: right, down)
+     */
+    add(deltaX, deltaY, deltaMode = 0) {
+      let dx;
+      let dy;
+      [dx, restX] = split(accumulate(restX, toNotches(deltaX, deltaMode)));
+      [dy, restY] = split(accumulate(restY, toNotches(deltaY, deltaMode)));
+      return { dx: dx + 0, dy: dy + 0 }; // + 0 turns -0 into 0
+    },
+    reset() {
+      restX = 0;
+      restY = 0;
+    },
+  };
+}
+
+/**
+ * The `key` message for a keyboard event, or null if it cannot be one (an input method
+ * composing, a key name the protocol cannot carry).
+ *
+ * @param {{code: string, key: string, isComposing?: boolean}} event
+ * @param {boolean} down
+ * @returns {InputMessage | null}
+ */
+export function keyMessage(event, down) {
+  if (event.isComposing) return null;
+  const key = typeof event.key === "string" ? event.key : "";
+  if (key.length < 1 || key.length > 32 || key.includes("\0")) return null;
+  const code = typeof event.code === "string" && CODE_RE.test(event.code) ? event.code : "";
+  return { type: "key", code, key, down };
+}
+
+/**
+ * Sends the operator's pointer and keyboard on `video` as INPUT messages while enabled.
+ *
+ * @param {HTMLVideoElement} video
+ * @param {(msg: InputMessage) => void} send
+ * @param {{onActiveChange?: (active: boolean) => void, wheel?: Parameters<typeof wheelSteps>[0]}} [options]
+ */
+export function attachInput(video, send, options = {}) {
+  const onActiveChange = options.onActiveChange ?? (() => {});
+  const wheel = wheelSteps(options.wheel);
+  const doc = video.ownerDocument ?? globalThis.document;
+  const raf = globalThis.requestAnimationFrame?.bind(globalThis) ?? ((/** @type {() => void} */ f) => setTimeout(f, 16));
+  const caf = globalThis.cancelAnimationFrame?.bind(globalThis) ?? clearTimeout;
+
+  let enabled = false;
+  let active = false;
+  /** @type {AbortController | null} */
+  let listeners = null;
+  /** @type {{x: number, y: number} | null} */
+  let pendingMove = null;
+  /** @type {any} */
+  let frame = null;
+  /** @type {Set<string>} buttons sent down */
+  const buttonsDown = new Set();
+  /** @type {Set<string>} codes (or keys) sent down */
+  const keysDown = new Set();
+  /** @type {{event: KeyboardEvent, timer: any} | null} */
+  let heldCtrl = null;
+  let suppressCtrlUp = false;
+  /** @type {number[]} */
+  let escapes = [];
+
+  if (video.tabIndex < 0) video.tabIndex = 0;
+
+  /** @param {{clientX: number, clientY: number}} e @param {boolean} clamp */
+  const fraction = (e, clamp) =>
+    videoPointToFraction(e.clientX, e.clientY, video.getBoundingClientRect(), video.videoWidth, video.videoHeight, clamp);
+
+  const setActive = () => {
+    const now = enabled && doc?.activeElement === video;
+    if (now !== active) {
+      active = now;
+      onActiveChange(active);
+    }
+  };
+
+  const flushMove = () => {
+    frame = null;
+    if (pendingMove && enabled) send({ type: "pointer_move", ...pendingMove });
+    pendingMove = null;
+  };
+
+  const dropMove = () => {
+    if (frame !== null) caf(frame);
+    frame = null;
+    pendingMove = null;
+  };
+
+  const releaseAll = () => {
+    dropMove();
+    if (heldCtrl) clearTimeout(heldCtrl.timer);
+    heldCtrl = null;
+    suppressCtrlUp = false;
+    wheel.reset();
+    buttonsDown.clear();
+    keysDown.clear();
+    send({ type: "release_all" });
+  };
+
+  /** @param {KeyboardEvent} e @param {boolean} down */
+  const sendKey = (e, down) => {
+    const msg = keyMessage(e, down);
+    if (msg === null || msg.type !== "key") return;
+    const id = msg.code || `key:${msg.key}`;
+    if (down) keysDown.add(id);
+    else if (!keysDown.delete(id)) return; // never sent down (focus arrived while it was held)
+    send(msg);
+  };
+
+  const flushCtrl = () => {
+    if (!heldCtrl) return;
+    clearTimeout(heldCtrl.timer);
+    const { event } = heldCtrl;
+    heldCtrl = null;
+    sendKey(event, true);
+  };
+
+  /** @param {PointerEvent} e */
+  const onPointerMove = (e) => {
+    const point = fraction(e, buttonsDown.size > 0);
+    if (point === null) return;
+    pendingMove = point;
+    if (frame === null) frame = raf(flushMove);
+  };
+
+  /** @param {PointerEvent} e */
+  const onPointerDown = (e) => {
+    const button = BUTTONS[e.button];
+    if (button === undefined) return;
+    e.preventDefault(); // no text selection, no middle-click autoscroll
+    video.focus();
+    flushCtrl();
+    const point = fraction(e, false);
+    if (point === null) return; // in the bars: not on the customer's screen
+    dropMove();
+    video.setPointerCapture?.(e.pointerId); // a drag keeps reporting outside the element
+    buttonsDown.add(button);
+    send({ type: "pointer_button", button, down: true, ...point });
+  };
+
+  /** @param {PointerEvent} e */
+  const onPointerUp = (e) => {
+    const button = BUTTONS[e.button];
+    if (button === undefined || !buttonsDown.has(button)) return;
+    e.preventDefault();
+    flushCtrl();
+    dropMove();
+    const point = fraction(e, true) ?? { x: 0, y: 0 };
+    buttonsDown.delete(button);
+    send({ type: "pointer_button", button, down: false, ...point });
+    if (buttonsDown.size === 0 && video.hasPointerCapture?.(e.pointerId)) {
+      video.releasePointerCapture(e.pointerId);
+    }
+  };
+
+  /** @param {WheelEvent} e */
+  const onWheel = (e) => {
+    e.preventDefault();
+    const point = fraction(e, false);
+    if (point === null) return;
+    flushCtrl();
+    const { dx, dy } = wheel.add(e.deltaX, e.deltaY, e.deltaMode);
+    if (dx !== 0 || dy !== 0) send({ type: "wheel", ...point, dx, dy });
+  };
+
+  /** @param {KeyboardEvent} e */
+  const onKeyDown = (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.code === "AltRight" && e.key === "AltGraph" && heldCtrl) {
+      clearTimeout(heldCtrl.timer); // AltGr's phantom ControlLeft: never sent
+      heldCtrl = null;
+      suppressCtrlUp = true;
+    }
+    flushCtrl();
+    if (e.code === "ControlLeft" && !e.repeat) {
+      heldCtrl = { event: e, timer: setTimeout(flushCtrl, CTRL_HOLD_MS) };
+      return;
+    }
+    sendKey(e, true);
+    if (e.key === "Escape" && !e.repeat) {
+      const now = Number.isFinite(e.timeStamp) ? e.timeStamp : performance.now();
+      escapes = [...escapes.filter((t) => now - t < ESCAPE_WINDOW_MS), now];
+      if (escapes.length >= ESCAPE_PRESSES) {
+        escapes = [];
+        video.blur(); // blur sends release_all
+      }
+    }
+  };
+
+  /** @param {KeyboardEvent} e */
+  const onKeyUp = (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.code === "ControlLeft" && suppressCtrlUp) {
+      suppressCtrlUp = false;
+      if (heldCtrl) clearTimeout(heldCtrl.timer);
+      heldCtrl = null;
+      return;
+    }
+    flushCtrl();
+    sendKey(e, false);
+  };
+
+  const onBlur = () => {
+    releaseAll();
+    setActive();
+  };
+
+  const onVisibility = () => {
+    if (doc?.visibilityState === "hidden") releaseAll();
+  };
+
+  const enable = () => {
+    if (enabled) return;
+    enabled = true;
+    listeners = new AbortController();
+    const opts = { signal: listeners.signal };
+    video.addEventListener("pointermove", /** @type {EventListener} */ (onPointerMove), opts);
+    video.addEventListener("pointerdown", /** @type {EventListener} */ (onPointerDown), opts);
+    video.addEventListener("pointerup", /** @type {EventListener} */ (onPointerUp), opts);
+    video.addEventListener("pointercancel", /** @type {EventListener} */ (onPointerUp), opts);
+    video.addEventListener("wheel", /** @type {EventListener} */ (onWheel), { ...opts, passive: false });
+    video.addEventListener("contextmenu", (e) => e.preventDefault(), opts);
+    video.addEventListener("keydown", /** @type {EventListener} */ (onKeyDown), opts);
+    video.addEventListener("keyup", /** @type {EventListener} */ (onKeyUp), opts);
+    video.addEventListener("focus", setActive, opts);
+    video.addEventListener("blur", onBlur, opts);
+    doc?.addEventListener("visibilitychange", onVisibility, opts);
+    setActive();
+  };
+
+  const disable = () => {
+    if (!enabled) return;
+    enabled = false;
+    listeners?.abort();
+    listeners = null;
+    releaseAll();
+    setActive();
+  };
+
+  return {
+    enable,
+    disable,
+    /** The visible way out: give the keyboard back to the browser (releases everything). */
+    releaseKeyboard() {
+      if (doc?.activeElement === video) video.blur();
+    },
+    /** Whether key presses go to the customer now. */
+    get active() {
+      return active;
+    },
+    detach() {
+      disable();
+    },
+  };
+}
