@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import io
+import ipaddress
 import json
 import os
 import signal
 import socket
+import ssl
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from signaling import cli
 from signaling.passwords import verify_password
@@ -163,12 +170,12 @@ def free_port() -> int:
         return port
 
 
-async def serve(data: Path, port: int) -> tuple[asyncio.subprocess.Process, list[str]]:
+async def serve(data: Path, port: int, *extra: str) -> tuple[asyncio.subprocess.Process, list[str]]:
     """Start ``supportlink serve``; its stdout lines up to the console URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTLINK_")}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "signaling.cli", "serve", "--port", str(port),
-        "--data-dir", str(data),
+        "--data-dir", str(data), *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -219,5 +226,56 @@ async def test_serve_first_start(data: Path) -> None:
     proc, lines = await serve(data, port)
     try:
         assert not [line for line in lines if "password" in line]
+    finally:
+        assert await stop(proc) == 0
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_serve_tls(data: Path, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    proc, lines = await serve(data, port, "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        assert lines[-1] == f"SupportLink console: https://127.0.0.1:{port}/"
+        password = [line for line in lines if "password:" in line][0].rsplit(" ", 1)[1]
+        context = ssl.create_default_context(cafile=str(cert))
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            login = {"username": "admin", "password": password}
+            url = f"https://127.0.0.1:{port}/api/login"
+            async with http.post(url, json=login, ssl=context) as resp:
+                assert resp.status == 200
+                assert resp.cookies["supportlink_session"]["secure"] is True
+                assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
     finally:
         assert await stop(proc) == 0
