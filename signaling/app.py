@@ -218,7 +218,7 @@ async def login(request: web.Request) -> web.Response:
         raise json_error(429, "rate_limited", ws.retry_message(wait), retry_after=wait)
     if not await _check_password(state, username, password):
         state.logins.failed(address, username, state.monotonic())
-        logger.info("login for %r from %s refused", username[:40], address)
+        logger.info("login from %s refused", address)
         raise json_error(401, "bad_credentials", "wrong user name or password")
     token = secrets.token_urlsafe(32)
     state.db.add_web_session(
