@@ -192,17 +192,17 @@ def focus_in_window(display: Any, wid: int) -> bool:
     if fid == root.id:
         child = root.query_pointer().child
         return bool(child) and int(getattr(child, "id", child)) == _toplevel(display, wid)
-    # the focus is the window, a window inside it, or the frame a window manager put around it
-    if fid == wid or fid == _toplevel(display, wid):
-        return True
+    # the focus is the window, a window inside it, or inside the frame a window manager (or
+    # a toolkit: Tk focuses a proxy next to its inner window) put around it
+    targets = {wid, _toplevel(display, wid)}
     try:
         win = focus
         for _ in range(64):
+            if int(win.id) in targets:
+                return True
             parent = win.query_tree().parent
             if parent is None or parent.id in (0, root.id):
                 return False
-            if parent.id == wid:
-                return True
             win = parent
     except _X_ERRORS:
         return False

@@ -307,3 +307,43 @@ def test_perform_async_keeps_order(operator: Operator, recorder: Recorder) -> No
 
 def test_display_env_is_the_virtual_one(display: str) -> None:
     assert os.environ["DISPLAY"] == display
+
+
+# --------------------------------------------------------------------------- window mode
+
+
+def test_window_mode_end_to_end(recorder: Recorder, xdisplay: Any) -> None:
+    """The window tracker feeds the core: presses on a covering window and keys while the
+    focus is elsewhere never reach X; the rest lands in the shared window."""
+    import Xlib.X
+
+    from peer.windows import WindowTracker
+
+    root = xdisplay.screen().root
+    cover = root.create_window(400, 0, 300, 720, 0, xdisplay.screen().root_depth)
+    cover.map()
+    xdisplay.sync()
+    op = Operator()
+    try:
+        state = WindowTracker(xdisplay, recorder.window).look()
+        assert state.rect == WINDOW
+        assert state.visible == (Rect(100, 100, 300, 300),)  # the right half is covered
+        op.core.set_geometry(
+            state.rect, window_id=recorder.window, visible=state.visible, focused=state.focused
+        )
+        assert state.focused  # the recorder took the focus
+        op.click(0.25, 0.5)
+        op.click(0.75, 0.5)  # on the covering window: dropped
+        op.type("ok")
+        xdisplay.set_input_focus(cover, Xlib.X.RevertToPointerRoot, Xlib.X.CurrentTime)
+        xdisplay.sync()
+        op.core.set_focused(WindowTracker(xdisplay, recorder.window).look().focused)
+        op.type("lost")
+    finally:
+        op.close()
+        cover.destroy()
+        xdisplay.sync()
+    clicks = [(e["x_root"], e["y_root"]) for e in recorder.events() if e["ev"] == "button_down"]
+    assert clicks == [(250, 250)]
+    assert op.core.counters["outside_window"] == 1 + len("lost")
+    assert recorder.text() == "ok"
