@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -362,3 +363,22 @@ async def test_shutdown_says_bye(start: Start) -> None:
         assert exc.value.code == 1001
     (row,) = app[STATE].db.list_sessions(10)
     assert row.end_reason == "server_shutdown"
+
+
+async def test_logs_hold_no_codes_passwords_or_sdp(
+    start: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    urls = ("turns:turn.example.com:443?transport=tcp",)
+    endpoint, token, _ = await start(turn_urls=urls, turn_secret="turn-secret-value")
+    pair = await endpoint.pair(token)
+    await pair.peer.send(p.Offer(sdp="v=0 sdp-content-marker"))
+    await pair.op.expect(p.Offer)
+    await pair.peer.join("98765432")
+    await pair.peer.expect_error("unexpected_message")
+    await pair.op.send(p.Bye(reason="done"))
+    await pair.peer.expect_bye("operator_ended")
+    text = caplog.text
+    assert "session" in text and "-> paired" in text  # state changes are logged
+    for secret in (pair.code, PASSWORD, token, "turn-secret-value", "sdp-content-marker"):
+        assert secret not in text
