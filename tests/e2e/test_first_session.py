@@ -1,0 +1,88 @@
+"""The first real session: an operator in headless Chromium, the customer's headless peer on a
+virtual screen, the signaling server between them, all inside one network namespace.
+
+The console is driven only through what a person sees (labels, button names, the code on the
+page) and the fixed hooks listed in ``console.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Callable
+
+from .console import Console
+from .procs import Proc
+from .screen import Screen
+
+StartPeer = Callable[..., Proc]
+
+CONNECTED = r"^Connected \((direct|relay)\)"
+
+
+def _digits(code: str) -> str:
+    return code.replace(" ", "")
+
+
+def _connect(console: Console, start_peer: StartPeer, **peer_options: object) -> Proc:
+    """Log in, make a session, start the peer with the code read off the page, accept it."""
+    console.log_in()
+    code = console.new_session()
+    peer = start_peer(code, **peer_options)
+    console.accept()
+    console.wait_status(CONNECTED, timeout=30)
+    return peer
+
+
+def test_operator_sees_the_customer_screen(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    peer = _connect(console, start_peer, allow=("view",))
+    assert console.status().startswith("Connected (direct)"), console.status()
+
+    sample = console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=20)
+    # The whole screen is sent, in its own shape.
+    assert abs(sample.width / sample.height - xvfb.width / xvfb.height) < 0.02, sample
+
+    shown = console.verification_code()
+    printed = peer.wait_for_line(r"(?i)verif\w*.*?(\d{3} \d{3})", timeout=10).group(1)
+    assert shown == printed
+
+
+def test_denied_view_sends_no_picture(console: Console, start_peer: StartPeer) -> None:
+    # Headless, with nothing pre-granted, the peer denies the screen view itself.
+    _connect(console, start_peer, allow=())
+    page = console.page
+    from playwright.sync_api import expect
+
+    expect(page.locator("#consent-panel")).to_contain_text(re.compile("denied"), timeout=10_000)
+    # Long enough for a first frame to have arrived, had one been sent.
+    time.sleep(3)
+    state = console.video_state()
+    assert state["width"] == 0 and state["frames"] <= 0, state
+    assert console.sample([(0.5, 0.5)]) is None
+    assert console.status().startswith("Connected"), console.status()
+
+
+def test_customer_disconnect_ends_the_session(console: Console, start_peer: StartPeer) -> None:
+    peer = _connect(console, start_peer, allow=("view",))
+    peer.signal(signal.SIGTERM)
+    console.wait_status("Customer disconnected", timeout=15)
+    code = peer.wait_exit(15)
+    assert code == 0 or code == -signal.SIGTERM, peer.output()
+
+
+def test_a_code_works_once(console: Console, start_peer: StartPeer) -> None:
+    console.log_in()
+    code = console.new_session()
+    first = start_peer(code, allow=("view",), name="peer-1")
+    console.accept()
+    console.wait_status(CONNECTED, timeout=30)
+
+    second = start_peer(code, allow=("view",), name="peer-2")
+    assert second.wait_exit(20) == 2, second.output()  # 2: code refused
+    assert re.search(r"(?i)already been used", second.output()), second.output()
+    # The first session is untouched.
+    assert console.status().startswith("Connected"), console.status()
+    assert first.returncode is None, first.output()
