@@ -83,6 +83,12 @@ def percentiles(label: str, p50: float, p99: float) -> str:
     return f"  {label:<16} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -183,7 +189,9 @@ async def gather_bounded(coros: Sequence[object], limit: int = 200) -> list[obje
 
 
 async def bench_waiting(base: str, pid: int, password: str, n: int) -> dict[str, float]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as http:
         async with http.post(
             f"{base}/api/login",
             json={"username": "bench", "password": password},
@@ -209,7 +217,9 @@ async def bench_waiting(base: str, pid: int, password: str, n: int) -> dict[str,
 
 
 async def bench_echo_idle(base: str, pid: int, n: int) -> dict[str, float]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as http:
         before = rss_mb(pid)
 
         async def connect() -> aiohttp.ClientWebSocketResponse:
@@ -312,9 +322,11 @@ async def burst(
 
 
 async def bench_pairs(
-    base: str, password: str, n: int, rounds: int, rate: float, seconds: float
+    base: str, pid: int, password: str, n: int, rounds: int, rate: float, seconds: float
 ) -> dict[str, float]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as http:
         async with http.post(
             f"{base}/api/login",
             json={"username": "bench", "password": password},
@@ -326,7 +338,9 @@ async def bench_pairs(
         pairing = [lat for _, lat in made]  # type: ignore[misc]
         peers = [x.peer for x in pairs]
         ops = [x.op for x in pairs]
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         relay = await steady_load(peers, ops, rate, seconds)
+        cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
         throughput = await burst(peers, ops, rounds)
         for pair in pairs:
             await pair.peer.send_str(p.serialize(p.Bye(reason="peer_ended")))
@@ -339,17 +353,22 @@ async def bench_pairs(
         "relay_p50_ms": pct(relay, 50) * 1000,
         "relay_p99_ms": pct(relay, 99) * 1000,
         "relay_msgs_per_s": throughput,
+        "server_cpu": cpu,
     }
 
 
 async def bench_echo_active(
-    base: str, n: int, rounds: int, rate: float, seconds: float
+    base: str, pid: int, n: int, rounds: int, rate: float, seconds: float
 ) -> dict[str, float]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as http:
         socks = await gather_bounded(
             [http.ws_connect(f"{base.replace('http', 'ws', 1)}/ws") for _ in range(n)]
         )
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         lat = await steady_load(socks, socks, rate, seconds)  # type: ignore[arg-type]
+        cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
         throughput = await burst(socks, socks, rounds)  # type: ignore[arg-type]
         for ws in socks:
             await ws.close()  # type: ignore[attr-defined]
@@ -357,6 +376,7 @@ async def bench_echo_active(
         "echo_p50_ms": pct(lat, 50) * 1000,
         "echo_p99_ms": pct(lat, 99) * 1000,
         "echo_msgs_per_s": throughput,
+        "server_cpu": cpu,
     }
 
 
@@ -368,13 +388,13 @@ async def main_async(args: argparse.Namespace) -> int:
         async with echo_server() as (ebase, eproc):
             echo_idle = await bench_echo_idle(ebase, eproc.pid, args.waiting)
             echo_active = await bench_echo_active(
-                ebase, args.pairs, args.rounds, args.rate, args.seconds
+                ebase, eproc.pid, args.pairs, args.rounds, args.rate, args.seconds
             )
         async with supportlink_server(data_dir, password) as (base, proc):
             waiting = await bench_waiting(base, proc.pid, password, args.waiting)
             await asyncio.sleep(1.0)
             active = await bench_pairs(
-                base, password, args.pairs, args.rounds, args.rate, args.seconds
+                base, proc.pid, password, args.pairs, args.rounds, args.rate, args.seconds
             )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -404,6 +424,10 @@ async def main_async(args: argparse.Namespace) -> int:
         + f"   goal p99 < 20 ms: {'met' if ok_p99 else 'MISSED'}"
     )
     print(percentiles("bare echo", echo_active["echo_p50_ms"], echo_active["echo_p99_ms"]))
+    print(
+        f"  server CPU       {active['server_cpu'] * 100:6.1f} % of a core"
+        f"   (bare echo: {echo_active['server_cpu'] * 100:.1f} %)"
+    )
     print(
         f"  burst relayed    {active['relay_msgs_per_s']:8.0f} msgs/s"
         f"   (bare echo: {echo_active['echo_msgs_per_s']:.0f} msgs/s)"
