@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import ssl
 import sys
 import time
@@ -191,6 +192,16 @@ def _turn_secret(args: argparse.Namespace) -> str | None:
     return secret
 
 
+def _program() -> str:
+    """How to call this program again: by name when PATH finds it, else by its path."""
+    path = sys.argv[0] if sys.argv else ""
+    if os.path.basename(path) != "supportlink" or shutil.which("supportlink") == os.path.abspath(
+        path
+    ):
+        return "supportlink"
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``supportlink``; returns the exit code."""
     parser = build_parser(os.environ)
@@ -261,7 +272,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(
                 f"First start: created operator {FIRST_OPERATOR!r} with password: {password}\n"
                 "It is shown only this once. Change it with:\n"
-                f"  supportlink operator passwd {FIRST_OPERATOR} --data-dir {settings.data_dir}",
+                f"  {_program()} operator passwd {FIRST_OPERATOR} --data-dir {settings.data_dir}",
                 flush=True,
             )
 
