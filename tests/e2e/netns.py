@@ -27,6 +27,11 @@ PREFIX_LEN = 24
 
 _serial = count()
 
+_NO_IPV6 = (
+    "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && "
+    "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"
+)
+
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
@@ -45,6 +50,11 @@ class NetNS:
         _ip("netns", "add", ns.name)
         try:
             n = ["-n", ns.name]
+            # No IPv6: its link-local addresses would appear a second or two after the links
+            # come up, and Chromium fails loads in flight on such a change (ERR_NETWORK_CHANGED).
+            subprocess.run(
+                ns.argv(["sh", "-c", _NO_IPV6]), check=True, capture_output=True, timeout=10
+            )
             _ip(*n, "link", "set", "lo", "up")
             _ip(*n, "link", "add", "sl-a", "type", "veth", "peer", "name", "sl-b")
             _ip(*n, "addr", "add", f"{ns.addr_a}/{PREFIX_LEN}", "dev", "sl-a")

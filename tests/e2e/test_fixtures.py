@@ -22,6 +22,7 @@ def test_netns_is_closed(netns: NetNS) -> None:
     links = netns.run(["ip", "-o", "link"]).stdout
     names = sorted(re.findall(r"^\d+: ([^:@]+)", links, re.M))
     assert names == ["lo", "sl-a", "sl-b"]
+    assert "inet6" not in netns.run(["ip", "-o", "addr"]).stdout
     route = netns.run(["ip", "route", "show", "default"]).stdout
     assert f"via {netns.addr_b}" in route
     # Both ends of the pair are inside: no address outside the namespace is reachable.
