@@ -4,14 +4,17 @@
  *
  * One small handler per signaling message (`switch (msg.type)`); the session's phase is one
  * value, and every change of it, of the WebRTC states and of consent goes to the log panel.
+ * What rides on the control data channel (consent, remote control, monitors, clipboard) is
+ * `channel.js`'s.
  *
  *     idle -> waiting -> joined -> connecting -> connected -> ended
  *               (code)   (accept?)  (paired)     (ICE/DTLS up)
  */
 
 import * as api from "./api.js";
+import { ControlChannel } from "./channel.js";
 import { formatCode, formatCountdown, secondsLeft } from "./format.js";
-import { BYE_REASONS, CAPABILITY_NAMES, MODES, ProtocolError, byeText } from "./protocol.js";
+import { BYE_REASONS, MODES, ProtocolError, byeText } from "./protocol.js";
 import { PeerLink } from "./rtc.js";
 import { Signaling, socketUrl } from "./signaling.js";
 import { qualityText } from "./stats.js";
@@ -53,10 +56,6 @@ const el = {
   peerInfo: byId("peer-info"),
   verifyPanel: byId("verify-panel"),
   verificationCode: byId("verification-code"),
-  consentPanel: byId("consent-panel"),
-  consent: byId("consent"),
-  consentDenied: byId("consent-denied"),
-  requestViewButton: /** @type {HTMLButtonElement} */ (byId("request-view-button")),
   endButton: /** @type {HTMLButtonElement} */ (byId("end-button")),
   videoWrap: byId("video-wrap"),
   video: /** @type {HTMLVideoElement} */ (byId("remote-video")),
@@ -90,8 +89,6 @@ const state = {
   link: null,
   /** @type {ReturnType<typeof setInterval> | null} */
   countdownTimer: null,
-  /** What the customer allows now, from consent_state; null before the first one. @type {string[] | null} */
-  granted: null,
   hasVideo: false,
 };
 
@@ -104,6 +101,9 @@ const state = {
 function log(text, level = "info") {
   logLine(el.log, text, level);
 }
+
+/** Consent, remote control, monitors and clipboard: the control data channel. */
+const channel = new ControlChannel({ link: () => state.link, log, onviewchange: () => updateVideo() });
 
 /**
  * @param {Phase} phase
@@ -221,14 +221,10 @@ function onPaired(msg) {
   stopCountdown();
   state.sessionId = msg.session_id;
   state.mode = msg.mode;
-  state.granted = null;
   state.hasVideo = false;
   setText(el.peerInfo, `${msg.user} on ${msg.host} (${msg.os})`);
   show(el.peerPanel, true);
-  show(el.consentPanel, msg.mode === "screen");
-  setText(el.consent, "Waiting for the customer's answer…");
-  show(el.consentDenied, false);
-  show(el.requestViewButton, false);
+  channel.reset();
   updateVideo();
   setPhase("connecting", "Connecting to the customer…");
   log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
@@ -237,11 +233,13 @@ function onPaired(msg) {
     send: (m) => void send(m),
     onlog: log,
     ontrack: onTrack,
-    oncontrol: onControl,
-    oncontrolopen: updateConsent,
+    oncontrol: (m) => channel.handle(m),
+    oncontrolopen: () => channel.update(),
+    onchannelchange: () => channel.update(),
     onstate: onConnectionState,
     onquality: showQuality,
   });
+  channel.start(msg.mode);
 }
 
 /** @param {Message} msg */
@@ -332,17 +330,16 @@ function endByOperator() {
  */
 function endSession(reason, words) {
   stopCountdown();
+  channel.reset(); // before the link closes: nothing more is sent on it
   state.link?.close();
   state.link = null;
   state.session = null;
   state.sessionId = null;
-  state.granted = null;
   el.video.srcObject = null;
   el.audio.srcObject = null;
   state.hasVideo = false;
   updateVideo();
   showQuality(null);
-  show(el.consentPanel, false);
   show(el.verifyPanel, false);
   show(el.peerPanel, false);
   const customerGone = reason === "peer_ended" || reason === "peer_left";
@@ -356,7 +353,7 @@ function resetSessionView() {
   setText(el.countdown, "--:--");
   setText(el.verificationCode, "");
   show(el.verifyPanel, false);
-  show(el.consentPanel, false);
+  channel.reset();
   show(el.peerPanel, false);
   showQuality(null);
 }
@@ -441,76 +438,15 @@ function showQuality(q) {
 
 /** Show the picture only while the customer allows viewing (blank otherwise). */
 function updateVideo() {
-  const allowed = state.granted?.includes("view") ?? false;
+  const granted = channel.consent.granted;
+  const allowed = granted?.includes("view") ?? false;
   const visible = state.hasVideo && allowed && state.mode === "screen";
   el.videoWrap.classList.toggle("blanked", !visible);
   let words = "No picture";
   if (state.mode === "call" && state.phase !== "ended") words = "Voice call: no screen is shared";
-  else if (state.link && state.granted && !allowed) words = "Screen viewing is not allowed";
+  else if (state.link && granted && !allowed) words = "Screen viewing is not allowed";
   else if (state.link && !visible) words = "Waiting for the customer's screen…";
   setText(el.videoPlaceholder, words);
-}
-
-// ------------------------------------------------------------------------- consent (control channel)
-
-/** @param {Message} msg */
-function onControl(msg) {
-  switch (msg.type) {
-    case "consent_state": {
-      const first = state.granted === null;
-      const before = state.granted ?? [];
-      state.granted = [...msg.granted];
-      const added = state.granted.filter((c) => !before.includes(c));
-      const removed = before.filter((c) => !state.granted?.includes(c));
-      if (state.granted.length !== before.length || added.length || removed.length || first) {
-        log(`consent: the customer allows ${describeGranted(state.granted)}` +
-          (added.length ? ` (+${added.join(", ")})` : "") + (removed.length ? ` (-${removed.join(", ")})` : ""));
-      }
-      if (state.granted.includes("view")) show(el.consentDenied, false);
-      return updateConsent();
-    }
-    case "consent_reply":
-      log(`consent: the customer ${msg.allowed ? "allowed" : "denied"} ${nameOf(msg.capability)}`);
-      if (msg.capability === "view" && !msg.allowed) show(el.consentDenied, true);
-      return updateConsent();
-    case "view_state":
-      log(`view: monitor ${msg.monitor} of ${msg.monitors.length}, ${msg.width}×${msg.height}` +
-        (msg.window ? `, limited to the window “${msg.window}”` : ""));
-      return;
-    default:
-      log(`control message ${msg.type} not handled by this console`);
-  }
-}
-
-/** @param {string} capability */
-function nameOf(capability) {
-  return CAPABILITY_NAMES[/** @type {keyof typeof CAPABILITY_NAMES} */ (capability)] ?? capability;
-}
-
-/** @param {string[]} granted */
-function describeGranted(granted) {
-  return granted.length ? granted.map(nameOf).join(", ") : "nothing";
-}
-
-function updateConsent() {
-  const open = state.link?.control?.readyState === "open";
-  if (state.granted) {
-    const words = describeGranted(state.granted);
-    setText(el.consent, words.charAt(0).toUpperCase() + words.slice(1));
-  }
-  const viewAllowed = state.granted?.includes("view") ?? false;
-  show(el.requestViewButton, open && state.granted !== null && !viewAllowed && state.mode === "screen");
-  updateVideo();
-}
-
-function requestView() {
-  if (!state.link?.sendControl({ type: "consent_request", capability: "view" })) {
-    log("could not ask for screen viewing: the control channel is not open", "error");
-    return;
-  }
-  show(el.consentDenied, false);
-  setText(el.consent, `${el.consent.textContent} (screen view requested…)`);
-  log("consent: asked the customer for screen viewing");
 }
 
 // ------------------------------------------------------------------------- socket loss, login
@@ -586,6 +522,7 @@ async function onLogout() {
     send({ type: "bye", reason: state.link ? "operator_ended" : "cancelled" });
   }
   stopCountdown();
+  channel.reset();
   state.link?.close();
   state.link = null;
   const signaling = state.signaling;
@@ -615,7 +552,6 @@ el.cancelButton.addEventListener("click", cancelSession);
 el.acceptButton.addEventListener("click", accept);
 el.rejectButton.addEventListener("click", reject);
 el.endButton.addEventListener("click", endByOperator);
-el.requestViewButton.addEventListener("click", requestView);
 el.fullscreenButton.addEventListener("click", toggleFullscreen);
 document.addEventListener("fullscreenchange", () => {
   setText(el.fullscreenButton, document.fullscreenElement ? "Exit full screen" : "Full screen");

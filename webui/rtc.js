@@ -2,10 +2,17 @@
 /**
  * The operator's side of the WebRTC connection to the customer's peer.
  *
- * The peer offers (video track, data channel "control"); this side answers, trickles its own
- * candidates as `candidate{candidate, sdp_mid, sdp_mline_index}` and adds the peer's. Every
- * state change is reported through `onlog`; quality is sampled once a second.
+ * The peer offers (video track, data channels "control" and "input"); this side answers,
+ * trickles its own candidates as `candidate{candidate, sdp_mid, sdp_mline_index}` and adds the
+ * peer's. Every state change is reported through `onlog`; quality is sampled once a second.
+ *
+ * "control" carries CONTROL messages both ways; "input" carries the operator's INPUT messages
+ * to the peer only. On a thin link a backlog of pointer moves is dropped (the next move says
+ * where the pointer is), never buttons or keys.
  */
+
+/** Bytes queued on "input" beyond which a pointer move is dropped instead of queued. */
+export const INPUT_BACKLOG_BYTES = 4096;
 
 import { ProtocolError, parse, sdpFingerprint, serialize, verificationCode } from "./protocol.js";
 import { computeQuality } from "./stats.js";
@@ -20,6 +27,7 @@ import { computeQuality } from "./stats.js";
  *   ontrack: (event: RTCTrackEvent) => void,
  *   oncontrol: (msg: Message) => void,
  *   oncontrolopen: () => void,
+ *   onchannelchange?: () => void,
  *   onstate: (state: RTCPeerConnectionState) => void,
  *   onquality: (quality: Quality) => void,
  * }} PeerLinkHandlers
@@ -50,6 +58,8 @@ export class PeerLink {
     this.pc = new RTCPeerConnection({ iceServers: toIceServers(iceServers) });
     /** @type {RTCDataChannel | null} */
     this.control = null;
+    /** @type {RTCDataChannel | null} */
+    this.input = null;
     /** @type {string | null} */
     this.verification = null;
     /** @type {Quality | null} */
@@ -99,6 +109,20 @@ export class PeerLink {
   /** @param {RTCDataChannel} channel */
   #adoptChannel(channel) {
     const log = this.handlers.onlog;
+    const changed = () => this.handlers.onchannelchange?.();
+    if (channel.label === "input") {
+      this.input = channel;
+      channel.addEventListener("open", () => {
+        log("input channel open");
+        changed();
+      });
+      channel.addEventListener("close", () => {
+        if (!this.closed) log("input channel closed");
+        changed();
+      });
+      channel.addEventListener("message", () => log("unexpected message from the peer on the input channel", "error"));
+      return;
+    }
     if (channel.label !== "control") {
       log(`data channel "${channel.label}" opened by the peer (not used by this console)`);
       return;
@@ -108,7 +132,10 @@ export class PeerLink {
       log("control channel open");
       this.handlers.oncontrolopen();
     });
-    channel.addEventListener("close", () => log("control channel closed"));
+    channel.addEventListener("close", () => {
+      if (!this.closed) log("control channel closed");
+      changed();
+    });
     channel.addEventListener("message", (event) => {
       let msg;
       try {
@@ -181,6 +208,19 @@ export class PeerLink {
     return true;
   }
 
+  /**
+   * Send an input-channel message (checked against the INPUT table first).
+   * @param {{type: string, [field: string]: any}} msg
+   * @returns {boolean} false when the channel is not open
+   */
+  sendInput(msg) {
+    const text = serialize(msg, "input");
+    if (!this.input || this.input.readyState !== "open") return false;
+    if (msg.type === "pointer_move" && this.input.bufferedAmount > INPUT_BACKLOG_BYTES) return true;
+    this.input.send(text);
+    return true;
+  }
+
   #startStats() {
     if (this.statsTimer) return;
     this.statsTimer = setInterval(() => void this.sampleStats(), 1000);
@@ -208,6 +248,7 @@ export class PeerLink {
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
     this.control?.close();
+    this.input?.close();
     this.pc.close();
     this.handlers.onlog("peer connection closed");
   }

@@ -1,0 +1,211 @@
+// @ts-check
+/**
+ * Text clipboard both ways, as its own consent ("clipboard"): off until the customer allows it.
+ *
+ * Out: the operator types or pastes into a text box and sends it (`clipboard{text}`); the
+ * customer's peer puts it on their clipboard. In: what the customer copies arrives as
+ * `clipboard{text}`, is shown, and a "Copy" button (a user gesture, as browsers require) puts it
+ * on the operator's clipboard — through `navigator.clipboard` in a secure context, else by
+ * selecting the text and the browser's copy command.
+ *
+ * `clipboardProblem` is pure (tested with node); `ClipboardPanel` is the DOM around it.
+ */
+
+import { MAX_CLIPBOARD_CHARS, MAX_CONTROL_BYTES, ProtocolError, serialize, utf8Length } from "./protocol.js";
+
+/**
+ * Length in code points (as the protocol counts: Python's `len`).
+ * @param {string} text
+ */
+export function charCount(text) {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * Why `text` cannot go out as one clipboard message, in words for the operator; null if it can.
+ * @param {string} text
+ * @returns {string | null}
+ */
+export function clipboardProblem(text) {
+  if (text === "") return "Nothing to send: the text box is empty.";
+  const count = charCount(text);
+  if (count > MAX_CLIPBOARD_CHARS) {
+    return `Too long: ${count} characters; the clipboard carries at most ${MAX_CLIPBOARD_CHARS}.`;
+  }
+  let wire;
+  try {
+    wire = serialize({ type: "clipboard", text }, "control");
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    return `Cannot be sent: ${err.message.replace(/^clipboard\.text: /, "")}.`;
+  }
+  if (utf8Length(wire) > MAX_CONTROL_BYTES) {
+    return `Too large: ${utf8Length(wire)} bytes once encoded; one message carries at most ${MAX_CONTROL_BYTES}.`;
+  }
+  return null;
+}
+
+/**
+ * The counter under the text box: "12 / 4000".
+ * @param {string} text
+ */
+export function counterText(text) {
+  return `${charCount(text)} / ${MAX_CLIPBOARD_CHARS}`;
+}
+
+/**
+ * @typedef {{
+ *   panel: HTMLElement,
+ *   state: HTMLElement,
+ *   requestButton: HTMLButtonElement,
+ *   area: HTMLElement,
+ *   out: HTMLTextAreaElement,
+ *   counter: HTMLElement,
+ *   problem: HTMLElement,
+ *   sendButton: HTMLButtonElement,
+ *   received: HTMLElement,
+ *   incoming: HTMLElement,
+ *   copyButton: HTMLButtonElement,
+ * }} ClipboardElements
+ * @typedef {{
+ *   sendControl: (msg: {type: string, [field: string]: any}) => boolean,
+ *   channelOpen: () => boolean,
+ *   consent: import("./consent.js").ConsentTracker,
+ *   log: (line: string, level?: "info" | "error") => void,
+ * }} ClipboardHooks
+ */
+
+export class ClipboardPanel {
+  /**
+   * @param {ClipboardElements} el
+   * @param {ClipboardHooks} hooks
+   */
+  constructor(el, hooks) {
+    this.el = el;
+    this.hooks = hooks;
+    this.live = false;
+    el.requestButton.addEventListener("click", () => this.#request());
+    el.sendButton.addEventListener("click", () => this.#send());
+    el.copyButton.addEventListener("click", () => void this.#copy());
+    el.out.addEventListener("input", () => this.#edited());
+    this.reset();
+  }
+
+  /** A session starts or ends: nothing received, nothing shown. */
+  reset() {
+    this.live = false;
+    this.el.out.value = "";
+    this.el.incoming.textContent = "";
+    this.el.problem.textContent = "";
+    this.#edited();
+    this.update();
+  }
+
+  /** @param {boolean} live whether a session with a control channel is up */
+  setLive(live) {
+    this.live = live;
+    this.update();
+  }
+
+  /** Show what applies now. */
+  update() {
+    const consent = this.hooks.consent;
+    const open = this.live && this.hooks.channelOpen();
+    const allowed = open && consent.allows("clipboard");
+    const status = consent.status("clipboard");
+    this.el.panel.hidden = !this.live;
+    this.el.state.textContent = clipboardStateText(status, open);
+    this.el.requestButton.hidden = !open || allowed || status === "unknown";
+    this.el.requestButton.disabled = status === "asked";
+    this.el.area.hidden = !allowed;
+    this.el.received.hidden = !allowed || this.el.incoming.textContent === "";
+  }
+
+  /** @param {{text: string}} msg a clipboard message from the customer */
+  receive(msg) {
+    if (!this.hooks.consent.allows("clipboard")) {
+      this.hooks.log("clipboard text from the customer while not allowed: ignored", "error");
+      return;
+    }
+    this.el.incoming.textContent = msg.text;
+    this.hooks.log(`clipboard: received ${charCount(msg.text)} characters from the customer`);
+    this.update();
+  }
+
+  #edited() {
+    const text = this.el.out.value;
+    this.el.counter.textContent = counterText(text);
+    const over = charCount(text) > MAX_CLIPBOARD_CHARS;
+    this.el.counter.classList.toggle("over", over);
+    this.el.problem.textContent = over ? /** @type {string} */ (clipboardProblem(text)) : "";
+    this.el.problem.hidden = this.el.problem.textContent === "";
+    this.el.sendButton.disabled = text === "" || over;
+  }
+
+  #request() {
+    if (!this.hooks.sendControl({ type: "consent_request", capability: "clipboard" })) {
+      this.hooks.log("could not ask for the clipboard: the control channel is not open", "error");
+      return;
+    }
+    this.hooks.consent.ask("clipboard");
+    this.hooks.log("consent: asked the customer for the clipboard");
+    this.update();
+  }
+
+  #send() {
+    const text = this.el.out.value;
+    const problem = clipboardProblem(text);
+    this.el.problem.textContent = problem ?? "";
+    this.el.problem.hidden = problem === null;
+    if (problem !== null) return;
+    if (!this.hooks.consent.allows("clipboard")) return;
+    if (!this.hooks.sendControl({ type: "clipboard", text })) {
+      this.hooks.log("could not send the clipboard: the control channel is not open", "error");
+      return;
+    }
+    this.hooks.log(`clipboard: sent ${charCount(text)} characters to the customer`);
+    this.el.problem.textContent = "";
+  }
+
+  async #copy() {
+    const text = this.el.incoming.textContent ?? "";
+    if (window.isSecureContext && navigator.clipboard?.writeText) {
+      try {
+        await navigator.clipboard.writeText(text);
+        this.hooks.log("clipboard: the customer's text is on your clipboard");
+        return;
+      } catch (err) {
+        this.hooks.log(`clipboard: the browser refused (${/** @type {Error} */ (err).message}); trying another way`, "error");
+      }
+    }
+    const selection = window.getSelection();
+    const range = document.createRange();
+    range.selectNodeContents(this.el.incoming);
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    // The only way to copy on a plain-HTTP page (deprecated, still supported for user gestures).
+    const copied = document.execCommand("copy");
+    if (copied) this.hooks.log("clipboard: the customer's text is on your clipboard");
+    else this.hooks.log("clipboard: this browser would not copy; the text is selected, press Ctrl+C", "error");
+  }
+}
+
+/**
+ * The clipboard panel's one line of state.
+ * @param {import("./consent.js").Status} status
+ * @param {boolean} open whether the control channel is open
+ */
+export function clipboardStateText(status, open) {
+  if (!open) return "Waiting for the customer…";
+  switch (status) {
+    case "granted": return "Allowed: text goes both ways";
+    case "asked": return "Asking the customer…";
+    case "denied": return "Clipboard denied by the customer";
+    case "revoked": return "The customer took back the clipboard";
+    case "released": return "Off";
+    case "unknown": return "Waiting for the customer…";
+    case "off": return "Off until the customer allows it";
+  }
+}

@@ -1,0 +1,148 @@
+// @ts-check
+/**
+ * Remote control from the console: asking for it, the operator's pointer and keyboard going to
+ * the customer while it is granted, handing it back, and what the operator sees of all that.
+ *
+ * The customer's peer decides (consent "control"); this module follows its `consent_state`
+ * through the shared `ConsentTracker`. While control is granted, `input.js` turns pointer and
+ * key events on the video into INPUT messages; they go out on the `input` data channel only
+ * while control is granted and that channel is open — never before, never after a revoke.
+ *
+ *   Request control  -> consent_request{control}        (answer: consent_reply + consent_state)
+ *   granted          -> input enabled; a click on the picture focuses it and captures the keyboard
+ *   Hand back        -> input disabled (release_all), then release{control}
+ *   revoked          -> input disabled at once: "The customer took back control"
+ */
+
+import { controlStateText } from "./consent.js";
+import { attachInput } from "./input.js";
+
+/**
+ * @typedef {import("./consent.js").ConsentTracker} ConsentTracker
+ * @typedef {import("./input.js").InputMessage} InputMessage
+ * @typedef {{
+ *   panel: HTMLElement,
+ *   state: HTMLElement,
+ *   hint: HTMLElement,
+ *   requestButton: HTMLButtonElement,
+ *   handBackButton: HTMLButtonElement,
+ *   captureBar: HTMLElement,
+ *   keyboardCapture: HTMLElement,
+ *   releaseKeyboardButton: HTMLButtonElement,
+ *   videoWrap: HTMLElement,
+ *   video: HTMLVideoElement,
+ * }} ControlElements
+ * @typedef {{
+ *   sendControl: (msg: {type: string, [field: string]: any}) => boolean,
+ *   sendInput: (msg: InputMessage) => boolean,
+ *   channelOpen: () => boolean,
+ *   consent: ConsentTracker,
+ *   log: (line: string, level?: "info" | "error") => void,
+ * }} ControlHooks
+ */
+
+export class RemoteControl {
+  /**
+   * @param {ControlElements} el
+   * @param {ControlHooks} hooks
+   */
+  constructor(el, hooks) {
+    this.el = el;
+    this.hooks = hooks;
+    /** Whether a screen session with a peer connection is up. */
+    this.live = false;
+    this.enabled = false;
+    /** Said once per grant when the input channel cannot carry input. */
+    this.warnedClosed = false;
+    this.input = attachInput(el.video, (msg) => this.#sendInput(msg), {
+      onActiveChange: (active) => this.#captured(active),
+    });
+    el.requestButton.addEventListener("click", () => this.request());
+    el.handBackButton.addEventListener("click", () => this.handBack());
+    el.releaseKeyboardButton.addEventListener("click", () => this.input.releaseKeyboard());
+    el.captureBar.hidden = true;
+    el.keyboardCapture.hidden = true;
+    this.update();
+  }
+
+  /** @param {boolean} live whether a screen session's peer connection exists */
+  setLive(live) {
+    this.live = live;
+    this.update();
+  }
+
+  /** Follow consent and the channels: enable or disable input, show what applies. */
+  update() {
+    const consent = this.hooks.consent;
+    const open = this.live && this.hooks.channelOpen();
+    const allowed = open && consent.allows("control");
+    if (allowed && !this.enabled) {
+      this.enabled = true;
+      this.warnedClosed = false;
+      this.input.enable();
+      this.hooks.log("control: your pointer and keyboard reach the customer while the picture has focus");
+    } else if (!allowed && this.enabled) {
+      this.enabled = false;
+      this.input.disable(); // sends release_all while that is still allowed (hand back)
+      this.hooks.log("control: input to the customer stopped");
+    }
+    const status = this.live ? consent.status("control") : "unknown";
+    const el = this.el;
+    el.panel.hidden = !this.live;
+    el.state.textContent = open ? controlStateText(status) : "Waiting for the customer…";
+    el.state.dataset.status = open ? status : "unknown";
+    el.requestButton.hidden = !open || allowed || status === "unknown";
+    el.requestButton.disabled = status === "asked";
+    el.handBackButton.hidden = !allowed;
+    el.hint.hidden = !allowed || this.input.active;
+    el.videoWrap.classList.toggle("controlling", allowed);
+  }
+
+  request() {
+    if (!this.hooks.sendControl({ type: "consent_request", capability: "control" })) {
+      this.hooks.log("could not ask for control: the control channel is not open", "error");
+      return;
+    }
+    this.hooks.consent.ask("control");
+    this.hooks.log("consent: asked the customer for remote control");
+    this.update();
+  }
+
+  handBack() {
+    if (!this.hooks.consent.allows("control")) return;
+    this.enabled = false;
+    this.input.disable(); // release_all first, while control is still granted
+    this.hooks.consent.release("control");
+    if (!this.hooks.sendControl({ type: "release", capability: "control" })) {
+      this.hooks.log("could not hand back control: the control channel is not open", "error");
+    } else {
+      this.hooks.log("control: handed back to the customer");
+    }
+    this.update();
+  }
+
+  /** The session is over: stop sending at once. */
+  reset() {
+    this.live = false;
+    this.update();
+  }
+
+  /** @param {InputMessage} msg */
+  #sendInput(msg) {
+    if (!this.hooks.consent.allows("control")) return; // the peer would drop it anyway
+    if (this.hooks.sendInput(msg)) return;
+    if (!this.warnedClosed) {
+      this.warnedClosed = true;
+      this.hooks.log("control: the input channel is not open; pointer and keys are not sent", "error");
+    }
+  }
+
+  /** @param {boolean} active whether key presses go to the customer now */
+  #captured(active) {
+    this.el.captureBar.hidden = !active;
+    this.el.keyboardCapture.hidden = !active;
+    this.el.videoWrap.classList.toggle("capturing", active);
+    this.el.hint.hidden = !this.enabled || active;
+    this.hooks.log(active ? "keyboard: key presses go to the customer" : "keyboard: released to this browser");
+  }
+}

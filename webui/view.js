@@ -1,0 +1,140 @@
+// @ts-check
+/**
+ * What of the customer's desktop is shown: their monitors (a picker) and whether the session is
+ * limited to one application window. The peer reports it in `view_state`; the operator answers
+ * with `select_monitor{index}` or `limit_request` (the customer picks the window).
+ *
+ * The pure helpers come first (tested with node); `ViewPanel` is the DOM around them.
+ */
+
+/**
+ * @typedef {{index: number, x: number, y: number, width: number, height: number, primary: boolean}} Monitor
+ * @typedef {{monitors: Monitor[], monitor: number, window?: string, width: number, height: number}} ViewState
+ * @typedef {{type: string, [field: string]: any}} ControlMessage
+ */
+
+/**
+ * The picker's words for one monitor: "Monitor 1 (1920×1080)".
+ * @param {Monitor} monitor
+ */
+export function monitorLabel(monitor) {
+  return `Monitor ${monitor.index + 1} (${monitor.width}×${monitor.height})`;
+}
+
+/**
+ * What is shared, in a few words: "Whole screen: Monitor 1" or "One application: TITLE".
+ * @param {ViewState} view
+ */
+export function viewStateText(view) {
+  if (view.window != null) return `One application: ${view.window || "(untitled window)"}`;
+  return `Whole screen: Monitor ${view.monitor + 1}`;
+}
+
+/**
+ * The log line for a new view_state, or null when it says nothing new.
+ * @param {ViewState | null} before
+ * @param {ViewState} now
+ */
+export function viewLogLine(before, now) {
+  if (before && viewKey(before) === viewKey(now)) return null;
+  const limited = now.window != null ? `; limited to one application: ${now.window}` : "";
+  return `view: ${viewStateText(now)} of ${now.monitors.length} monitor(s), ${now.width}×${now.height}${limited}`;
+}
+
+/** @param {ViewState} view */
+function viewKey(view) {
+  return JSON.stringify([view.monitors.map(monitorLabel), view.monitor, view.window ?? null, view.width, view.height]);
+}
+
+/**
+ * @typedef {{
+ *   tools: HTMLElement,
+ *   viewState: HTMLElement,
+ *   monitor: HTMLSelectElement,
+ *   limitButton: HTMLButtonElement,
+ *   note: HTMLElement,
+ * }} ViewElements
+ * @typedef {{
+ *   sendControl: (msg: ControlMessage) => boolean,
+ *   viewAllowed: () => boolean,
+ *   log: (line: string, level?: "info" | "error") => void,
+ * }} ViewHooks
+ */
+
+export class ViewPanel {
+  /**
+   * @param {ViewElements} el
+   * @param {ViewHooks} hooks
+   */
+  constructor(el, hooks) {
+    this.el = el;
+    this.hooks = hooks;
+    /** @type {ViewState | null} */
+    this.view = null;
+    el.monitor.addEventListener("change", () => this.#select());
+    el.limitButton.addEventListener("click", () => this.#limit());
+    this.reset();
+  }
+
+  /** The session is over (or a new one starts): nothing is shown. */
+  reset() {
+    this.view = null;
+    this.el.monitor.replaceChildren();
+    this.el.viewState.textContent = "";
+    this.el.note.textContent = "";
+    this.update();
+  }
+
+  /** @param {ViewState} msg a view_state from the peer */
+  show(msg) {
+    const line = viewLogLine(this.view, msg);
+    if (line) this.hooks.log(line);
+    if (line || msg.window != null) this.el.note.textContent = "";
+    this.view = msg;
+    const options = msg.monitors.map((m) => {
+      const option = document.createElement("option");
+      option.value = String(m.index);
+      option.textContent = monitorLabel(m);
+      return option;
+    });
+    const same = options.length === this.el.monitor.options.length &&
+      options.every((o, i) => o.value === this.el.monitor.options[i].value && o.textContent === this.el.monitor.options[i].textContent);
+    if (!same) this.el.monitor.replaceChildren(...options);
+    this.el.monitor.value = String(msg.monitor);
+    this.el.viewState.textContent = viewStateText(msg);
+    this.el.viewState.title = msg.window != null ? `Limited to one application: ${msg.window}` : "";
+    this.update();
+  }
+
+  /** Show what applies: the tools only while the picture may be seen. */
+  update() {
+    const view = this.view;
+    const live = view !== null && this.hooks.viewAllowed();
+    this.el.tools.hidden = !live;
+    const windowMode = view?.window != null;
+    this.el.monitor.disabled = !live || windowMode || (view?.monitors.length ?? 0) < 2;
+    this.el.limitButton.hidden = !live || windowMode;
+    this.el.note.hidden = !live || this.el.note.textContent === "";
+  }
+
+  #select() {
+    const index = Number(this.el.monitor.value);
+    if (!Number.isInteger(index)) return;
+    if (this.hooks.sendControl({ type: "select_monitor", index })) {
+      this.hooks.log(`view: asked to show monitor ${index + 1}`);
+    } else {
+      this.hooks.log("could not switch monitors: the control channel is not open", "error");
+      if (this.view) this.el.monitor.value = String(this.view.monitor);
+    }
+  }
+
+  #limit() {
+    if (this.hooks.sendControl({ type: "limit_request" })) {
+      this.hooks.log("view: asked the customer to limit the session to one application");
+      this.el.note.textContent = "Asked the customer to pick one application…";
+      this.update();
+    } else {
+      this.hooks.log("could not ask for one application: the control channel is not open", "error");
+    }
+  }
+}
