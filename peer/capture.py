@@ -19,7 +19,17 @@ gets fewer, fresher frames (latest frame wins).
 * **Timing.** ``pts`` in 1/90000 s from the first frame, following the wall clock, so idle
   gaps stay gaps.
 
-All mss calls run on one private worker thread (an X connection belongs to one thread).
+* **What is shared.** A monitor (``share_monitor``, mss numbering: 1, 2, ...; 0 is mss's
+  bounding box of all monitors) or one application window (``share_window``). In window mode
+  the ``WindowSource`` is asked on the capture thread, right before and right after each grab,
+  where the window is and which parts of it no other window covers; only the parts visible
+  both times are kept, the rest of the picture is black, so a window that appears over the
+  shared one during a grab never has its pixels sent. A grab during which the window moved
+  is thrown away. The rect is clipped to the screen (X cannot read outside it). A window that
+  is gone or unmapped gives a black picture.
+
+All mss and window look-ups run on one private worker thread (an X connection belongs to one
+thread).
 """
 
 from __future__ import annotations
@@ -31,11 +41,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .remote_input import Rect
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +65,39 @@ class CaptureStats:
     refreshes: int = 0  # of which unchanged repeats
     discarded: int = 0  # grabs thrown away because the gate closed meanwhile
     opens: int = 0  # times the grabber was opened
+
+
+class WindowSource(Protocol):
+    """Where the shared window is; called only on the capture thread."""
+
+    def look(self) -> tuple[Rect | None, tuple[Rect, ...]]:
+        """The window's rect in root coordinates (``None``: gone or unmapped) and the parts
+        of it that no other window covers."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def intersect(a: Rect, b: Rect) -> Rect | None:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
+    return Rect(x0, y0, x1 - x0, y1 - y0) if x0 < x1 and y0 < y1 else None
+
+
+def picture_rect(rect: Rect, bounds: Rect) -> Rect | None:
+    """The part of ``rect`` that is sent: clipped to ``bounds`` (the screen), cropped to even
+    width and height (4:2:0 video); ``None`` if nothing of it is left."""
+    clipped = intersect(rect, bounds)
+    if clipped is None or clipped.width < 2 or clipped.height < 2:
+        return None
+    return Rect(clipped.x, clipped.y, clipped.width & ~1, clipped.height & ~1)
+
+
+def monitor_rect(monitor: dict[str, Any]) -> Rect:
+    """An mss monitor dict as a ``Rect``."""
+    return Rect(
+        int(monitor["left"]), int(monitor["top"]), int(monitor["width"]), int(monitor["height"])
+    )
 
 
 def default_grabber(display: str | None = None) -> GrabberFactory:
@@ -100,6 +145,7 @@ class ScreenTrack(MediaStreamTrack):
         self._next_grab = 0.0
         self._start: float | None = None
         self._last_pts = -1
+        self.window: WindowSource | None = None
         self.size: tuple[int, int] = (0, 0)
 
     # ------------------------------------------------------------------ consent gate
@@ -127,11 +173,26 @@ class ScreenTrack(MediaStreamTrack):
         self._executor.submit(self._close_grabber)
 
     def select_monitor(self, index: int) -> None:
-        if index != self.monitor:
-            logger.info("monitor %d -> %d", self.monitor, index)
+        self.share_monitor(index)
+
+    def share_monitor(self, index: int) -> None:
+        """Share monitor ``index`` (mss numbering); ends window mode."""
+        if index != self.monitor or self.window is not None:
+            logger.info("sharing monitor %d", index)
             self.monitor = index
-            self._generation += 1
-            self._previous = None
+            self._set_window(None)
+
+    def share_window(self, source: WindowSource) -> None:
+        """Share one window only, as ``source`` says where it is (see the module docstring)."""
+        logger.info("sharing one window")
+        self._set_window(source)
+
+    def _set_window(self, source: WindowSource | None) -> None:
+        old, self.window = self.window, source
+        self._generation += 1
+        self._previous = None
+        if old is not None and old is not source:
+            self._executor.submit(old.close)
 
     def stop(self) -> None:
         if self.readyState == "ended":
@@ -140,6 +201,8 @@ class ScreenTrack(MediaStreamTrack):
         self._generation += 1
         self._gate.set()  # wake recv() so it sees the end
         self._executor.submit(self._close_grabber)
+        if self.window is not None:
+            self._executor.submit(self.window.close)
         self._executor.shutdown(wait=False)
 
     async def monitors(self) -> list[dict[str, int]]:
@@ -169,7 +232,9 @@ class ScreenTrack(MediaStreamTrack):
             idle = started - self._last_change > 1.0
             self._next_grab = started + (self.idle_poll if idle else self.interval)
             try:
-                frame = await loop.run_in_executor(self._executor, self._grab, self.monitor)
+                frame = await loop.run_in_executor(
+                    self._executor, self._grab, self.monitor, self.window
+                )
             except RuntimeError:  # executor shut down by stop()
                 raise MediaStreamError from None
             if generation != self._generation or not self._gate.is_set():
@@ -217,10 +282,12 @@ class ScreenTrack(MediaStreamTrack):
     def _monitors(self) -> list[dict[str, int]]:
         return [dict(m) for m in self._open_grabber().monitors]
 
-    def _grab(self, index: int) -> av.VideoFrame | None:
+    def _grab(self, index: int, window: WindowSource | None = None) -> av.VideoFrame | None:
         """One screen read; ``None`` when identical to the previous read."""
         grabber = self._open_grabber()
         monitors = grabber.monitors
+        if window is not None:
+            return self._grab_window(grabber, monitor_rect(monitors[0]), window)
         if not 0 <= index < len(monitors):
             logger.warning("monitor %d does not exist; showing monitor 1", index)
             index = self.monitor = 1 if len(monitors) > 1 else 0
@@ -235,6 +302,46 @@ class ScreenTrack(MediaStreamTrack):
         pixels = np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
         self._last_pixels = pixels[: height & ~1, : width & ~1]
         return self._convert(self._last_pixels)
+
+    def _grab_window(
+        self, grabber: Any, bounds: Rect, window: WindowSource
+    ) -> av.VideoFrame | None:
+        rect, visible = window.look()
+        picture = None if rect is None else picture_rect(rect, bounds)
+        if rect is None or picture is None:
+            height, width = self._last_pixels.shape[:2] if self._last_pixels is not None else (2, 2)
+            masked = np.zeros((max(2, height), max(2, width), 4), dtype=np.uint8)
+        else:
+            box = {
+                "left": picture.x,
+                "top": picture.y,
+                "width": picture.width,
+                "height": picture.height,
+            }
+            shot = grabber.grab(box)
+            self.stats.grabs += 1
+            rect_after, visible_after = window.look()
+            if rect_after != rect:
+                self._previous = None  # moved while grabbed: the next read is sent
+                return None
+            pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+            masked = np.zeros((picture.height, picture.width, 4), dtype=np.uint8)
+            for a in visible:
+                for b in visible_after:
+                    both = intersect(a, b)
+                    part = None if both is None else intersect(both, picture)
+                    if part is None:
+                        continue
+                    x0, y0 = part.x - picture.x, part.y - picture.y
+                    region = (slice(y0, y0 + part.height), slice(x0, x0 + part.width))
+                    masked[region] = pixels[region]
+        raw = masked.tobytes()
+        if self._previous is not None and raw == self._previous:
+            self.stats.unchanged += 1
+            return None
+        self._previous = raw
+        self._last_pixels = masked
+        return self._convert(masked)
 
     def _repeat(self) -> av.VideoFrame | None:
         return None if self._last_pixels is None else self._convert(self._last_pixels)

@@ -21,6 +21,7 @@ from signaling import protocol
 from .encoder import CODECS, X264_PRESETS
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
+from .windows import WindowInfo
 
 EXIT_USAGE = 64
 
@@ -30,6 +31,10 @@ examples:
       open the window, type the code the operator reads to you
   supportlink-peer --server https://support.example.com --code 12345678 --allow view
       headless: join, allow screen viewing only, print every step
+  supportlink-peer --server URL --code 12345678 --allow view,control --window "Text Editor"
+      headless: share only the window whose title contains "Text Editor", allow control
+
+While the operator controls the mouse and keyboard, press Ctrl+Alt+End to take control back.
 
 capabilities for --allow: {caps}
   Only the named ones are granted without asking; in headless mode every other request
@@ -67,7 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--headless", action="store_true", help="no window even when a display is available"
     )
     parser.add_argument(
-        "--monitor", type=int, default=1, help="monitor to share: 1, 2, ... or 0 for all (1)"
+        "--monitor",
+        type=int,
+        default=1,
+        help="monitor to share first: 1, 2, ... (1); the operator may switch",
+    )
+    parser.add_argument(
+        "--window",
+        metavar="TITLE",
+        help="share only the window whose title contains TITLE (case-insensitive); "
+        "input outside it is dropped",
     )
     parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
     parser.add_argument(
@@ -108,6 +122,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Pee
             allow=parse_capabilities(args.allow),
             headless=headless,
             monitor=args.monitor,
+            window=args.window,
             fps=args.fps,
             codec=args.codec,
             bitrate=args.bitrate,
@@ -150,6 +165,18 @@ class HeadlessUI:
 
     def ended(self, text: str) -> None:
         self._line(f"ended: {text}")
+
+    def notice(self, text: str) -> None:
+        self._line(text)
+
+    def hotkey(self, label: str) -> None:
+        self._line(f"hotkey: {label} takes control back")
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:  # never called headless
+        self._line("limit to one application: not available in headless mode")
+
+    def view_mode(self, window: str | None) -> None:
+        pass
 
 
 async def run_headless(settings: PeerSettings) -> int:

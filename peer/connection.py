@@ -1,7 +1,10 @@
 """The aiortc side of a session: one RTCPeerConnection that the peer offers.
 
 * ICE servers come only from ``paired`` (never aiortc's default public STUN server).
-* The data channel ``control`` (ordered, reliable) is created before the offer.
+* The data channels ``control`` and ``input`` (both ordered, reliable) are created before
+  the offer. ``control`` carries ``protocol.CONTROL``; ``input`` carries ``protocol.INPUT``,
+  handed over as raw text to ``on_input`` (``remote_input.InputCore.handle_text`` parses and
+  counts it). A message of one channel arriving on the other is dropped there.
 * The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec.
 * Control messages are parsed with ``protocol.CONTROL``; anything malformed, oversized, binary
   or not the operator's to send is dropped and counted in ``dropped`` -- never raised.
@@ -31,7 +34,9 @@ from signaling import protocol
 logger = logging.getLogger(__name__)
 
 #: Control messages the operator may send us.
-FROM_OPERATOR = frozenset({"consent_request", "release", "select_monitor"})
+FROM_OPERATOR = frozenset(
+    {"consent_request", "release", "select_monitor", "limit_request", "clipboard"}
+)
 _MIME = {"vp8": "video/vp8", "h264": "video/h264"}
 
 
@@ -55,6 +60,8 @@ class PeerLink:
         on_control: Callable[[Any], None],
         on_channel_open: Callable[[], None],
         on_state: Callable[[str], None],
+        on_input: Callable[[str | bytes], None] | None = None,
+        on_channel_closed: Callable[[str], None] | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.dropped: Counter[str] = Counter()
@@ -63,9 +70,15 @@ class PeerLink:
         self._on_control = on_control
         self._on_channel_open = on_channel_open
         self._on_state = on_state
+        self._on_input = on_input
+        self._on_channel_closed = on_channel_closed
         self.channel: RTCDataChannel = self.pc.createDataChannel("control", ordered=True)
         self.channel.on("open", self._channel_opened)
         self.channel.on("message", self._message)
+        self.channel.on("close", lambda: self._channel_closed("control"))
+        self.input_channel: RTCDataChannel = self.pc.createDataChannel("input", ordered=True)
+        self.input_channel.on("message", self._input)
+        self.input_channel.on("close", lambda: self._channel_closed("input"))
         if track is not None:
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             mime = _MIME[codec]
@@ -148,6 +161,21 @@ class PeerLink:
         except Exception:  # one bad message must not end the session
             logger.exception("control channel: handling %s failed", msg.type)
             self.dropped["handler_failed"] += 1
+
+    def _input(self, data: str | bytes) -> None:
+        if self._on_input is None:
+            self.dropped["no_input_handler"] += 1
+            return
+        try:
+            self._on_input(data)
+        except Exception:  # one bad message must not end the session
+            logger.exception("input channel: handling a message failed")
+            self.dropped["handler_failed"] += 1
+
+    def _channel_closed(self, label: str) -> None:
+        logger.info("%s channel: closed", label)
+        if self._on_channel_closed is not None:
+            self._on_channel_closed(label)
 
     def _drop(self, why: str, detail: str) -> None:
         self.dropped[why] += 1

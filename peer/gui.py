@@ -1,5 +1,6 @@
 """The customer's window (Tk): code entry, status, consent questions, verification code, what
-the operator may do now, and one big Disconnect button.
+the operator may do now (each with Stop), the hotkey that takes control back, one-window mode
+(pick a window / share the whole screen again), and one big Disconnect button.
 
 Tk owns the main thread; the session's asyncio loop runs in a second thread. Everything the
 session tells the window goes through a queue that Tk drains every 50 ms (``root.after``), and
@@ -19,6 +20,7 @@ from tkinter import ttk
 
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code
+from .windows import WindowInfo
 
 _WHAT = {
     "view": "see your screen",
@@ -55,6 +57,18 @@ class QueueUI:
     def ended(self, text: str) -> None:
         self._post(lambda: self._window.session_ended(text))
 
+    def notice(self, text: str) -> None:
+        self._post(lambda: self._window.show_status(text))
+
+    def hotkey(self, label: str) -> None:
+        self._post(lambda: self._window.show_hotkey(label))
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:
+        self._post(lambda: self._window.pick_window(windows))
+
+    def view_mode(self, window: str | None) -> None:
+        self._post(lambda: self._window.show_view_mode(window))
+
 
 class PeerWindow:
     def __init__(self, root: tk.Tk, settings: PeerSettings) -> None:
@@ -86,7 +100,23 @@ class PeerWindow:
         ttk.Label(frame, text="What the operator can do now:").pack(anchor="w", pady=(8, 0))
         self.panel = ttk.Frame(frame)
         self.panel.pack(fill="x")
+        self.hotkey_text = tk.StringVar(value="")
+        ttk.Label(frame, textvariable=self.hotkey_text, wraplength=340).pack(anchor="w")
+        self.granted: tuple[str, ...] = ()
+        self.hotkey_label: str | None = None
         self.show_granted(())
+        share = ttk.Frame(frame)
+        share.pack(fill="x", pady=(8, 0))
+        self.view_text = tk.StringVar(value="")
+        ttk.Label(share, textvariable=self.view_text, wraplength=340).pack(anchor="w")
+        self.one_window_button = ttk.Button(
+            share, text="Share one window only...", command=self.choose_window, state="disabled"
+        )
+        self.one_window_button.pack(side="left")
+        self.whole_screen_button = ttk.Button(
+            share, text="Share whole screen again", command=self.whole_screen
+        )
+        self.window_dialog: tk.Toplevel | None = None
         self.disconnect_button = tk.Button(
             frame,
             text="Disconnect",
@@ -169,6 +199,11 @@ class PeerWindow:
         self.verify.set(f"Verification code: {code}  (the operator sees the same)")
 
     def show_granted(self, capabilities: tuple[str, ...]) -> None:
+        self.granted = capabilities
+        self._show_hotkey_text()
+        if hasattr(self, "one_window_button"):
+            state = "normal" if "view" in capabilities else "disabled"
+            self.one_window_button.configure(state=state)
         for child in self.panel.winfo_children():
             child.destroy()
         if not capabilities:
@@ -211,10 +246,75 @@ class PeerWindow:
         deny.focus_set()
         dialog.protocol("WM_DELETE_WINDOW", lambda: decide(False))
 
+    def show_hotkey(self, label: str) -> None:
+        self.hotkey_label = label
+        self._show_hotkey_text()
+
+    def _show_hotkey_text(self) -> None:
+        if self.hotkey_label is not None and "control" in self.granted:
+            self.hotkey_text.set(f"Press {self.hotkey_label} to take back control")
+        else:
+            self.hotkey_text.set("")
+
+    def show_view_mode(self, window: str | None) -> None:
+        if window is None:
+            self.view_text.set("")
+            self.whole_screen_button.pack_forget()
+        else:
+            self.view_text.set(f"Only this window is shared: {window}")
+            self.whole_screen_button.pack(side="left", padx=6)
+
+    def choose_window(self) -> None:
+        session = self.session
+        if session is not None:
+            self._to_session(session.offer_window_choice)
+
+    def whole_screen(self) -> None:
+        session = self.session
+        if session is not None:
+            self._to_session(session.share_whole_screen)
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:
+        """Ask which one window to share; Cancel changes nothing."""
+        if self.window_dialog is not None:
+            self.window_dialog.destroy()
+        dialog = self.window_dialog = tk.Toplevel(self.root, padx=16, pady=12)
+        dialog.title("SupportLink: share one window")
+        dialog.transient(self.root)
+        ttk.Label(dialog, text="Share only this window with the operator:").pack(anchor="w")
+        choices = tk.Listbox(dialog, height=min(12, max(3, len(windows))), width=48)
+        for info in windows:
+            choices.insert("end", info.title)
+        choices.pack(fill="both", expand=True, pady=6)
+        buttons = ttk.Frame(dialog)
+        buttons.pack()
+
+        def close() -> None:
+            dialog.destroy()
+            if self.window_dialog is dialog:
+                self.window_dialog = None
+
+        def share() -> None:
+            picked = choices.curselection()  # type: ignore[no-untyped-call]
+            if not picked:
+                return
+            info = windows[int(picked[0])]
+            close()
+            session = self.session
+            if session is not None:
+                self._to_session(lambda: session.limit_to_window(info.id, info.title))
+
+        ttk.Button(buttons, text="Share this window", command=share).pack(side="left", padx=4)
+        ttk.Button(buttons, text="Cancel", command=close).pack(side="left", padx=4)
+        choices.bind("<Double-Button-1>", lambda _e: share())
+        dialog.protocol("WM_DELETE_WINDOW", close)
+
     def session_ended(self, text: str) -> None:
         self.show_status(f"Ended: {text}")
         self.verify.set("")
+        self.hotkey_label = None
         self.show_granted(())
+        self.show_view_mode(None)
         self.disconnect_button.configure(state="disabled", text="Disconnected")
 
 

@@ -1,7 +1,17 @@
-"""One customer session from code to goodbye: signaling + connection + consent + screen.
+"""One customer session from code to goodbye: signaling + connection + consent + screen,
+remote control, one-window mode and clipboard.
 
 The user interface (headless printer or Tk window) implements ``PeerUI`` and calls back into
-``PeerSession`` (``answer``, ``revoke``, ``disconnect``) on the session's event loop.
+``PeerSession`` (``answer``, ``revoke``, ``disconnect``, ``limit_to_window``,
+``share_whole_screen``) on the session's event loop.
+
+What the customer allowed drives everything else (``Consent`` decides, this module carries
+out): ``view`` opens the capture gate and starts ``View``; ``control`` lets the ``input``
+channel reach the ``Injector`` (``RemoteControl``); ``clipboard`` starts watching the
+customer's clipboard and lets the operator's text in. Taking ``control`` back -- the Stop
+button, the hotkey (``hotkey.LABEL``), the operator's ``release`` -- releases every key and
+button held for the operator at once, as do disconnecting, a failed or closed connection and
+a closed data channel.
 
 ``run()`` returns an ``Outcome``: the exit status (0 ended normally, 1 failed after the code
 was accepted, 2 code refused, 3 server unreachable) and the words that say why.
@@ -11,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,10 +30,15 @@ from signaling import protocol
 
 from . import consent as c
 from .capture import ScreenTrack, default_grabber
+from .clipboard import XClipboard
 from .connection import PeerLink
 from .encoder import install
+from .hotkey import GlobalHotkey, HotkeyError
+from .remote import InjectorLike, RemoteControl, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
+from .view import View
+from .windows import WindowInfo
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +58,22 @@ class PeerUI(Protocol):
 
     def ended(self, text: str) -> None: ...
 
+    def notice(self, text: str) -> None:
+        """One line about what happens (``control: revoked``, ``view: monitor 0 (WxH)``)."""
+        ...
+
+    def hotkey(self, label: str) -> None:
+        """The hotkey that takes control back works (show it)."""
+        ...
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:
+        """Ask the customer to pick the one window to share (GUI only), with Cancel."""
+        ...
+
+    def view_mode(self, window: str | None) -> None:
+        """Window mode started (the title) or ended (``None``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -49,12 +82,27 @@ class Outcome:
 
 
 class PeerSession:
-    def __init__(self, settings: PeerSettings, ui: PeerUI, *, display: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: PeerSettings,
+        ui: PeerUI,
+        *,
+        display: str | None = None,
+        injector: Callable[[], InjectorLike] = default_injector,
+    ) -> None:
         self.settings = settings
         self.ui = ui
         self.consent = c.Consent(settings.allow, can_ask=not settings.headless)
         self.track: ScreenTrack | None = None
         self.link: PeerLink | None = None
+        self.remote = RemoteControl(injector)
+        self.view: View | None = None
+        self.clipboard: XClipboard | None = None
+        self.hotkey: GlobalHotkey | None = None
+        self.clipboard_counts: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.operator = "the operator"
         self._display = display
         self._signal: SignalClient | None = None
@@ -70,6 +118,7 @@ class PeerSession:
             logger.info("session: customer disconnects")
             if self.track is not None:
                 self.track.close_gate()  # capture stops before anything else happens
+            self.remote.allow(False)  # and every key and button held is let go
             self._stop.set()
 
     def answer(self, capability: str, allowed: bool) -> None:
@@ -78,10 +127,36 @@ class PeerSession:
     def revoke(self, capability: str) -> None:
         self._apply(self.consent.revoke(capability))
 
+    def limit_to_window(self, wid: int, title: str) -> None:
+        """The customer picked the one window to share."""
+        if self.view is not None:
+            self.view.limit_to_window(wid, title)
+
+    def share_whole_screen(self) -> None:
+        """The customer ends window mode."""
+        if self.view is not None:
+            self.view.share_whole_screen()
+
+    def windows(self) -> list[WindowInfo]:
+        """The windows the customer may limit the session to."""
+        return [] if self.view is None else self.view.windows()
+
+    def offer_window_choice(self) -> None:
+        """Show the customer the window picker (GUI)."""
+        if self.view is None:
+            return
+        try:
+            windows = self.view.windows()
+        except Exception as exc:  # no X display
+            logger.warning("window list: %s", exc)
+            windows = []
+        self.ui.pick_window(windows)
+
     # ------------------------------------------------------------------ the session
 
     async def run(self, code: str) -> Outcome:
         s = self.settings
+        self._loop = asyncio.get_running_loop()
         signal = self._signal = SignalClient(s.ws_url)
         try:
             self.ui.status(f"connecting to {s.server}")
@@ -126,7 +201,21 @@ class PeerSession:
             on_control=self._control,
             on_channel_open=lambda: self._apply(self.consent.channel_open()),
             on_state=self._connection_state,
+            on_input=self.remote.handle_text,
+            on_channel_closed=self._channel_closed,
         )
+        if self.track is not None:
+            self.view = View(
+                self.track,
+                self.remote,
+                display=self._display,
+                send=self._send,
+                notice=self.ui.notice,
+                on_mode=self.ui.view_mode,
+            )
+            if s.window is not None:  # before any grab: never the whole screen
+                self.view.limit_to_title(s.window)
+        self._start_hotkey()
         self._apply(self.consent.paired(paired.mode))
         self.ui.status("connecting to the operator")
         sdp = await self.link.offer()
@@ -169,6 +258,15 @@ class PeerSession:
 
     def _finish(self, status: int, message: str) -> Outcome:
         self._apply(self.consent.end())
+        self.remote.allow(False)
+        if self.link is not None:
+            self.ui.notice(f"input: {self.remote.summary()}")
+            counts = self.clipboard_counts
+            if counts:
+                self.ui.notice(
+                    f"clipboard: sent {counts['sent']}, received {counts['received']}, "
+                    f"dropped {counts['dropped']}"
+                )
         self._outcome = Outcome(status, message)
         self.ui.ended(message)
         return self._outcome
@@ -176,6 +274,15 @@ class PeerSession:
     async def _teardown(self) -> None:
         if self.track is not None:
             self.track.close_gate()
+        await self.remote.close()
+        if self.hotkey is not None:
+            self.hotkey.close()
+        if self.clipboard is not None:
+            self.clipboard.close()
+        if self.view is not None:
+            await self.view.close()
+        for task in list(self._tasks):
+            task.cancel()
         if self.link is not None:
             await self.link.close()
         if self.track is not None:
@@ -188,10 +295,15 @@ class PeerSession:
     def _connection_state(self, state: str) -> None:
         if state == "connected":
             self.ui.status("connected")
-        elif state == "failed":
+        elif state in ("disconnected", "failed", "closed"):
+            self.remote.release()  # nobody can send the key-ups now
+        if state == "failed":
             self.ui.status("the connection to the operator failed")
             self._stop_reason = "connection_failed"
             self._stop.set()
+
+    def _channel_closed(self, label: str) -> None:
+        self.remote.release()
 
     def _control(self, msg: Any) -> None:
         if isinstance(msg, protocol.ConsentRequest):
@@ -199,15 +311,127 @@ class PeerSession:
         elif isinstance(msg, protocol.Release):
             self._apply(self.consent.release(msg.capability))
         elif isinstance(msg, protocol.SelectMonitor):
-            if self.track is not None and self.consent.allows("view"):
-                self.track.select_monitor(msg.index)
+            if self.view is None or not self.consent.allows("view"):
+                logger.warning("select_monitor %d refused: view not allowed", msg.index)
+                self.refused["select_monitor"] += 1
+            elif not self.view.select_monitor(msg.index):
+                self.refused["select_monitor"] += 1
+        elif isinstance(msg, protocol.LimitRequest):
+            self._limit_request()
+        elif isinstance(msg, protocol.Clipboard):
+            self._clipboard_in(msg.text)
+
+    def _limit_request(self) -> None:
+        if self.view is None or not self.consent.allows("view"):
+            logger.warning("limit_request refused: view not allowed")
+            self.refused["limit_request"] += 1
+        elif self.settings.headless:
+            if self.settings.window is None:
+                self.ui.notice("limit to one application: not available in headless mode")
+            else:
+                logger.info("limit_request: already limited by --window")
+        else:
+            self.offer_window_choice()
+
+    # ------------------------------------------------------------------ clipboard
+
+    def _clipboard_in(self, text: str) -> None:
+        if not self.consent.allows("clipboard") or self.clipboard is None:
+            logger.warning("clipboard from the operator dropped: not allowed")
+            self.clipboard_counts["dropped"] += 1
+            return
+        self.clipboard.set_text(text)
+        self.clipboard_counts["received"] += 1
+        self.ui.notice(f"clipboard: received {len(text)} characters")
+
+    def _clipboard_changed(self, text: str) -> None:
+        """On the loop: the customer's clipboard holds new text."""
+        if not self.consent.allows("clipboard"):
+            self.clipboard_counts["dropped"] += 1
+            return
+        text = _clean_text(text)[: protocol.MAX_CLIPBOARD_CHARS]
+        self._send(protocol.Clipboard(text=text))
+        self.clipboard_counts["sent"] += 1
+        self.ui.notice(f"clipboard: sent {len(text)} characters")
+
+    def _clipboard_allowed(self, allowed: bool) -> bool:
+        if allowed and self.clipboard is None:
+            loop = self._loop
+            if loop is None:
+                return False
+
+            def changed(text: str) -> None:  # on the clipboard thread
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._clipboard_changed, text)
+
+            clipboard = XClipboard(self._display, changed, max_chars=protocol.MAX_CLIPBOARD_CHARS)
+            try:
+                clipboard.start()
+            except Exception as exc:
+                logger.warning("clipboard: not available here: %s", exc)
+                return False
+            self.clipboard = clipboard
+        if self.clipboard is not None:
+            self.clipboard.watch(allowed)
+        return True
+
+    # ------------------------------------------------------------------ control
+
+    def _start_hotkey(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+
+        def pressed() -> None:  # on the hotkey thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._hotkey_pressed)
+
+        hotkey = GlobalHotkey(self._display, pressed)
+        try:
+            hotkey.start()
+        except HotkeyError as exc:
+            logger.warning("hotkey %s: %s", hotkey.label, exc)
+            return
+        self.hotkey = hotkey
+        self.ui.hotkey(hotkey.label)
+
+    def _hotkey_pressed(self) -> None:
+        if self.consent.allows("control"):
+            logger.info("control: taken back with the hotkey")
+            self.revoke("control")
+
+    def _control_allowed(self, allowed: bool) -> bool:
+        """Carry out a decision about ``control``; ``False`` if it cannot work here."""
+        was = self.remote.allowed
+        if allowed:
+            if not self.remote.allow(True):
+                return False
+            if self.hotkey is not None:
+                self.ui.notice(f"control: press {self.hotkey.label} to take back control")
+        else:
+            self.remote.allow(False)
+            if was:
+                self.ui.notice("control: revoked")
+        return True
+
+    def _start(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _apply(self, actions: list[c.Action]) -> None:
+        unavailable: list[str] = []  # granted, but this computer cannot do it: taken back
         for action in actions:
             if isinstance(action, c.Ask):
                 self.ui.ask(action.capability, self.operator)
             elif isinstance(action, c.Decided):
                 self.ui.decided(action.capability, action.allowed, action.why)
+                if action.capability == "control" and not self._control_allowed(action.allowed):
+                    unavailable.append("control")
+                elif action.capability == "clipboard" and not self._clipboard_allowed(
+                    action.allowed
+                ):
+                    unavailable.append("clipboard")
             elif isinstance(action, c.Reply):
                 self._send(
                     protocol.ConsentReply(capability=action.capability, allowed=action.allowed)
@@ -218,10 +442,23 @@ class PeerSession:
             elif isinstance(action, c.StartView):
                 if self.track is not None:
                     self.track.open_gate()
+                if self.view is not None:
+                    self._start(self.view.start())
             elif isinstance(action, c.StopView):
                 if self.track is not None:
                     self.track.close_gate()
+                if self.view is not None:
+                    self.view.pause()
+
+        for capability in unavailable:
+            self.ui.notice(f"{capability}: not available on this computer")
+            self._apply(self.consent.revoke(capability))
 
     def _send(self, msg: Any) -> None:
         if self.link is not None:
             self.link.send_control(msg)
+
+
+def _clean_text(text: str) -> str:
+    """Clipboard text the protocol can carry: no NUL, no lone surrogates."""
+    return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")

@@ -63,6 +63,9 @@ class PeerSettings:
     """Everything the peer is told at start.
 
     ``allow`` pre-grants capabilities (no question asked); ``code`` set means no code entry.
+    ``monitor`` counts as people do (1 = the first; on the wire monitors are numbered from 0).
+    ``window`` limits the session from the start to the first window whose title contains it
+    (case-insensitive).
     ``fps`` is the capture ceiling; ``bitrate`` the highest video bitrate (bit/s) the encoder
     may use, REMB from the operator's side lowers it.
     """
@@ -77,6 +80,7 @@ class PeerSettings:
     bitrate: int = 2_500_000
     x264_preset: str = "veryfast"
     idle_refresh: float = 1.0
+    window: str | None = None
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,8 +90,10 @@ class PeerSettings:
         unknown = sorted(self.allow - set(protocol.CAPABILITIES))
         if unknown:
             raise SettingsError(f"unknown capability {unknown[0]!r} in allow")
-        if not 0 <= self.monitor <= 16:
-            raise SettingsError(f"monitor {self.monitor} is outside 0..16 (0 = all monitors)")
+        if not 1 <= self.monitor <= 32:
+            raise SettingsError(f"monitor {self.monitor} is outside 1..32")
+        if self.window is not None and not 1 <= len(self.window) <= 256:
+            raise SettingsError("a window title to look for is 1 to 256 characters")
         if not 0.5 <= self.fps <= 60:
             raise SettingsError(f"fps {self.fps} is outside 0.5..60")
         if self.codec not in CODECS:

@@ -48,13 +48,19 @@ class Operator:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.control: list[Any] = []
         self.channel: Any = None
+        self.input: Any = None
         self.channel_open = asyncio.Event()
+        self.input_open = asyncio.Event()
         self.track: MediaStreamTrack | None = None
         self.got_track = asyncio.Event()
         self.pc.on("datachannel", self._datachannel)
         self.pc.on("track", self._track)
 
     def _datachannel(self, channel: Any) -> None:
+        if channel.label == "input":
+            self.input = channel
+            self.input_open.set()
+            return
         self.channel = channel
         channel.on("message", lambda m: self.control.append(protocol.parse(m, protocol.CONTROL)))
         self.channel_open.set()
@@ -174,15 +180,18 @@ async def test_bad_control_messages_are_dropped_and_counted(
     channel.send(b"\x00\x01binary")
     channel.send(json.dumps({"type": "consent_request", "capability": "control"}))
     for _ in range(50):
-        if rec.control:
+        if len(rec.control) == 2:
             break
         await asyncio.sleep(0.05)
-    assert rec.control == [protocol.ConsentRequest(capability="control")]
+    assert rec.control == [
+        protocol.Clipboard(text="x" * 10),
+        protocol.ConsentRequest(capability="control"),
+    ]
     assert link.dropped == {
         "bad_json": 1,
         "unknown_type": 1,
         "bad_message": 1,
-        "unexpected_message": 3,
+        "unexpected_message": 2,
         "too_large": 1,
         "binary": 1,
     }

@@ -44,6 +44,7 @@ def virtual_display(width: int = 1280, height: int = 720, timeout: float = 10.0)
             f"{width}x{height}x24",
             "-nolisten",
             "tcp",
+            "-noreset",
         ],
         pass_fds=(write_fd,),
         stdin=subprocess.DEVNULL,
