@@ -162,7 +162,7 @@ class ScreenTrack(MediaStreamTrack):
 
     def close_gate(self) -> None:
         """Stop at once: nothing grabbed from now on is sent; the X connection is closed."""
-        if not self._gate.is_set():
+        if not self._gate.is_set() or self.readyState == "ended":
             return
         logger.info("screen capture: open -> closed")
         self._gate.clear()

@@ -10,7 +10,9 @@ released a capability); each returns the actions to carry out, in order:
 * ``StartView()`` / ``StopView()`` -- open / close the screen gate
 
 Without anyone to ask (headless), a request for a capability not pre-granted is denied at
-once. In a ``call`` session the screen is never shared: ``view`` is always denied.
+once. What the customer revokes is no longer pre-granted: asking again asks the customer (or,
+headless, is denied); what the operator hands back (``release``) may be asked for again.
+In a ``call`` session the screen is never shared: ``view`` is always denied.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ class Consent:
         return self._deny(capability, "denied by the customer")
 
     def revoke(self, capability: str) -> list[Action]:
-        """The customer takes a capability back."""
+        """The customer takes a capability back; ``--allow`` no longer grants it."""
+        self.pregranted = self.pregranted - {capability}
         return self._withdraw(capability, "revoked by the customer")
 
     def release(self, capability: str) -> list[Action]:

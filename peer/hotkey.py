@@ -1,8 +1,9 @@
 """One global hotkey that takes control back: Ctrl+Alt+End, grabbed on the X root window.
 
 ``XGrabKey`` on the root window delivers the key to us whichever window has the focus, and no
-other client sees it. The grab is made for every combination of the lock modifiers (Caps Lock,
-Num Lock, Scroll Lock) with Ctrl+Alt, since X matches modifiers exactly. If another program
+other client sees it. X matches modifiers exactly, so the grab is made for Ctrl+Alt with every
+combination of the lock modifiers (Caps Lock, Num Lock, Scroll Lock), Shift and Super: the
+customer's hotkey works even while the operator holds Shift for them. If another program
 already grabbed the combination, ``start()`` raises ``HotkeyError`` and the caller says so.
 
 The key also works when the operator presses it (injected input goes through the same X
@@ -33,7 +34,15 @@ logger = logging.getLogger(__name__)
 LABEL = "Ctrl+Alt+End"
 _KEYSYM = Xlib.XK.XK_End
 _MODIFIERS = Xlib.X.ControlMask | Xlib.X.Mod1Mask
-_LOCKS = (Xlib.X.LockMask, Xlib.X.Mod2Mask, Xlib.X.Mod5Mask)  # Caps, Num, Scroll (usually)
+#: Modifiers that may be down as well: the locks (Caps, Num, Scroll: Lock, Mod2, Mod5 on the
+#: usual maps) and Shift and Super, which the operator may be holding through the injector.
+_OTHERS = (
+    Xlib.X.LockMask,
+    Xlib.X.Mod2Mask,
+    Xlib.X.Mod5Mask,
+    Xlib.X.ShiftMask,
+    Xlib.X.Mod4Mask,
+)
 
 
 class HotkeyError(RuntimeError):
@@ -87,7 +96,7 @@ class GlobalHotkey:
 
     def _combinations(self) -> list[int]:
         combos = [0]
-        for lock in _LOCKS:
+        for lock in _OTHERS:
             combos += [c | lock for c in combos]
         return [_MODIFIERS | c for c in combos]
 

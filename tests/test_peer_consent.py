@@ -72,6 +72,9 @@ def test_revoke_and_release_stop_view_at_once() -> None:
         State(()),
     ]
     assert consent.revoke("view") == []  # nothing left to revoke
+    # what the customer revoked is asked about again; what the operator released is not
+    assert consent.request("view") == [Ask("view")]
+    assert consent.request("control")[0] == Decided("control", True, "pre-granted by --allow")
 
 
 def test_call_session_never_shares_the_screen() -> None:
