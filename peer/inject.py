@@ -136,6 +136,11 @@ class KeyMapper:
         ]
 
     @property
+    def borrowed(self) -> bool:
+        """True while some spare keycode carries a keysym bound here."""
+        return bool(self._bound)
+
+    @property
     def width(self) -> int:
         return len(self._rows[0]) if self._rows else 2
 
@@ -193,6 +198,8 @@ class Injector:
 
     #: Seconds to wait after binding a spare keycode before pressing it (see the docstring).
     rebind_delay = 0.02
+    #: how long close() waits before it gives borrowed keycodes back
+    settle_delay = 0.25
 
     def __init__(self) -> None:
         from pynput import mouse  # needs $DISPLAY at import time
@@ -308,6 +315,11 @@ class Injector:
         self.release_everything()
         with self._lock:
             self._closed = True
+            if self._keymap.borrowed:
+                # A client decodes a key press with the mapping it reads when it gets to the
+                # event: give it time to read the last ones before the borrowed keycodes change.
+                self._display.sync()
+                time.sleep(self.settle_delay)
             self._keymap.unbind_all()
             self._display.sync()
             self._display.close()
