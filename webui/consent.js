@@ -169,6 +169,6 @@ export function controlStateText(status) {
     case "revoked": return "The customer took back control";
     case "released": return "You handed back control";
     case "unknown": return "Waiting for the customer…";
-    case "off": return "The customer's mouse and keyboard are theirs alone";
+    case "off": return "Not in control";
   }
 }

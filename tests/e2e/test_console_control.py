@@ -1,0 +1,310 @@
+"""Remote control, monitors and clipboard from the operator console, end to end: headless
+Chromium, the real server, the real peer on a virtual screen, one network namespace.
+
+The console is driven by what a person sees and its fixed hooks: buttons "Request control",
+"Hand back control", "Release keyboard", "Request clipboard", "Send clipboard";
+``#control-state``, ``#keyboard-capture``, ``select#monitor``, ``#view-state``,
+``textarea#clipboard-out``, ``#clipboard-in``. What reaches the customer is read from an X
+client of the tests' own (``xrecorder.Recorder``) and from the customer's X clipboard.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from xrecorder import Recorder
+
+from .console import Console
+from .procs import Proc
+from .screen import Screen
+
+StartPeer = Callable[..., Proc]
+
+CONNECTED = r"^Connected \((direct|relay)\)"
+CAPTURE_TEXT = "Keyboard goes to the customer — Esc 3× or Release keyboard to stop"
+#: Where the recording window sits on the customer's 1920x1080 screen.
+RECORDER = (560, 300, 800, 420)
+
+# Where a point of the customer's screen is on the page: through object-fit: contain.
+_SCREEN_TO_PAGE = """([fx, fy]) => {
+    const video = document.querySelector("video#remote-video");
+    const r = video.getBoundingClientRect();
+    const scale = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
+    const w = video.videoWidth * scale, h = video.videoHeight * scale;
+    return [r.left + (r.width - w) / 2 + fx * w, r.top + (r.height - h) / 2 + fy * h];
+}"""
+
+# The customer's CLIPBOARD as another X client sees it, or "" when nobody owns it.
+_READ_CLIPBOARD = """
+import sys, tkinter
+root = tkinter.Tk()
+root.withdraw()
+try:
+    sys.stdout.write(root.clipboard_get())
+except tkinter.TclError:
+    pass
+"""
+
+# A customer's program that copies text: owns the CLIPBOARD until stdin closes.
+_OWN_CLIPBOARD = """
+import sys, tkinter
+root = tkinter.Tk()
+root.withdraw()
+root.clipboard_clear()
+root.clipboard_append(sys.argv[1])
+root.update()
+print("owned", flush=True)
+root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
+root.mainloop()
+"""
+
+
+def _connect(console: Console, start_peer: StartPeer, allow: tuple[str, ...]) -> Proc:
+    console.log_in()
+    code = console.new_session()
+    peer = start_peer(code, allow=allow)
+    console.accept()
+    console.wait_status(CONNECTED, timeout=30)
+    return peer
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def _take_control(console: Console) -> None:
+    """Ask for control unless the customer already gave it; wait until it is granted and the
+    input channel is open."""
+    page = console.page
+    expect = _expect()
+    state = page.locator("#control-state")
+    request = page.get_by_role("button", name="Request control")
+    hand_back = page.get_by_role("button", name="Hand back control")
+    deadline = time.monotonic() + 15
+    while not (request.is_visible() or hand_back.is_visible()):
+        words = state.inner_text()
+        assert time.monotonic() < deadline, f"no control button shows; #control-state: {words!r}"
+        time.sleep(0.1)
+    if request.is_visible():
+        request.click()
+    expect(state).to_contain_text("You have control", timeout=15_000)
+    expect(page.get_by_role("button", name="Hand back control")).to_be_visible()
+    expect(page.locator("#log")).to_contain_text("input channel open", timeout=10_000)
+
+
+def _page_point(console: Console, screen: Screen, x: float, y: float) -> tuple[float, float]:
+    px, py = console.page.evaluate(_SCREEN_TO_PAGE, [x / screen.width, y / screen.height])
+    return float(px), float(py)
+
+
+def _wait_events(
+    rec: Recorder, want: Callable[[list[dict[str, Any]]], bool], timeout: float = 10
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = rec.events()
+        if want(events):
+            return events
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the customer's window did not get what was expected: {events}")
+        time.sleep(0.1)
+
+
+def _wait_text(rec: Recorder, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while (got := rec.text()) != text:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the customer's window holds {got!r}, not {text!r}")
+        time.sleep(0.1)
+
+
+def _buttons(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["ev"] in ("button_down", "button_up")]
+
+
+@contextmanager
+def _recorder(screen: Screen) -> Iterator[Recorder]:
+    with Recorder(screen.display, *RECORDER) as rec:
+        yield rec
+
+
+def test_control_click_type_and_hand_back(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    _connect(console, start_peer, ("view", "control"))
+    page = console.page
+    expect = _expect()
+    with _recorder(xvfb) as rec:
+        _take_control(console)
+        console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
+        rec.forget()
+
+        # A click on the picture lands at the same point of the customer's screen.
+        target = (RECORDER[0] + 200, RECORDER[1] + 150)
+        page.mouse.click(*_page_point(console, xvfb, *target))
+        events = _wait_events(rec, lambda ev: len(_buttons(ev)) >= 2)
+        down, up = _buttons(events)[:2]
+        assert (down["ev"], down["num"], up["ev"], up["num"]) == (
+            "button_down",
+            1,
+            "button_up",
+            1,
+        ), events
+        # One CSS pixel of the scaled picture is about two screen pixels.
+        assert abs(down["x_root"] - target[0]) <= 4, (down, target)
+        assert abs(down["y_root"] - target[1]) <= 4, (down, target)
+
+        # The click gave the picture the keyboard: keys go to the customer, visibly.
+        capture = page.locator("#keyboard-capture")
+        expect(capture).to_be_visible()
+        expect(capture).to_have_text(CAPTURE_TEXT)
+        rec.clear()
+        page.keyboard.type("Hello 42")
+        _wait_text(rec, "Hello 42")
+
+        # The wheel over the picture scrolls on the customer's screen (X button 5: down).
+        rec.forget()
+        page.mouse.wheel(0, 300)
+        _wait_events(rec, lambda ev: any(e["ev"] == "button_down" and e["num"] == 5 for e in ev))
+
+        # Escape three times: the keyboard is the browser's again.
+        for _ in range(3):
+            page.keyboard.press("Escape")
+        expect(capture).to_be_hidden()
+        page.keyboard.type("zz")
+        time.sleep(1)
+        assert rec.text() == "Hello 42"
+
+        # A click captures again; the visible button releases.
+        page.mouse.click(*_page_point(console, xvfb, *target))
+        expect(capture).to_be_visible()
+        page.get_by_role("button", name="Release keyboard").click()
+        expect(capture).to_be_hidden()
+
+        # Hand back: nothing reaches the customer any more.
+        page.get_by_role("button", name="Hand back control").click()
+        expect(page.locator("#control-state")).to_contain_text("handed back", timeout=5000)
+        expect(page.get_by_role("button", name="Request control")).to_be_visible(timeout=10_000)
+        rec.forget()
+        page.mouse.click(*_page_point(console, xvfb, *target))
+        page.keyboard.type("no")
+        time.sleep(1.5)
+        assert _buttons(rec.events()) == [], rec.events()
+        assert rec.text() == "Hello 42"
+        expect(capture).to_be_hidden()
+
+
+def test_control_denied(console: Console, start_peer: StartPeer, xvfb: Screen) -> None:
+    # Headless, without "control" in --allow, the peer denies the request itself.
+    _connect(console, start_peer, ("view",))
+    page = console.page
+    expect = _expect()
+    expect(page.get_by_role("button", name="Hand back control")).to_be_hidden()
+    request = page.get_by_role("button", name="Request control")
+    expect(request).to_be_visible(timeout=15_000)
+    request.click()
+    expect(page.locator("#control-state")).to_contain_text(
+        "Control denied by the customer", timeout=10_000
+    )
+    expect(page.get_by_role("button", name="Hand back control")).to_be_hidden()
+    with _recorder(xvfb) as rec:
+        console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
+        rec.forget()
+        page.mouse.click(*_page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
+        page.keyboard.type("no")
+        time.sleep(1.5)
+        assert _buttons(rec.events()) == [], rec.events()
+        assert rec.text() == ""
+    expect(page.locator("#keyboard-capture")).to_be_hidden()
+
+
+def test_monitor_picker_and_view_state(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    _connect(console, start_peer, ("view",))
+    page = console.page
+    expect = _expect()
+    picker = page.locator("select#monitor")
+    expect(picker).to_be_visible(timeout=15_000)
+    options = picker.locator("option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_text(f"Monitor 1 ({xvfb.width}×{xvfb.height})")
+    assert options.first.get_attribute("value") == "0"
+    expect(page.locator("#view-state")).to_have_text("Whole screen: Monitor 1")
+    expect(page.get_by_role("button", name="Limit to one application")).to_be_visible()
+
+
+def _customer_clipboard(screen: Screen) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_CLIPBOARD],
+        env=screen.env(),
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    return done.stdout
+
+
+def test_clipboard_both_ways_only_after_consent(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    _connect(console, start_peer, ("view", "clipboard"))
+    page = console.page
+    expect = _expect()
+    out = page.locator("textarea#clipboard-out")
+    expect(out).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("button", name="Request clipboard")).to_be_hidden()
+
+    # Out: the operator's text lands on the customer's clipboard.
+    text = "Ticket 4711 — ok ✓"
+    out.fill(text)
+    page.get_by_role("button", name="Send clipboard").click()
+    deadline = time.monotonic() + 10
+    while (got := _customer_clipboard(xvfb)) != text:
+        assert time.monotonic() < deadline, f"the customer's clipboard holds {got!r}"
+        time.sleep(0.3)
+
+    # Too long: said, and nothing sent.
+    out.fill("x" * 4001)
+    expect(page.locator("#clipboard-problem")).to_contain_text("at most 4000")
+    expect(page.get_by_role("button", name="Send clipboard")).to_be_disabled()
+
+    # In: what the customer copies appears in the console.
+    copied = "copied by the customer"
+    with subprocess.Popen(
+        [sys.executable, "-c", _OWN_CLIPBOARD, copied],
+        env=xvfb.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as owner:
+        assert owner.stdin is not None and owner.stdout is not None
+        try:
+            assert owner.stdout.readline().strip() == "owned"
+            expect(page.locator("#clipboard-in")).to_have_text(copied, timeout=10_000)
+            expect(page.locator("#clipboard-in")).to_be_visible()
+        finally:
+            owner.stdin.close()
+            owner.wait(10)
+
+
+def test_clipboard_off_until_allowed(console: Console, start_peer: StartPeer) -> None:
+    # Headless, without "clipboard" in --allow, the peer denies it.
+    _connect(console, start_peer, ("view",))
+    page = console.page
+    expect = _expect()
+    request = page.get_by_role("button", name="Request clipboard")
+    expect(request).to_be_visible(timeout=15_000)
+    expect(page.locator("textarea#clipboard-out")).to_be_hidden()
+    expect(page.get_by_role("button", name="Send clipboard")).to_be_hidden()
+    request.click()
+    expect(page.locator("#clipboard-panel")).to_contain_text("denied", timeout=10_000)
+    expect(page.locator("textarea#clipboard-out")).to_be_hidden()
+    expect(page.locator("#clipboard-in")).to_be_hidden()
