@@ -317,7 +317,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         op.channels["control"].send(p.serialize(p.Key(code="KeyA", key="a", down=True)))
         op.input(p.serialize(p.ConsentRequest(capability="control")))
         op.input("{not json")
-        await until(lambda: session.link is not None and session.link.dropped["unknown_type"])
+        await until(lambda: session.link is not None and session.link.dropped["unknown_type"] == 1)
         await until(lambda: session.remote.core.counters["malformed"] == 2)
 
         outcome = await r.end()
