@@ -10,9 +10,11 @@ and a small unmapped window does both halves of the selection protocol.
   clipboard is not sent. While we own the selection ourselves nothing is asked.
 * **Setting** (``set_text``): the thread becomes the selection's owner and answers every
   ``SelectionRequest`` (``TARGETS``, ``UTF8_STRING``, ``STRING``, ``TEXT``) until another
-  program takes the selection (``SelectionClear``). Texts here are at most
-  ``protocol.MAX_CLIPBOARD_CHARS`` characters, far below the size that would need the
-  ``INCR`` protocol, so it is not implemented (an incremental answer from an owner is ignored).
+  program takes the selection (``SelectionClear``). Texts sent are at most
+  ``protocol.MAX_CLIPBOARD_CHARS`` characters (16 KiB of UTF-8 at most), far below the request
+  size that would need the incremental (``INCR``) answer, so we always answer at once.
+* Owners do answer incrementally (Tk above 4000 bytes): ``INCR`` is read chunk by chunk, up
+  to ``MAX_READ_BYTES``; the rest of a larger text is read and thrown away.
 
 What the operator set stays on the clipboard as long as the peer runs (an X selection lives
 with its owner, unless a clipboard manager keeps a copy).
@@ -39,8 +41,10 @@ from Xlib.protocol import event as xevent
 
 logger = logging.getLogger(__name__)
 
-#: How long to wait for a selection owner to answer, in seconds.
+#: How long to wait for a selection owner to answer (or send the next chunk), in seconds.
 ANSWER_TIMEOUT = 1.0
+#: Most bytes of clipboard text kept from one read.
+MAX_READ_BYTES = 64 * 1024
 
 
 class XClipboard:
@@ -126,7 +130,15 @@ class _Worker:
         self.PROP = atom("SUPPORTLINK_CLIPBOARD")
         root = d.screen().root
         self.window = root.create_window(
-            0, 0, 1, 1, 0, Xlib.X.CopyFromParent, Xlib.X.InputOnly, Xlib.X.CopyFromParent
+            0,
+            0,
+            1,
+            1,
+            0,
+            Xlib.X.CopyFromParent,
+            Xlib.X.InputOnly,
+            Xlib.X.CopyFromParent,
+            event_mask=Xlib.X.PropertyChangeMask,  # for INCR answers
         )
         self.window.set_wm_name("SupportLink clipboard")
         d.sync()
@@ -202,25 +214,49 @@ class _Worker:
         for target in (self.UTF8, Xlib.Xatom.STRING):
             self.window.convert_selection(self.CLIPBOARD, target, self.PROP, Xlib.X.CurrentTime)
             self.d.flush()
-            ev = self._wait_notify()
+            ev = self._wait(lambda e: e.type == Xlib.X.SelectionNotify)
             if ev is None or ev.property == Xlib.X.NONE:
                 continue
             prop = self.window.get_full_property(self.PROP, Xlib.X.AnyPropertyType)
             self.window.delete_property(self.PROP)
-            if prop is None or prop.property_type == self.INCR:
+            self.d.flush()
+            if prop is None:
                 return None
-            value = prop.value
-            if isinstance(value, str):
-                return value
+            data = self._incremental() if prop.property_type == self.INCR else _bytes(prop.value)
+            if data is None:
+                return None
             if target == self.UTF8:
-                return bytes(value).decode("utf-8", "replace")
-            return bytes(value).decode("latin-1")
+                return data.decode("utf-8", "replace")
+            return data.decode("latin-1")
         return None
 
-    def _wait_notify(self) -> Any:
+    def _incremental(self) -> bytes | None:
+        """The chunks of an ``INCR`` answer (the property was just deleted: that asks for the
+        first one); an empty chunk ends it."""
+        data = bytearray()
+        while True:
+            ev = self._wait(
+                lambda e: (
+                    e.type == Xlib.X.PropertyNotify
+                    and e.atom == self.PROP
+                    and e.state == Xlib.X.PropertyNewValue
+                )
+            )
+            if ev is None:
+                return None
+            prop = self.window.get_full_property(self.PROP, Xlib.X.AnyPropertyType)
+            self.window.delete_property(self.PROP)
+            self.d.flush()
+            chunk = b"" if prop is None else _bytes(prop.value)
+            if not chunk:
+                return bytes(data)
+            if len(data) < MAX_READ_BYTES:
+                data += chunk[: MAX_READ_BYTES - len(data)]
+
+    def _wait(self, wanted: Callable[[Any], bool]) -> Any:
         deadline = time.monotonic() + ANSWER_TIMEOUT
         while True:
-            ev = self._events(lambda e: e.type == Xlib.X.SelectionNotify)
+            ev = self._events(wanted)
             if ev is not None:
                 return ev
             left = deadline - time.monotonic()
@@ -275,3 +311,7 @@ class _Worker:
 
 def _id(resource: Any) -> int:
     return int(getattr(resource, "id", resource))
+
+
+def _bytes(value: Any) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
