@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from xvfb import virtual_display
@@ -11,10 +11,12 @@ from xvfb import virtual_display
 from peer.settings import PeerSettings
 
 
-@pytest.fixture
-def tk_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with virtual_display(800, 600) as name:
-        monkeypatch.setenv("DISPLAY", name)
+@pytest.fixture(scope="module")
+def tk_display() -> Iterator[str]:
+    # one display for the module: Tk keeps its connection to a display name after the root
+    # is destroyed, and a new Xvfb that reused the number would meet the dead connection
+    with virtual_display(800, 600) as name, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DISPLAY", name)
         yield name
 
 
@@ -46,5 +48,101 @@ def test_code_entry_rejects_a_bad_code_and_shows_the_panel(tk_display: str) -> N
         ]
         assert labels == ["  see your screen", "  use your mouse and keyboard"]
         assert "123 456" in window.verify.get() and window.status.get() == "Connected"
+    finally:
+        root.destroy()
+
+
+class ImmediateLoop:
+    """Stands in for the session's loop: runs what the window hands over at once."""
+
+    def is_closed(self) -> bool:
+        return False
+
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        fn()
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def limit_to_window(self, wid: int, title: str) -> None:
+        self.calls.append(("limit", (wid, title)))
+
+    def share_whole_screen(self) -> None:
+        self.calls.append(("whole", None))
+
+    def revoke(self, capability: str) -> None:
+        self.calls.append(("revoke", capability))
+
+
+def test_hotkey_hint_window_picker_and_whole_screen_again(tk_display: str) -> None:
+    import tkinter as tk
+
+    from peer.gui import PeerWindow, QueueUI
+    from peer.remote_input import Rect
+    from peer.windows import WindowInfo
+
+    root = tk.Tk()
+    try:
+        window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
+        session = FakeSession()
+        window.session = session  # type: ignore[assignment]
+        window.loop = ImmediateLoop()  # type: ignore[assignment]
+        ui = QueueUI(window.inbox.put, window)
+        ui.hotkey("Ctrl+Alt+End")
+        ui.granted(("view",))
+        window._drain()
+        assert window.hotkey_text.get() == ""  # nothing to take back yet
+        ui.granted(("view", "control"))
+        window._drain()
+        assert window.hotkey_text.get() == "Press Ctrl+Alt+End to take back control"
+        assert str(window.one_window_button.cget("state")) == "normal"
+
+        # the operator asked to limit the session: the customer picks the second window
+        windows = [
+            WindowInfo(0x400001, "Mail", Rect(0, 0, 10, 10)),
+            WindowInfo(0x600001, "Editor - notes.txt", Rect(0, 0, 10, 10)),
+        ]
+        ui.pick_window(windows)
+        window._drain()
+        dialog = window.window_dialog
+        assert dialog is not None
+        (listbox,) = [w for w in dialog.winfo_children() if w.winfo_class() == "Listbox"]
+        assert listbox.get(0, "end") == ("Mail", "Editor - notes.txt")
+        listbox.selection_set(1)
+        buttons = [
+            b
+            for frame in dialog.winfo_children()
+            for b in frame.winfo_children()
+            if b.winfo_class() == "TButton"
+        ]
+        next(b for b in buttons if b.cget("text") == "Share this window").invoke()
+        assert session.calls == [("limit", (0x600001, "Editor - notes.txt"))]
+        assert window.window_dialog is None
+
+        ui.view_mode("Editor - notes.txt")
+        window._drain()
+        assert "Editor - notes.txt" in window.view_text.get()
+        assert window.whole_screen_button.winfo_manager() == "pack"
+        window.whole_screen_button.invoke()
+        assert session.calls[-1] == ("whole", None)
+        ui.view_mode(None)
+        window._drain()
+        assert window.whole_screen_button.winfo_manager() == ""
+
+        # Cancel changes nothing
+        ui.pick_window(windows)
+        window._drain()
+        assert window.window_dialog is not None
+        cancel = [
+            b
+            for frame in window.window_dialog.winfo_children()
+            for b in frame.winfo_children()
+            if b.winfo_class() == "TButton" and b.cget("text") == "Cancel"
+        ]
+        cancel[0].invoke()
+        assert window.window_dialog is None and len(session.calls) == 2
+        window.session = None
     finally:
         root.destroy()

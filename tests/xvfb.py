@@ -2,7 +2,8 @@
 
 ``Xvfb`` picks a free display number itself (``-displayfd``) and reports it once it accepts
 connections, so nothing here guesses numbers or polls sockets. ``-nolisten tcp`` keeps it to a
-local Unix socket.
+local Unix socket. ``-noreset``: without it Xvfb resets itself whenever its last client leaves,
+and a client connecting during that reset fails.
 
     with virtual_display(1280, 720) as display:      # ":N"
         with ColourBlocks(display, [Block(0, 0, 100, 100, "#ff0000")]) as blocks:
