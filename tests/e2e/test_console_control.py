@@ -10,12 +10,13 @@ client of the tests' own (``xrecorder.Recorder``) and from the customer's X clip
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 from xrecorder import Recorder
 
@@ -62,6 +63,48 @@ print("owned", flush=True)
 root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
 root.mainloop()
 """
+
+# The customer presses the peer's hotkey (Ctrl+Alt+End) on their own keyboard.
+_PRESS_HOTKEY = """
+import sys
+import Xlib.display, Xlib.X, Xlib.XK
+from Xlib.ext import xtest
+display = Xlib.display.Display(sys.argv[1])
+codes = [display.keysym_to_keycode(Xlib.XK.string_to_keysym(n)) for n in sys.argv[2:]]
+for code in codes:
+    xtest.fake_input(display, Xlib.X.KeyPress, code)
+for code in reversed(codes):
+    xtest.fake_input(display, Xlib.X.KeyRelease, code)
+display.sync()
+"""
+
+# An application window with a title (not override-redirect, so the peer can share it alone):
+# prints "ready", then the root coordinates of its first button press, until stdin closes.
+_TITLED_WINDOW = """
+import sys, tkinter
+title, x, y, w, h = sys.argv[1], *map(int, sys.argv[2:6])
+root = tkinter.Tk()
+root.title(title)
+root.geometry(f"{w}x{h}+{x}+{y}")
+root.configure(background="#f4f4f4")
+pressed = []
+def press(event):
+    if not pressed:
+        pressed.append(event)
+        print(event.x_root, event.y_root, flush=True)
+root.bind("<ButtonPress-1>", press)
+root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
+root.update()
+print("ready", flush=True)
+root.mainloop()
+"""
+
+
+def _read_line(stream: IO[str], timeout: float = 10) -> str:
+    """One line from a child's stdout, or AssertionError after ``timeout`` seconds."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, f"no line from the child within {timeout} s"
+    return stream.readline()
 
 
 def _connect(console: Console, start_peer: StartPeer, allow: tuple[str, ...]) -> Proc:
@@ -201,6 +244,42 @@ def test_control_click_type_and_hand_back(
         expect(capture).to_be_hidden()
 
 
+def test_customer_takes_control_back(console: Console, start_peer: StartPeer, xvfb: Screen) -> None:
+    _connect(console, start_peer, ("view", "control"))
+    page = console.page
+    expect = _expect()
+    with _recorder(xvfb) as rec:
+        _take_control(console)
+        console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
+        page.mouse.click(*_page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
+        capture = page.locator("#keyboard-capture")
+        expect(capture).to_be_visible()
+        rec.clear()
+        page.keyboard.type("ab")
+        _wait_text(rec, "ab")
+
+        subprocess.run(
+            [sys.executable, "-c", _PRESS_HOTKEY, xvfb.display, "Control_L", "Alt_L", "End"],
+            env=xvfb.env(),
+            check=True,
+            timeout=15,
+        )
+        expect(page.locator("#control-state")).to_contain_text(
+            "The customer took back control", timeout=10_000
+        )
+        expect(capture).to_be_hidden()
+        expect(page.get_by_role("button", name="Hand back control")).to_be_hidden()
+        page.keyboard.type("cd")
+        time.sleep(1.5)
+        assert rec.text() == "ab"
+
+    # The customer's word stands: asking again is answered by them, not by --allow.
+    page.get_by_role("button", name="Request control").click()
+    expect(page.locator("#control-state")).to_contain_text(
+        "Control denied by the customer", timeout=10_000
+    )
+
+
 def test_control_denied(console: Console, start_peer: StartPeer, xvfb: Screen) -> None:
     # Headless, without "control" in --allow, the peer denies the request itself.
     _connect(console, start_peer, ("view",))
@@ -239,6 +318,65 @@ def test_monitor_picker_and_view_state(
     assert options.first.get_attribute("value") == "0"
     expect(page.locator("#view-state")).to_have_text("Whole screen: Monitor 1")
     expect(page.get_by_role("button", name="Limit to one application")).to_be_visible()
+
+
+def test_one_application_view_and_its_mapping(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    page = console.page
+    expect = _expect()
+    x, y, width, height = 300, 200, 640, 480
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _TITLED_WINDOW,
+            "Ledger - SupportLink test",
+            *map(str, (x, y, width, height)),
+        ],
+        env=xvfb.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as window:
+        assert window.stdin is not None and window.stdout is not None
+        try:
+            assert _read_line(window.stdout).strip() == "ready"
+            console.log_in()
+            code = console.new_session()
+            start_peer(code, allow=("view", "control"), extra_args=("--window", "ledger"))
+            console.accept()
+            console.wait_status(CONNECTED, timeout=30)
+            expect(page.locator("#view-state")).to_have_text(
+                "One application: Ledger - SupportLink test", timeout=15_000
+            )
+            expect(page.locator("select#monitor")).to_be_disabled()
+            expect(page.get_by_role("button", name="Limit to one application")).to_be_hidden()
+
+            _take_control(console)
+            # The picture is the window alone, in its own shape (4:3 in a wider element).
+            deadline = time.monotonic() + 15
+            while True:
+                state = console.video_state()
+                if (
+                    state["height"]
+                    and abs(state["width"] / state["height"] - width / height) < 0.02
+                ):
+                    break
+                assert time.monotonic() < deadline, state
+                time.sleep(0.2)
+            px, py = page.evaluate(_SCREEN_TO_PAGE, [0.25, 0.75])
+            page.mouse.click(float(px), float(py))
+            line = _read_line(window.stdout)  # the window prints its first button press
+            press = [int(v) for v in line.split()]
+            target = (x + width * 0.25, y + height * 0.75)
+            assert abs(press[0] - target[0]) <= 3 and abs(press[1] - target[1]) <= 3, (
+                press,
+                target,
+            )
+        finally:
+            window.stdin.close()
+            window.wait(10)
 
 
 def _customer_clipboard(screen: Screen) -> str:
@@ -287,7 +425,7 @@ def test_clipboard_both_ways_only_after_consent(
     ) as owner:
         assert owner.stdin is not None and owner.stdout is not None
         try:
-            assert owner.stdout.readline().strip() == "owned"
+            assert _read_line(owner.stdout).strip() == "owned"
             expect(page.locator("#clipboard-in")).to_have_text(copied, timeout=10_000)
             expect(page.locator("#clipboard-in")).to_be_visible()
         finally:
