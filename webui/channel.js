@@ -122,10 +122,10 @@ export class ControlChannel {
       case "consent_state": return this.#onState(msg);
       case "consent_reply": return this.#onReply(msg);
       case "view_state":
-        this.views.show(/** @type {import("./view.js").ViewState} */ (msg));
+        this.views.show(/** @type {import("./view.js").ViewState} */ (/** @type {unknown} */ (msg)));
         return;
       case "clipboard":
-        this.clipboard.receive(/** @type {{text: string}} */ (msg));
+        this.clipboard.receive({ text: msg.text });
         return;
       default:
         this.hooks.log(`control message ${msg.type} not handled by this console`);
@@ -147,7 +147,7 @@ export class ControlChannel {
   /** @param {Message} msg */
   #onReply(msg) {
     this.hooks.log(`consent: the customer ${msg.allowed ? "allowed" : "denied"} ${nameOf(msg.capability)}`);
-    this.consent.reply(/** @type {{capability: string, allowed: boolean}} */ (msg));
+    this.consent.reply({ capability: msg.capability, allowed: msg.allowed });
     if (msg.capability === "view" && !msg.allowed) show(this.el.denied, true);
     this.update();
   }
