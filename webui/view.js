@@ -37,8 +37,9 @@ export function viewStateText(view) {
  */
 export function viewLogLine(before, now) {
   if (before && viewKey(before) === viewKey(now)) return null;
-  const limited = now.window != null ? `; limited to one application: ${now.window}` : "";
-  return `view: ${viewStateText(now)} of ${now.monitors.length} monitor(s), ${now.width}×${now.height}${limited}`;
+  const size = `${now.width}×${now.height}`;
+  if (now.window != null) return `view: limited to one application: ${now.window} (${size})`;
+  return `view: whole screen, monitor ${now.monitor + 1} of ${now.monitors.length} (${size})`;
 }
 
 /** @param {ViewState} view */
@@ -112,7 +113,8 @@ export class ViewPanel {
     const live = view !== null && this.hooks.viewAllowed();
     this.el.tools.hidden = !live;
     const windowMode = view?.window != null;
-    this.el.monitor.disabled = !live || windowMode || (view?.monitors.length ?? 0) < 2;
+    this.el.monitor.hidden = !live || windowMode; // one application: no monitor to pick
+    this.el.monitor.disabled = (view?.monitors.length ?? 0) < 2;
     this.el.limitButton.hidden = !live || windowMode;
     this.el.note.hidden = !live || this.el.note.textContent === "";
   }

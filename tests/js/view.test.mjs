@@ -28,10 +28,11 @@ test("what is shared: a whole monitor or one application", () => {
 
 test("a view_state is logged when something in it changed", () => {
   const first = viewLogLine(null, twoMonitors);
-  assert.equal(first, "view: Whole screen: Monitor 2 of 2 monitor(s), 1280×1024");
+  assert.equal(first, "view: whole screen, monitor 2 of 2 (1280×1024)");
   assert.equal(viewLogLine(twoMonitors, { ...twoMonitors }), null);
   assert.equal(
     viewLogLine(twoMonitors, { ...twoMonitors, window: "Mail", width: 800, height: 600 }),
-    "view: One application: Mail of 2 monitor(s), 800×600; limited to one application: Mail",
+    "view: limited to one application: Mail (800×600)",
   );
+  assert.equal(viewLogLine(twoMonitors, { ...twoMonitors, monitor: 0 }), "view: whole screen, monitor 1 of 2 (1280×1024)");
 });
