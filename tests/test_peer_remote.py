@@ -436,9 +436,11 @@ async def test_bad_input_is_dropped_and_counted_never_injected(
         await until(lambda: counters["malformed"] == 7 and counters["no_keysym"] == 1)
         assert counters["not_held"] == 2
         # a flood: far more moves than the bucket allows, dropped but never a crash
+        before = session.remote.injected
         for i in range(1500):
             op.input(p.PointerMove(x=(i % 100) / 100, y=0.5))
-        await until(lambda: counters["flood"] > 0, 10)
+        await until(lambda: session.remote.injected - before + counters["flood"] == 1500, 10)
+        assert counters["flood"] > 0
         await asyncio.sleep(0.6)  # the bucket fills again
         injected = session.remote.injected
         op.input(p.PointerButton(button="left", down=True, x=0.2, y=0.2))  # into the recorder
