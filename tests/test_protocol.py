@@ -253,7 +253,7 @@ def test_dicts_with_a_valid_type_parse_or_raise_protocol_error(
 
 # Strategies for valid messages, derived from each field's spec.
 
-_NOT_NUL = st.characters(blacklist_characters="\x00")
+_TEXT_CHARS = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 
 
 def _strategy(spec: protocol.Spec) -> st.SearchStrategy[Any]:
@@ -268,7 +268,7 @@ def _strategy(spec: protocol.Spec) -> st.SearchStrategy[Any]:
             return st.from_regex(pattern, fullmatch=True).filter(
                 lambda s: spec.min_len <= len(s) <= spec.max_len and "\x00" not in s
             )
-        return st.text(_NOT_NUL, **size)
+        return st.text(_TEXT_CHARS, **size)
     if isinstance(spec, protocol.Int):
         return st.integers(spec.minimum, spec.maximum)
     if isinstance(spec, protocol.Num):
