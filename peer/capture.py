@@ -7,12 +7,15 @@ gets fewer, fresher frames (latest frame wins).
 * **Gate.** ``recv()`` waits while the gate is closed. mss is opened only after the first
   ``open_gate()`` (no X connection, no pixel read before consent) and closed again by
   ``close_gate()``. A grab that was in flight when the gate closed is thrown away.
-* **Unchanged screens cost almost nothing.** A grab identical to the last one (a ``bytes``
-  comparison, ~0.2 ms at 1080p) is not converted or encoded. After a second without change
-  the poll slows to ``idle_poll``. Every ``idle_refresh`` seconds the unchanged frame is sent
-  once more: aiortc answers a keyframe request (PLI/FIR) by forcing a keyframe on the *next*
-  frame it encodes, so this bounds how long a receiver that lost the picture waits; an
-  unchanged VP8 inter frame is a few dozen bytes.
+* **Unchanged screens cost almost nothing.** Where the X server has the DAMAGE extension
+  (``peer.damage``), the track grabs only after something was drawn, as soon as the frame
+  interval allows, and not at all while the screen is still; otherwise it polls at the frame
+  rate, slowing to ``idle_poll`` after a second without change. A grab identical to the last
+  one (a ``bytes`` comparison, ~0.2 ms at 1080p) is not converted or encoded. Every
+  ``idle_refresh`` seconds the unchanged frame is sent once more: aiortc answers a keyframe
+  request (PLI/FIR) by forcing a keyframe on the *next* frame it encodes, so this bounds how
+  long a receiver that lost the picture waits; an unchanged VP8 inter frame is a few dozen
+  bytes.
 * **Conversion.** ``VideoFrame.from_numpy_buffer`` over the grab (no copy) and one shared
   ``VideoReformatter`` to yuv420p; odd widths/heights are cropped by one pixel (4:2:0 needs
   even sizes).
@@ -35,6 +38,7 @@ thread).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import logging
 import time
@@ -47,6 +51,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .damage import DamageWatch
 from .remote_input import Rect
 
 logger = logging.getLogger(__name__)
@@ -122,6 +127,8 @@ class ScreenTrack(MediaStreamTrack):
         idle_refresh: float = 1.0,
         idle_poll: float = 0.1,
         grabber: GrabberFactory | None = None,
+        display: str | None = None,
+        watch_damage: bool = True,
     ) -> None:
         super().__init__()
         if not 0 < fps <= 120:
@@ -131,7 +138,8 @@ class ScreenTrack(MediaStreamTrack):
         self.idle_refresh = idle_refresh
         self.idle_poll = max(idle_poll, self.interval)
         self.stats = CaptureStats()
-        self._make_grabber = grabber or default_grabber()
+        self.display = display  # the X display shown (None: $DISPLAY)
+        self._make_grabber = grabber or default_grabber(display)
         self._grabber: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen")
         self._reformatter = av.video.reformatter.VideoReformatter()
@@ -147,6 +155,9 @@ class ScreenTrack(MediaStreamTrack):
         self._last_pts = -1
         self.window: WindowSource | None = None
         self.size: tuple[int, int] = (0, 0)
+        self.watch_damage = watch_damage
+        self._damage: DamageWatch | None = None
+        self._dirty = asyncio.Event()  # something was drawn since the last grab
 
     # ------------------------------------------------------------------ consent gate
 
@@ -158,6 +169,11 @@ class ScreenTrack(MediaStreamTrack):
         if self.readyState != "live" or self._gate.is_set():
             return
         logger.info("screen capture: closed -> open")
+        self._dirty.set()
+        if self.watch_damage and self._damage is None:
+            self._damage = DamageWatch(self._damaged_from_thread(), self.display)
+            if not self._damage.start():
+                self._damage = None
         self._gate.set()
 
     def close_gate(self) -> None:
@@ -170,6 +186,7 @@ class ScreenTrack(MediaStreamTrack):
         self._previous = None
         self._last_frame = None
         self._last_pixels = None
+        self._stop_damage()
         self._executor.submit(self._close_grabber)
 
     def select_monitor(self, index: int) -> None:
@@ -191,6 +208,7 @@ class ScreenTrack(MediaStreamTrack):
         old, self.window = self.window, source
         self._generation += 1
         self._previous = None
+        self._dirty.set()
         if old is not None and old is not source:
             self._executor.submit(old.close)
 
@@ -199,11 +217,35 @@ class ScreenTrack(MediaStreamTrack):
             return
         super().stop()
         self._generation += 1
+        self._stop_damage()
         self._gate.set()  # wake recv() so it sees the end
+        self._dirty.set()
         self._executor.submit(self._close_grabber)
         if self.window is not None:
             self._executor.submit(self.window.close)
         self._executor.shutdown(wait=False)
+
+    @property
+    def watching_damage(self) -> bool:
+        """True while grabs follow X DAMAGE events rather than polling."""
+        return self._damage is not None and self._damage.running
+
+    def _damaged_from_thread(self) -> Callable[[], None]:
+        loop = asyncio.get_running_loop()
+        dirty = self._dirty
+
+        def damaged() -> None:
+            try:
+                loop.call_soon_threadsafe(dirty.set)
+            except RuntimeError:  # the loop is closed: the session is over
+                pass
+
+        return damaged
+
+    def _stop_damage(self) -> None:
+        watch, self._damage = self._damage, None
+        if watch is not None:
+            watch.close()
 
     async def monitors(self) -> list[dict[str, int]]:
         """The grabber's monitors (index 0 is all of them); only while the gate is open."""
@@ -227,10 +269,23 @@ class ScreenTrack(MediaStreamTrack):
             if delay > 0:
                 await asyncio.sleep(delay)
                 continue
+            watching = self.watching_damage
+            if watching and not self._dirty.is_set():
+                # a still screen: wait for drawing, or until the unchanged frame is due again
+                due = self._refresh_due()
+                if due is None or due > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._dirty.wait(), due)
+                    continue
+                frame = await self._refresh(loop, self._generation)
+                if frame is None:
+                    continue
+                return self._stamp(frame, time.monotonic())
+            self._dirty.clear()  # drawing from now on makes the screen dirty again
             generation = self._generation
             started = time.monotonic()
             idle = started - self._last_change > 1.0
-            self._next_grab = started + (self.idle_poll if idle else self.interval)
+            self._next_grab = started + (self.idle_poll if idle and not watching else self.interval)
             try:
                 frame = await loop.run_in_executor(
                     self._executor, self._grab, self.monitor, self.window
@@ -245,19 +300,37 @@ class ScreenTrack(MediaStreamTrack):
                 self._last_frame = frame
                 self._last_change = now
                 self._next_grab = started + self.interval
-            elif self._last_frame is not None and now - self._last_sent >= self.idle_refresh:
-                # a fresh frame object: the encoder marks the one it gets (keyframe flag)
-                frame = await loop.run_in_executor(self._executor, self._repeat)
-                if frame is None or generation != self._generation or not self._gate.is_set():
+            elif (due := self._refresh_due()) is not None and due <= 0:
+                frame = await self._refresh(loop, generation)
+                if frame is None:
                     continue
-                self.stats.refreshes += 1
             else:
                 continue
-            self._last_sent = now
-            self.stats.frames += 1
-            frame.pts = self._pts(now)
-            frame.time_base = VIDEO_TIME_BASE
-            return frame
+            return self._stamp(frame, now)
+
+    def _refresh_due(self) -> float | None:
+        """Seconds until the unchanged frame is to be sent again (``None``: nothing to send)."""
+        if self._last_frame is None:
+            return None
+        return self._last_sent + self.idle_refresh - time.monotonic()
+
+    async def _refresh(
+        self, loop: asyncio.AbstractEventLoop, generation: int
+    ) -> av.VideoFrame | None:
+        """The unchanged frame again, as a fresh object (the encoder marks the frame it gets
+        with the keyframe flag); ``None`` if the gate closed or the source changed meanwhile."""
+        frame: av.VideoFrame | None = await loop.run_in_executor(self._executor, self._repeat)
+        if frame is None or generation != self._generation or not self._gate.is_set():
+            return None
+        self.stats.refreshes += 1
+        return frame
+
+    def _stamp(self, frame: av.VideoFrame, now: float) -> av.VideoFrame:
+        self._last_sent = now
+        self.stats.frames += 1
+        frame.pts = self._pts(now)
+        frame.time_base = VIDEO_TIME_BASE
+        return frame
 
     def _pts(self, now: float) -> int:
         if self._start is None:

@@ -193,6 +193,7 @@ class PeerSession:
                 fps=s.fps,
                 idle_refresh=s.idle_refresh,
                 grabber=default_grabber(self._display),
+                display=self._display,
             )
         self.link = PeerLink(
             paired.ice_servers,

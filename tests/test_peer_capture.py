@@ -71,7 +71,7 @@ def close_to(actual: tuple[int, int, int], expected: tuple[int, int, int], tol: 
 
 
 async def test_frames_show_the_colours_at_their_places(display: str, blocks: ColourBlocks) -> None:
-    track = ScreenTrack(fps=30, grabber=default_grabber(display))
+    track = ScreenTrack(fps=30, grabber=default_grabber(display), display=display)
     track.open_gate()
     frame = await asyncio.wait_for(track.recv(), 5)
     track.stop()
@@ -87,7 +87,7 @@ async def test_frames_show_the_colours_at_their_places(display: str, blocks: Col
 
 async def test_nothing_is_grabbed_before_consent(display: str, blocks: ColourBlocks) -> None:
     grabber = CountingGrabber(display)
-    track = ScreenTrack(fps=30, grabber=grabber)
+    track = ScreenTrack(fps=30, grabber=grabber, display=display)
     pending = asyncio.ensure_future(track.recv())
     await asyncio.sleep(0.3)
     assert not pending.done()
@@ -102,7 +102,7 @@ async def test_nothing_is_grabbed_before_consent(display: str, blocks: ColourBlo
 
 async def test_closing_the_gate_stops_at_once(display: str, blocks: ColourBlocks) -> None:
     grabber = CountingGrabber(display)
-    track = ScreenTrack(fps=30, grabber=grabber)
+    track = ScreenTrack(fps=30, grabber=grabber, display=display)
     track.open_gate()
     await asyncio.wait_for(track.recv(), 5)
     track.close_gate()
@@ -120,11 +120,19 @@ async def test_closing_the_gate_stops_at_once(display: str, blocks: ColourBlocks
     track.stop()
 
 
+@pytest.mark.parametrize("watch_damage", [True, False], ids=["damage", "polling"])
 async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
-    display: str, blocks: ColourBlocks
+    display: str, blocks: ColourBlocks, watch_damage: bool
 ) -> None:
-    track = ScreenTrack(fps=30, idle_refresh=1.0, grabber=default_grabber(display))
+    track = ScreenTrack(
+        fps=30,
+        idle_refresh=1.0,
+        grabber=default_grabber(display),
+        display=display,
+        watch_damage=watch_damage,
+    )
     track.open_gate()
+    assert track.watching_damage == watch_damage  # Xvfb has the DAMAGE extension
     first = await asyncio.wait_for(track.recv(), 5)
     frames: list[tuple[float, av.VideoFrame]] = []
 
@@ -135,11 +143,16 @@ async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
 
     puller = asyncio.ensure_future(pull())
     start = time.monotonic()
-    await asyncio.sleep(2.2)
+    await asyncio.sleep(1.2)
+    grabs_before = track.stats.grabs
+    await asyncio.sleep(1.0)
     idle_frames = len(frames)
     # 2.2 s idle at 30 fps would be 66 frames; only the 1 s refreshes come out
     assert 1 <= idle_frames <= 3, idle_frames
-    assert track.stats.unchanged >= 15
+    if watch_damage:
+        assert track.stats.grabs - grabs_before == 0, "a still screen must not be read"
+    else:
+        assert track.stats.unchanged >= 15
     changed_at = time.monotonic()
     blocks.recolour(1, "#ff00ff")
     await asyncio.sleep(0.4)
@@ -148,7 +161,8 @@ async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
     later = [(t, f) for t, f in frames if t >= changed_at]
     assert later, "the change did not come out"
     t, frame = later[0]
-    assert t - changed_at < 0.3
+    # polling waits for its next poll (up to 100 ms when idle); DAMAGE wakes the grab at once
+    assert t - changed_at < (0.1 if watch_damage else 0.3)
     assert close_to(rgb_at(frame, 680, 380), hex_to_bgr("#ff00ff"))
     pts = [first.pts] + [f.pts for _, f in frames]
     assert pts == sorted(pts) and len(set(pts)) == len(pts)
@@ -158,7 +172,7 @@ async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
 
 def test_idle_cpu_is_small(display: str, blocks: ColourBlocks) -> None:
     async def run() -> float:
-        track = ScreenTrack(fps=30, grabber=default_grabber(display))
+        track = ScreenTrack(fps=30, grabber=default_grabber(display), display=display)
         track.open_gate()
         await track.recv()
 

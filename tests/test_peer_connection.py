@@ -88,7 +88,7 @@ class Recorder:
 
 @pytest.fixture
 async def pair(display: str, codec: str) -> AsyncIterator[tuple[PeerLink, Operator, Recorder]]:
-    track = ScreenTrack(fps=30, idle_refresh=0.2, grabber=default_grabber(display))
+    track = ScreenTrack(fps=30, idle_refresh=0.2, grabber=default_grabber(display), display=display)
     rec = Recorder()
     link = PeerLink(
         [],
