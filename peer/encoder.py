@@ -26,6 +26,7 @@ from __future__ import annotations
 import fractions
 import logging
 import multiprocessing
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,21 +77,57 @@ class EncoderTuning:
         return max(self.min_bitrate, min(bitrate, self.max_bitrate))
 
 
+def follow_bitrate(applied: int, requested: int, since_change: float) -> int:
+    """The bitrate to run at, given the one the codec runs at, the receiver's latest estimate
+    and the seconds since the codec last changed rate.
+
+    Every change of rate reopens the codec, and a reopened codec starts with a keyframe: a
+    whole screen at once, which makes the receiver's jitter buffer swell and its estimate
+    fall, which reopens the codec again. So the rate follows the estimate only on large
+    moves and not too often: a fall of 30 % or more after 2 s (congestion must be respected),
+    a rise of 50 % or more after 5 s, by at most twice (a new session ramps up in a few steps).
+    """
+    if requested <= applied * 0.7 and since_change >= 2.0:
+        return requested
+    if requested >= applied * 1.5 and since_change >= 5.0:
+        return min(requested, applied * 2)
+    return applied
+
+
+class RateFollower:
+    """Holds the rate a screen encoder runs at, moved by ``follow_bitrate``."""
+
+    def __init__(self, tuning: EncoderTuning) -> None:
+        self.tuning = tuning
+        self.applied = tuning.start_bitrate
+        self.changed_at: float | None = None
+
+    def request(self, bitrate: int, now: float) -> None:
+        since = float("inf") if self.changed_at is None else now - self.changed_at
+        new = follow_bitrate(self.applied, self.tuning.clamp(bitrate), since)
+        if new != self.applied:
+            logger.debug("screen encoder rate %d -> %d bit/s", self.applied, new)
+            self.applied = new
+            self.changed_at = now
+
+
 class ScreenVp8Encoder(Vp8Encoder):
     """aiortc's VP8 encoder with a bitrate range for screens and libvpx's screen-content mode."""
 
     def __init__(self, tuning: EncoderTuning) -> None:
         super().__init__()
         self.tuning = tuning
-        self._bitrate = tuning.start_bitrate
+        self.rate = RateFollower(tuning)
 
     @property
     def target_bitrate(self) -> int:
-        return self._bitrate
+        """The bitrate the codec runs at (what aiortc compares to decide on reopening)."""
+        return self.rate.applied
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
-        self._bitrate = self.tuning.clamp(bitrate)
+        """The receiver's estimate (REMB) arrives here; see ``RateFollower``."""
+        self.rate.request(bitrate, time.monotonic())
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         assert isinstance(frame, av.VideoFrame)
@@ -120,7 +157,7 @@ class ScreenVp8Encoder(Vp8Encoder):
             "overshoot-pct": "15",
             "partitions": "0",
             "screen-content-mode": "1",
-            "static-thresh": "1",
+            "static-thresh": "2000",  # skip blocks that barely changed: a still screen costs ~0
             "undershoot-pct": "100",
         }
         codec.thread_count = number_of_threads(
@@ -136,15 +173,17 @@ class ScreenH264Encoder(H264Encoder):
     def __init__(self, tuning: EncoderTuning) -> None:
         super().__init__()
         self.tuning = tuning
-        self._bitrate = tuning.start_bitrate
+        self.rate = RateFollower(tuning)
 
     @property
     def target_bitrate(self) -> int:
-        return self._bitrate
+        """The bitrate the codec runs at (what aiortc compares to decide on reopening)."""
+        return self.rate.applied
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
-        self._bitrate = self.tuning.clamp(bitrate)
+        """The receiver's estimate (REMB) arrives here; see ``RateFollower``."""
+        self.rate.request(bitrate, time.monotonic())
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         if _needs_codec(self.codec, frame, self.target_bitrate):
