@@ -111,8 +111,9 @@ class RateFollower:
             self.changed_at = now
 
 
-class ScreenVp8Encoder(Vp8Encoder):
-    """aiortc's VP8 encoder with a bitrate range for screens and libvpx's screen-content mode."""
+class _FollowsRate:
+    """What both screen encoders share: the tuning, and a rate moved by ``RateFollower``
+    instead of aiortc's reopen-on-every-10 % rule."""
 
     def __init__(self, tuning: EncoderTuning) -> None:
         super().__init__()
@@ -126,8 +127,12 @@ class ScreenVp8Encoder(Vp8Encoder):
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
-        """The receiver's estimate (REMB) arrives here; see ``RateFollower``."""
+        """The receiver's estimate (REMB) arrives here."""
         self.rate.request(bitrate, time.monotonic())
+
+
+class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
+    """aiortc's VP8 encoder with a bitrate range for screens and libvpx's screen-content mode."""
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         assert isinstance(frame, av.VideoFrame)
@@ -167,23 +172,8 @@ class ScreenVp8Encoder(Vp8Encoder):
         return codec
 
 
-class ScreenH264Encoder(H264Encoder):
+class ScreenH264Encoder(_FollowsRate, H264Encoder):
     """aiortc's H.264 encoder with a fast x264 preset and a bitrate range for screens."""
-
-    def __init__(self, tuning: EncoderTuning) -> None:
-        super().__init__()
-        self.tuning = tuning
-        self.rate = RateFollower(tuning)
-
-    @property
-    def target_bitrate(self) -> int:
-        """The bitrate the codec runs at (what aiortc compares to decide on reopening)."""
-        return self.rate.applied
-
-    @target_bitrate.setter
-    def target_bitrate(self, bitrate: int) -> None:
-        """The receiver's estimate (REMB) arrives here; see ``RateFollower``."""
-        self.rate.request(bitrate, time.monotonic())
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         if _needs_codec(self.codec, frame, self.target_bitrate):
