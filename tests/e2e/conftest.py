@@ -9,11 +9,19 @@
     console   Console: a page of ``browser`` on the server's console (see console.py)
     coturn    Coturn: turnserver on 10.77.1.1 (3478 UDP/TCP, TLS 443, REST secret, test CA)
 
+Hosts behind a router, for restricted networks (the router filters nothing until a test loads
+its rules):
+
+    routed        Routed: customer 10.77.1.1, operator 10.77.2.1, server 10.77.3.1 + 10.77.3.2,
+                  router 10.77.{1,2,3}.254 (see netns.Routed); all removed after
+    routed_procs  Procs, as ``procs``, for processes in those namespaces
+
 All of it needs root (network namespaces); without root every test here is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +32,7 @@ import pytest
 
 from .browser import launch
 from .console import Console
-from .netns import NetNS, remove_stale
+from .netns import NetNS, Routed, remove_stale
 from .procs import Proc, Procs
 from .screen import Screen, start_painter, start_xvfb
 from .services import Coturn, Server, start_coturn, start_peer, start_server
@@ -75,9 +83,9 @@ def netns(e2e_ready: None) -> Iterator[NetNS]:
         ns.destroy()
 
 
-@pytest.fixture
-def procs(netns: NetNS, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Procs]:
-    log_dir = tmp_path / "logs"
+@contextlib.contextmanager
+def _registry(log_dir: Path, request: pytest.FixtureRequest) -> Iterator[Procs]:
+    """Procs whose processes are all stopped after the test, their logs printed if it failed."""
     log_dir.mkdir()
     registry = Procs(log_dir)
     try:
@@ -86,6 +94,31 @@ def procs(netns: NetNS, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
         registry.stop_all()
         if _failed(request):
             print(f"\n===== logs of {request.node.nodeid} =====\n{registry.dump()}")
+
+
+@pytest.fixture
+def procs(netns: NetNS, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Procs]:
+    with _registry(tmp_path / "logs", request) as registry:
+        yield registry
+
+
+#: The hosts of ``routed``, in order (host i is on 10.77.i.0/24), and how many addresses each.
+ROUTED_HOSTS = {"customer": 1, "operator": 1, "server": 2}
+
+
+@pytest.fixture
+def routed(e2e_ready: None) -> Iterator[Routed]:
+    net = Routed.create(ROUTED_HOSTS, upstream="server")
+    try:
+        yield net
+    finally:
+        net.destroy()
+
+
+@pytest.fixture
+def routed_procs(routed: Routed, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Procs]:
+    with _registry(tmp_path / "routed-logs", request) as registry:
+        yield registry
 
 
 @pytest.fixture

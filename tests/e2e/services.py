@@ -65,9 +65,11 @@ def tool(name: str) -> str:
     return found
 
 
-def wait_http(ns: NetNS, url: str, timeout: float = 20) -> str:
-    """GET ``url`` from inside ``ns`` until it answers; return the body."""
-    return ns.python(_WAIT_HTTP, url, str(timeout), timeout=timeout + 10)
+def wait_http(ns: NetNS, url: str, timeout: float = 20, *, ca_cert: Path | None = None) -> str:
+    """GET ``url`` from inside ``ns`` until it answers; return the body. ``ca_cert``: the CA
+    an ``https://`` server's certificate is checked against."""
+    env = child_env(SSL_CERT_FILE=str(ca_cert)) if ca_cert is not None else None
+    return ns.python(_WAIT_HTTP, url, str(timeout), timeout=timeout + 10, env=env)
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Server:
     operator: str
     password: str
     proc: Proc
+    #: The CA of the server's TLS certificate (``https://`` only): clients trust it.
+    ca_cert: Path | None = None
 
 
 def start_server(
@@ -86,8 +90,12 @@ def start_server(
     *,
     port: int = SERVER_PORT,
     extra_args: Sequence[str] = (),
+    host: str | None = None,
+    tls: CertSet | None = None,
 ) -> Server:
-    """Add an operator, then run ``supportlink serve`` on the namespace's first address."""
+    """Add an operator, then run ``supportlink serve`` on ``host`` (default: the namespace's
+    first address); over HTTPS with ``tls``'s certificate when given."""
+    host = host or ns.addr_a
     data_dir.mkdir(parents=True, exist_ok=True)
     add = procs.start(
         "operator-add",
@@ -102,20 +110,26 @@ def start_server(
         tool("supportlink"),
         "serve",
         "--host",
-        ns.addr_a,
+        host,
         "--port",
         str(port),
         "--data-dir",
         str(data_dir),
-        *extra_args,
     ]
+    if tls is not None:
+        command += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+    command += list(extra_args)
     proc = procs.start("server", ns.argv(command), env=child_env())
-    url = f"http://{ns.addr_a}:{port}"
+    if tls is None:
+        url = f"http://{host}:{port}"
+    else:
+        url = f"https://{host}" if port == 443 else f"https://{host}:{port}"
+    ca_cert = tls.ca_cert if tls is not None else None
     try:
-        wait_http(ns, f"{url}/healthz")
+        wait_http(ns, f"{url}/healthz", ca_cert=ca_cert)
     except AssertionError as error:
         raise AssertionError(f"{error}\nserver output:\n{proc.output()}") from None
-    return Server(url, data_dir, OPERATOR, OPERATOR_PASSWORD, proc)
+    return Server(url, data_dir, OPERATOR, OPERATOR_PASSWORD, proc, ca_cert)
 
 
 def start_peer(
@@ -129,12 +143,17 @@ def start_peer(
     extra_args: Sequence[str] = (),
     name: str = "peer",
 ) -> Proc:
-    """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code``."""
+    """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code``. With an
+    ``https://`` server the peer trusts the server's CA (``SSL_CERT_FILE``), for the signaling
+    WebSocket and for TURN over TLS alike."""
     command = [tool("supportlink-peer"), "--server", server.url, "--code", code]
     if allow:
         command += ["--allow", ",".join(allow)]
     command += list(extra_args)
-    return procs.start(name, ns.argv(command), env=child_env(DISPLAY=screen.display))
+    env = child_env(DISPLAY=screen.display)
+    if server.ca_cert is not None:
+        env["SSL_CERT_FILE"] = str(server.ca_cert)
+    return procs.start(name, ns.argv(command), env=env)
 
 
 @dataclass
@@ -177,9 +196,19 @@ while True:
 
 
 def render_coturn_config(
-    ns: NetNS, certs: CertSet, secret: str, realm: str, port: int, tls_port: int
+    ns: NetNS,
+    certs: CertSet,
+    secret: str,
+    realm: str,
+    port: int,
+    tls_port: int,
+    *,
+    host: str | None = None,
+    peer_network: str | None = None,
 ) -> str:
-    """The product's own coturn configuration (``turn.coturn``) for the namespace address."""
+    """The product's own coturn configuration (``turn.coturn``) for ``host`` (default: the
+    namespace's first address), relaying to ``peer_network`` (default: the host's /24)."""
+    host = host or ns.addr_a
     try:
         from turn.coturn import CoturnConfig, render
     except ImportError as error:
@@ -190,34 +219,51 @@ def render_coturn_config(
     config = CoturnConfig(
         realm=realm,
         secret=secret,
-        listening_ips=(ns.addr_a,),
+        listening_ips=(host,),
         port=port,
         tls_port=tls_port,
         tls_cert=str(certs.cert),
         tls_key=str(certs.key),
-        # The relay refuses private peers; the namespace's own network is the exception.
-        allowed_peer_ips=(f"{ipaddress.ip_network(f'{ns.addr_a}/{PREFIX_LEN}', strict=False)}",),
+        # The relay refuses private peers; the test's own network is the exception.
+        allowed_peer_ips=(
+            peer_network or str(ipaddress.ip_network(f"{host}/{PREFIX_LEN}", strict=False)),
+        ),
     )
     return str(render(config))
 
 
-def start_coturn(procs: Procs, ns: NetNS, directory: Path) -> Coturn:
-    """Run ``turnserver`` on the namespace's first address with the product's configuration:
-    TURN on 3478 (UDP, TCP), TURN over TLS on 443 with a certificate of a fresh test CA."""
+def start_coturn(
+    procs: Procs,
+    ns: NetNS,
+    directory: Path,
+    *,
+    host: str | None = None,
+    certs: CertSet | None = None,
+    peer_network: str | None = None,
+) -> Coturn:
+    """Run ``turnserver`` on ``host`` (default: the namespace's first address) with the
+    product's configuration: TURN on 3478 (UDP, TCP), TURN over TLS on 443 with ``certs``
+    (default: a certificate of a fresh test CA), relaying to ``peer_network`` (default: the
+    host's /24)."""
+    host = host or ns.addr_a
     directory.mkdir(parents=True, exist_ok=True)
-    certs = make_ca(directory, ns.addr_a)
+    certs = certs or make_ca(directory, host)
     secret = base64.b64encode(os.urandom(24)).decode()
     realm = "supportlink.test"
     conf = directory / "turnserver.conf"
-    conf.write_text(render_coturn_config(ns, certs, secret, realm, 3478, 443))
+    conf.write_text(
+        render_coturn_config(
+            ns, certs, secret, realm, 3478, 443, host=host, peer_network=peer_network
+        )
+    )
     command = ["turnserver", "-c", str(conf)]
     proc = procs.start("coturn", ns.argv(command), env=child_env())
     try:
-        ns.python(_WAIT_TCP, ns.addr_a, "3478", "15", timeout=25)
-        ns.python(_WAIT_TCP, ns.addr_a, "443", "15", timeout=25)
+        ns.python(_WAIT_TCP, host, "3478", "15", timeout=25)
+        ns.python(_WAIT_TCP, host, "443", "15", timeout=25)
     except AssertionError as error:
         raise AssertionError(f"{error}\ncoturn output:\n{proc.output()}") from None
-    return Coturn(ns.addr_a, 3478, 443, secret, realm, certs, proc)
+    return Coturn(host, 3478, 443, secret, realm, certs, proc)
 
 
 _ALLOCATE = """

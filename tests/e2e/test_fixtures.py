@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .netns import NetNS
+from .netns import NetNS, Routed
 from .procs import Procs
 from .screen import BACKGROUND, Screen
 from .services import Coturn, turn_allocate, wait_http
@@ -33,6 +33,50 @@ def test_netns_is_closed(netns: NetNS) -> None:
         "print(s.getsockname()[0])\n"
     )
     assert probe.strip() in (netns.addr_a, netns.addr_b)
+
+
+_ROUTE_TO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 9))  # nothing is sent: only a route is looked up
+print(s.getsockname()[0])
+"""
+
+_ECHO_ONCE = """
+import socket, sys
+with socket.create_server((sys.argv[1], int(sys.argv[2]))) as server:
+    print("listening", flush=True)
+    conn, (peer, _) = server.accept()
+    conn.sendall(peer.encode())
+    conn.close()
+"""
+
+_CONNECT = """
+import socket, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as conn:
+    print(conn.recv(100).decode())
+"""
+
+
+def test_routed_hosts_meet_only_through_the_router(routed: Routed, routed_procs: Procs) -> None:
+    customer, operator, server = (routed.hosts[h] for h in ("customer", "operator", "server"))
+    assert server.addrs == ("10.77.3.1", "10.77.3.2")
+    for ns in routed.namespaces:
+        assert "inet6" not in ns.run(["ip", "-o", "addr"]).stdout, ns
+    for ns in routed.hosts.values():
+        links = ns.run(["ip", "-o", "link"]).stdout
+        assert sorted(re.findall(r"^\d+: ([^:@]+)", links, re.M)) == ["lo", "sl-a"], links
+        assert f"via {ns.addr_b}" in ns.run(["ip", "route", "show", "default"]).stdout
+        # An outside address leaves (if it could) through the host's own link to the router.
+        assert ns.python(_ROUTE_TO, "192.0.2.1").strip() == ns.addr_a
+    assert "via 10.77.3.1" in routed.router.run(["ip", "route", "show", "default"]).stdout
+    # A connection from the customer to the server's second address crosses the router.
+    command = [sys.executable, "-c", _ECHO_ONCE, server.addrs[1], "4443"]
+    listener = routed_procs.start("echo", server.argv(command))
+    listener.wait_for_line("^listening$", timeout=10)
+    assert customer.python(_CONNECT, server.addrs[1], "4443").strip() == customer.addr_a
+    assert listener.wait_exit(10) == 0
+    assert operator.python(_ROUTE_TO, customer.addr_a).strip() == operator.addr_a
 
 
 def test_xvfb_shows_the_colour_blocks(xvfb: Screen) -> None:

@@ -24,8 +24,9 @@ class CertSet:
     spki_sha256: str  # base64 SHA-256 of the server's public key, for Chromium's SPKI list
 
 
-def make_ca(directory: Path, ip: str) -> CertSet:
-    """Write ``ca.pem``, ``cert.pem`` and ``key.pem`` for a server at ``ip`` into ``directory``."""
+def make_ca(directory: Path, ip: str, *more_ips: str) -> CertSet:
+    """Write ``ca.pem``, ``cert.pem`` and ``key.pem`` for a server at ``ip`` (and ``more_ips``:
+    one certificate for every address of a host) into ``directory``."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SupportLink test CA")])
@@ -67,7 +68,9 @@ def make_ca(directory: Path, ip: str) -> CertSet:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(a)) for a in (ip, *more_ips)]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
