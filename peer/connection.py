@@ -110,7 +110,9 @@ class PeerLink:
         """A candidate trickled by the browser; a bad one is dropped and counted."""
         text = msg.candidate.strip()
         if not text:
-            return  # end of candidates
+            # end of candidates: without it ICE waits for more forever instead of failing
+            await self.pc.addIceCandidate(None)
+            return
         try:
             candidate = candidate_from_sdp(text.removeprefix("candidate:"))
         except (ValueError, IndexError) as exc:

@@ -42,6 +42,9 @@ from .windows import WindowInfo
 
 logger = logging.getLogger(__name__)
 
+#: Seconds from the offer to a working connection before the peer gives up.
+CONNECT_TIMEOUT = 30.0
+
 EXIT_OK, EXIT_FAILED, EXIT_CODE_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
@@ -108,6 +111,7 @@ class PeerSession:
         self._signal: SignalClient | None = None
         self._stop = asyncio.Event()
         self._stop_reason = "peer_ended"
+        self._connected = False
         self._outcome: Outcome | None = None
 
     # ------------------------------------------------------------------ from the UI
@@ -220,7 +224,14 @@ class PeerSession:
         self._apply(self.consent.paired(paired.mode))
         self.ui.status("connecting to the operator")
         sdp = await self.link.offer()
+        turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
+        if turn and " typ relay " not in sdp:
+            self.ui.notice(
+                "network: the TURN relay gave no address (unreachable, or it refused the "
+                "credentials); only a direct connection can work"
+            )
         await signal.send(protocol.Offer(sdp=sdp))
+        self._start(self._connect_deadline())
         while True:
             msg = await self._until_stopped(signal.recv())
             if self._stop.is_set():
@@ -236,7 +247,8 @@ class PeerSession:
             elif isinstance(msg, protocol.Candidate):
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
-                return self._finish(EXIT_OK, protocol.BYE_REASONS.get(msg.reason, msg.reason))
+                status = EXIT_FAILED if msg.reason == "connection_failed" else EXIT_OK
+                return self._finish(status, protocol.BYE_REASONS.get(msg.reason, msg.reason))
             elif isinstance(msg, protocol.Error):
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
 
@@ -293,8 +305,16 @@ class PeerSession:
 
     # ------------------------------------------------------------------ events
 
+    async def _connect_deadline(self) -> None:
+        """Give up when no connection comes up in ``CONNECT_TIMEOUT`` (ICE alone takes about
+        a minute to fail once every check is exhausted; the customer should not wait that)."""
+        await asyncio.sleep(CONNECT_TIMEOUT)
+        if not self._connected and not self._stop.is_set():
+            self._connection_state("failed")
+
     def _connection_state(self, state: str) -> None:
         if state == "connected":
+            self._connected = True
             self.ui.status("connected")
         elif state in ("disconnected", "failed", "closed"):
             self.remote.release()  # nobody can send the key-ups now

@@ -202,3 +202,26 @@ async def test_bad_control_messages_are_dropped_and_counted(
             break
         await asyncio.sleep(0.05)
     assert operator.states() == [()]
+
+
+async def test_end_of_candidates_lets_a_pathless_connection_fail(
+    pair: tuple[PeerLink, Operator, Recorder],
+) -> None:
+    """A browser answers before it has gathered (no candidates, no a=end-of-candidates in the
+    SDP) and trickles the end-of-candidates marker later. When none of its candidates is
+    reachable (here: there are none at all) the peer's ICE must then fail, not wait for more."""
+    link, operator, rec = pair
+    offer = await link.offer()
+    answer = await operator.answer(offer)
+    pathless = "".join(
+        line
+        for line in answer.splitlines(keepends=True)
+        if not line.startswith(("a=candidate", "a=end-of-candidates"))
+    )
+    await link.accept_answer(pathless)
+    await link.add_candidate(protocol.Candidate(candidate="", sdp_mid="0", sdp_mline_index=0))
+    for _ in range(100):
+        if "failed" in rec.states:
+            break
+        await asyncio.sleep(0.1)
+    assert "failed" in rec.states, rec.states
