@@ -306,7 +306,12 @@ class Pairing:
         if isinstance(msg, protocol.Bye):
             if s is None:
                 raise PairingError("no_session", "there is no session to end")
-            reason = "cancelled" if s.state is State.WAITING else "operator_ended"
+            if s.state is State.WAITING:
+                reason = "cancelled"
+            elif msg.reason == "connection_failed" and s.state is State.PAIRED:
+                reason = "connection_failed"
+            else:
+                reason = "operator_ended"
             return self._end(s, reason, now)
         if isinstance(msg, protocol.Accept | protocol.Reject):
             if s is None or s.session_id != msg.session_id:
@@ -382,7 +387,8 @@ class Pairing:
         if isinstance(msg, protocol.Bye):
             if s is None:
                 return [Send(c.conn, protocol.Bye(reason="peer_ended")), Close(c.conn)]
-            return self._end(s, "peer_ended", now)
+            failed = msg.reason == "connection_failed" and s.state is State.PAIRED
+            return self._end(s, "connection_failed" if failed else "peer_ended", now)
         return self._relay(c, s, msg)
 
     # ------------------------------------------------------------------ both

@@ -105,6 +105,7 @@ BYE_REASONS: Mapping[str, str] = {
     "cancelled": "the operator cancelled the session before anyone joined",
     "expired": "the code expired before anyone joined",
     "server_shutdown": "the server is shutting down",
+    "connection_failed": "no network path between customer and operator (a TURN relay may help)",
 }
 
 _TOKEN = r"[a-z][a-z0-9_]{0,39}"

@@ -272,6 +272,26 @@ def test_peer_drop_tells_operator() -> None:
     assert t.disconnect(PEER, 9.0) == []
 
 
+@pytest.mark.parametrize("side", [OP, PEER])
+def test_a_failed_connection_is_told_as_such(side: int) -> None:
+    """Either side may end a paired session because no network path was found; both hear
+    why (and the audit records it), instead of "the customer ended the session"."""
+    t = make()
+    created = paired(t)
+    effects = t.receive(side, p.Bye(reason="connection_failed"), 40.0)
+    assert sent(effects, OP) == [p.Bye(reason="connection_failed")]
+    assert sent(effects, PEER) == [p.Bye(reason="connection_failed")]
+    assert Ended(created.session_id, "connection_failed", 40.0, started=True) in effects
+
+
+def test_connection_failed_before_pairing_is_an_ordinary_end() -> None:
+    t = make()
+    created = create(t)
+    join(t, PEER, created.code)
+    effects = t.receive(PEER, p.Bye(reason="connection_failed"), 3.0)
+    assert sent(effects, OP) == [p.Bye(reason="peer_ended")]
+
+
 def test_two_sessions_isolated() -> None:
     t = make()
     a = paired(t)

@@ -80,6 +80,7 @@ export const BYE_REASONS = Object.freeze({
   cancelled: "the operator cancelled the session before anyone joined",
   expired: "the code expired before anyone joined",
   server_shutdown: "the server is shutting down",
+  connection_failed: "no network path between customer and operator (a TURN relay may help)",
 });
 
 /** Which signaling messages each role may send to the server. */
