@@ -90,6 +90,8 @@ const state = {
   /** @type {ReturnType<typeof setInterval> | null} */
   countdownTimer: null,
   hasVideo: false,
+  /** The session's ICE servers include a TURN relay. */
+  turn: false,
 };
 
 // ------------------------------------------------------------------------- log and status
@@ -228,6 +230,7 @@ function onPaired(msg) {
   updateVideo();
   setPhase("connecting", "Connecting to the customer…");
   log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
+  state.turn = msg.ice_servers.some((server) => server.urls.some((url) => url.startsWith("turn")));
   state.link?.close();
   state.link = new PeerLink(msg.ice_servers, {
     send: (m) => void send(m),
@@ -401,10 +404,9 @@ function onConnectionState(connection) {
   const link = state.link;
   if (!link) return;
   if (connection === "connected") {
-    void link.sampleStats().then((quality) => {
+    void connectedRoute(link).then((route) => {
       if (state.link !== link) return;
-      const route = quality?.route ?? "direct";
-      setPhase("connected", `Connected (${route})`);
+      setPhase("connected", route ? `Connected (${route})` : "Connected");
       if (link.verification) {
         setText(el.verificationCode, link.verification);
         show(el.verifyPanel, true);
@@ -413,10 +415,30 @@ function onConnectionState(connection) {
     });
   } else if (connection === "failed") {
     setPhase("connecting", "Connection failed");
-    showDetail("No network path to the customer. A TURN relay may be needed.", "error");
+    showDetail(
+      state.turn
+        ? "No network path to the customer, not even through the TURN relay (its errors are in the log)."
+        : "No network path to the customer. A TURN relay is needed for customers behind strict firewalls.",
+      "error",
+    );
   } else if (connection === "disconnected" && state.phase === "connected") {
     showDetail("Connection interrupted; waiting for it to recover…", "error");
   }
+}
+
+/**
+ * Whether the connection runs direct or through the relay, once the browser's stats know its
+ * selected candidate pair (they may not at the very moment it connects); null if they never do.
+ * @param {PeerLink} link
+ * @returns {Promise<string | null>}
+ */
+async function connectedRoute(link) {
+  for (let tries = 0; tries < 10; tries++) {
+    const quality = await link.sampleStats();
+    if (quality?.route) return quality.route;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
 }
 
 /** @param {import("./stats.js").Quality | null} q */
