@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import resource
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -77,6 +78,20 @@ def rss_mb(pid: int) -> float:
 def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No collection in this (load-generating) process while it times things: its own pauses
+    would be counted as the server's latency."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def percentiles(label: str, p50: float, p99: float) -> str:
@@ -338,10 +353,11 @@ async def bench_pairs(
         pairing = [lat for _, lat in made]  # type: ignore[misc]
         peers = [x.peer for x in pairs]
         ops = [x.op for x in pairs]
-        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-        relay = await steady_load(peers, ops, rate, seconds)
-        cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
-        throughput = await burst(peers, ops, rounds)
+        with quiet_gc():
+            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            relay = await steady_load(peers, ops, rate, seconds)
+            cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
+            throughput = await burst(peers, ops, rounds)
         for pair in pairs:
             await pair.peer.send_str(p.serialize(p.Bye(reason="peer_ended")))
         for pair in pairs:
@@ -366,10 +382,11 @@ async def bench_echo_active(
         socks = await gather_bounded(
             [http.ws_connect(f"{base.replace('http', 'ws', 1)}/ws") for _ in range(n)]
         )
-        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-        lat = await steady_load(socks, socks, rate, seconds)  # type: ignore[arg-type]
-        cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
-        throughput = await burst(socks, socks, rounds)  # type: ignore[arg-type]
+        with quiet_gc():
+            cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+            lat = await steady_load(socks, socks, rate, seconds)  # type: ignore[arg-type]
+            cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0)
+            throughput = await burst(socks, socks, rounds)  # type: ignore[arg-type]
         for ws in socks:
             await ws.close()  # type: ignore[attr-defined]
     return {
