@@ -2,7 +2,9 @@
 
 ``Recorder(display, x, y, width, height)`` runs a Tk program in a child process (so Tk and the
 test never share a thread): one undecorated window at exactly that place, filled by a Text
-widget that has the keyboard focus. Every key press and release, and every button press and
+widget that has the keyboard focus. ``title=`` makes it an ordinary titled application window
+instead (not override-redirect: the peer can share it alone); ``background=`` fills it with a
+colour (``"#rrggbb"``). Every key press and release, and every button press and
 release with its root coordinates, is written to stdout as one JSON line; the text typed into
 the widget can be read back. The widget keeps Tk's own bindings (Shift+arrows select, typing
 replaces the selection, Ctrl+C / Ctrl+V copy and paste) plus Ctrl+A = select all.
@@ -28,11 +30,15 @@ _PROGRAM = textwrap.dedent(
     """
     import json, sys, tkinter as tk
     x, y, w, h = map(int, sys.argv[1:5])
+    title, background = sys.argv[5], sys.argv[6]
     root = tk.Tk()
-    root.overrideredirect(True)
+    if not title:
+        root.overrideredirect(True)
     root.geometry(f"{w}x{h}+{x}+{y}")
-    root.title("supportlink recorder")
+    root.title(title or "supportlink recorder")
     text = tk.Text(root, borderwidth=0, highlightthickness=0, undo=False)
+    if background:
+        text.configure(background=background, insertbackground=background)
     text.pack(fill="both", expand=True)
     def emit(**fields):
         sys.stdout.write(json.dumps(fields) + "\\n")
@@ -88,11 +94,22 @@ class Recorder:
     """A Tk window at a known place that reports every key and click it receives."""
 
     def __init__(
-        self, display: str, x: int, y: int, width: int, height: int, timeout: float = 10.0
+        self,
+        display: str,
+        x: int,
+        y: int,
+        width: int,
+        height: int,
+        timeout: float = 10.0,
+        *,
+        title: str = "",
+        background: str = "",
     ) -> None:
         self.display = display
         self.geometry = (x, y, width, height)
         self.timeout = timeout
+        self.title = title
+        self.background = background
         self.window = 0
         self._proc: subprocess.Popen[str] | None = None
         self._events: list[dict[str, Any]] = []
@@ -101,7 +118,7 @@ class Recorder:
 
     def __enter__(self) -> Recorder:
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _PROGRAM, *map(str, self.geometry)],
+            [sys.executable, "-c", _PROGRAM, *map(str, self.geometry), self.title, self.background],
             env={**os.environ, "DISPLAY": self.display},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
