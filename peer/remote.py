@@ -95,11 +95,15 @@ class RemoteControl:
         visible: Sequence[Rect] | None = None,
         focused: bool = False,
     ) -> None:
-        actions = self.core.set_geometry(
+        released = self.core.set_geometry(
             rect, window_id=window_id, visible=visible, focused=focused
         )
-        if actions:
-            self._release(actions)
+        if released:
+            self._release(released)
+        waited = self.core.set_focused(focused, self._clock())
+        if waited:  # keys that came just before the focus reached the window
+            self.injected += 1
+            self._submit(waited)
 
     def release(self) -> None:
         """Let go of every key and button held for the operator, now."""

@@ -148,6 +148,12 @@ class TokenBucket:
 # --------------------------------------------------------------------------- the core
 
 
+#: How long a key may wait for the keyboard focus to reach the shared window, in seconds.
+FOCUS_GRACE = 0.3
+#: How many key events may wait for it at most.
+MAX_WAITING_KEYS = 64
+
+
 class InputCore:
     """Turns INPUT channel messages into actions, enforcing consent, geometry and limits."""
 
@@ -164,6 +170,8 @@ class InputCore:
         self._focused = False
         self._keys: dict[str, int] = {}  # hold id (the key's code) -> keysym pressed
         self._buttons: set[str] = set()
+        # window mode: keys that came while the focus seemed outside the window, with when
+        self._waiting: list[tuple[float, protocol.Key]] = []
 
     # ------------------------------------------------------------------ state in
 
@@ -201,6 +209,7 @@ class InputCore:
         In window mode ``visible`` is the part of the rect not covered by other windows
         (``None``: all of it) and ``focused`` says whether the keyboard focus is inside the
         window. Switching what is shared releases everything held; a window moving does not.
+        Keys that waited for the focus come out of ``set_focused`` (or before the next key).
         """
         switched = (
             rect is None
@@ -215,9 +224,27 @@ class InputCore:
         self._focused = focused
         return actions
 
-    def set_focused(self, focused: bool) -> None:
-        """Window mode: whether the keyboard focus is inside the shared window."""
+    def set_focused(self, focused: bool, now: float) -> list[Action]:
+        """Window mode: whether the keyboard focus is inside the shared window, at ``now``.
+
+        With the focus inside, the keys that waited for it (less than ``FOCUS_GRACE``) are let
+        through, in the order they came."""
         self._focused = focused
+        return self._flush_waiting(now) if self._may_type() else []
+
+    def _may_type(self) -> bool:
+        return self._window_id is None or self._focused
+
+    def _flush_waiting(self, now: float) -> list[Action]:
+        waiting, self._waiting = self._waiting, []
+        actions: list[Action] = []
+        for arrived, msg in waiting:
+            if now - arrived > FOCUS_GRACE or self._window_id is None:
+                if msg.down:
+                    self._drop("outside_window")
+                continue
+            actions += self._key(msg, now)
+        return actions
 
     # ------------------------------------------------------------------ input in
 
@@ -260,6 +287,8 @@ class InputCore:
 
         Ordinary keys first, modifiers last, then buttons (without moving the pointer).
         """
+        self.counters["outside_window"] += sum(msg.down for _, msg in self._waiting)
+        self._waiting.clear()
         held = list(dict.fromkeys(self._keys.values()))
         ordered = [k for k in held if k not in keys.MODIFIER_KEYSYMS] + [
             k for k in held if k in keys.MODIFIER_KEYSYMS
@@ -271,6 +300,22 @@ class InputCore:
         return actions
 
     # ------------------------------------------------------------------ helpers
+
+    def _wait_for_focus(self, msg: protocol.Key, hold_id: str, now: float) -> list[Action]:
+        """Keep a key that came while the focus seemed outside the shared window: the focus
+        is looked at a few times a second, so an operator who clicks into the window and types
+        at once is usually ahead of it. Keys older than ``FOCUS_GRACE`` are dropped."""
+        while self._waiting and now - self._waiting[0][0] > FOCUS_GRACE:
+            _, old = self._waiting.pop(0)
+            if old.down:
+                self._drop("outside_window")
+        if len(self._waiting) >= MAX_WAITING_KEYS:
+            return self._drop("outside_window") if msg.down else []
+        self._waiting.append((now, msg))
+        return []
+
+    def _waits(self, hold_id: str) -> bool:
+        return any((m.code or f"key:{m.key}") == hold_id for _, m in self._waiting)
 
     def _drop(self, reason: str) -> list[Action]:
         self.counters[reason] = self.counters.get(reason, 0) + 1
@@ -316,6 +361,10 @@ class InputCore:
 
     def _key(self, msg: protocol.Key, now: float) -> list[Action]:
         hold_id = msg.code or f"key:{msg.key}"
+        if self._waiting and self._may_type():
+            return self._flush_waiting(now) + self._key(msg, now)
+        if not msg.down and hold_id not in self._keys and self._waits(hold_id):
+            return self._wait_for_focus(msg, hold_id, now)
         if not msg.down:
             keysym = self._keys.pop(hold_id, None)
             if keysym is None:
@@ -325,7 +374,7 @@ class InputCore:
                 return []  # another held key pressed the same keysym: it stays down
             return [KeyAction(keysym, False)]
         if self._window_id is not None and not self._focused:
-            return self._drop("outside_window")
+            return self._wait_for_focus(msg, hold_id, now)
         held = set(self._keys.values())
         command = bool(held & keys.COMMAND_KEYSYMS) and not held & keys.LEVEL3_KEYSYMS
         keysym = keys.keysym_for(msg.code, msg.key, command=command)

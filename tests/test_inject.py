@@ -337,8 +337,9 @@ def test_window_mode_end_to_end(recorder: Recorder, xdisplay: Any) -> None:
         op.type("ok")
         xdisplay.set_input_focus(cover, Xlib.X.RevertToPointerRoot, Xlib.X.CurrentTime)
         xdisplay.sync()
-        op.core.set_focused(WindowTracker(xdisplay, recorder.window).look().focused)
-        op.type("lost")
+        op.core.set_focused(WindowTracker(xdisplay, recorder.window).look().focused, op.now)
+        op.type("lost")  # waits for the focus to come back into the window; it does not
+        assert op.core.release_all() == []  # ending the wait drops (and counts) them
     finally:
         op.close()
         cover.destroy()

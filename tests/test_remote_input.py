@@ -193,12 +193,60 @@ def test_window_mode_drops_presses_on_covered_parts_and_keys_without_focus() -> 
     # releasing over the covered part is still performed (never leave a button held)
     up = protocol.PointerButton(button="left", down=False, x=0.75, y=0.5)
     assert c.handle(up, 0) == [MoveTo(250, 150), Button("left", False)]
+    # a key without the focus waits for it briefly, then is dropped
     assert c.handle(key("KeyA", "a"), 0) == []
+    assert c.handle(key("KeyA", "a", False), 0.01) == []
+    assert c.set_focused(False, 0.2) == []
+    assert c.handle(key("KeyB", "b"), 0.5) == []  # "a" waited too long: dropped now
     assert c.counters["outside_window"] == 3
-    c.set_focused(True)
-    assert c.handle(key("KeyA", "a"), 0) == [KeyAction(ord("a"), True)]
-    c.set_focused(False)
-    assert c.handle(key("KeyA", "a", False), 0) == [KeyAction(ord("a"), False)]
+    assert c.set_focused(True, 0.6) == [KeyAction(ord("b"), True)]
+    assert c.handle(key("KeyB", "b", False), 0.6) == [KeyAction(ord("b"), False)]
+    assert c.handle(key("KeyA", "a"), 0.7) == [KeyAction(ord("a"), True)]
+    c.set_focused(False, 0.8)
+    # a key already held is always let go
+    assert c.handle(key("KeyA", "a", False), 0.8) == [KeyAction(ord("a"), False)]
+
+
+def test_keys_typed_just_before_the_focus_arrives_come_through_in_order() -> None:
+    """Clicking into the shared window and typing at once: the focus is seen a moment later
+    than the first keys arrive; they wait for it and keep their order (Shift before the
+    letter it shifts, ups after downs)."""
+    c = InputCore()
+    c.set_geometry(Rect(0, 0, 100, 100), window_id=42, focused=False)
+    c.set_allowed(True)
+    typed = [
+        key("ShiftLeft", "Shift"),
+        key("KeyH", "H"),
+        key("KeyH", "H", False),
+        key("ShiftLeft", "Shift", False),
+        key("KeyI", "i"),
+    ]
+    for i, msg in enumerate(typed):
+        assert c.handle(msg, i * 0.01) == []
+    assert c.set_focused(True, 0.08) == [
+        KeyAction(0xFFE1, True),
+        KeyAction(ord("H"), True),
+        KeyAction(ord("H"), False),
+        KeyAction(0xFFE1, False),
+        KeyAction(ord("i"), True),
+    ]
+    assert c.handle(key("KeyI", "i", False), 0.09) == [KeyAction(ord("i"), False)]
+    assert c.counters["outside_window"] == 0
+
+
+def test_keys_waiting_for_the_focus_are_dropped_on_revoke_and_on_a_switch() -> None:
+    c = InputCore()
+    c.set_geometry(Rect(0, 0, 100, 100), window_id=42, focused=False)
+    c.set_allowed(True)
+    c.handle(key("KeyA", "a"), 0)
+    assert c.set_allowed(False) == []
+    c.set_allowed(True)
+    assert c.set_focused(True, 0.05) == []  # revoked: nothing replays
+    c.set_focused(False, 0.06)
+    c.handle(key("KeyA", "a"), 0.07)
+    c.set_geometry(Rect(0, 0, 100, 100), window_id=43, focused=True)  # another window
+    assert c.set_focused(True, 0.08) == []
+    assert c.counters["outside_window"] == 2
 
 
 # --------------------------------------------------------------------------- bad input

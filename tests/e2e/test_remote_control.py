@@ -308,6 +308,17 @@ def test_one_application_hides_and_blocks_a_covering_window(
             time.sleep(0.04)
         _wait_text(shared, typed)
         assert other.text() == ""
+
+        # The focus goes to B (the peer sees it there and holds keys back), then back to A,
+        # and the operator types at once: the peer has not looked at the focus again yet, and
+        # the first keys must wait for it rather than be lost.
+        other.focus()
+        time.sleep(0.4)
+        shared.focus()
+        for ch in "now":
+            kb.type(ch)
+        _wait_text(shared, typed + "now")
+        assert other.text() == ""
         kb.detach()
         watch = video_colour_watch(page)
         assert watch["frames"] >= 5, watch
