@@ -45,6 +45,13 @@ ensure_debs() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing </dev/null
 }
 
+# Print python3-tk when python3 has no tkinter (the peer's window and the tests' X clients).
+tk_debs() {
+    if ! python3 -c 'import tkinter' >/dev/null 2>&1; then
+        printf '%s\n' python3-tk
+    fi
+}
+
 # Print a Python >= 3.11 that can create a venv with pip, or nothing.
 find_python() {
     local candidate
