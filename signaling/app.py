@@ -213,13 +213,13 @@ async def login(request: web.Request) -> web.Response:
     if not (isinstance(password, str) and 0 < len(password) <= MAX_PASSWORD):
         raise json_error(400, "bad_request", "password must be a non-empty string")
     address = client_address(request)
-    wait = state.logins.wait(address, username, state.monotonic())
+    wait = state.logins.begin(address, username, state.monotonic())
     if wait > 0:
         raise json_error(429, "rate_limited", ws.retry_message(wait), retry_after=wait)
     if not await _check_password(state, username, password):
-        state.logins.failed(address, username, state.monotonic())
         logger.info("login from %s refused", address)
         raise json_error(401, "bad_credentials", "wrong user name or password")
+    state.logins.succeeded(address, username, state.monotonic())
     token = secrets.token_urlsafe(32)
     state.db.add_web_session(
         token_digest(token), username, state.clock() + state.settings.login_ttl

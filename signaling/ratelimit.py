@@ -78,6 +78,19 @@ class Buckets:
             bucket.at = max(bucket.at, now)
             self._buckets.move_to_end(key)
 
+    def give_back(self, key: str, now: float) -> None:
+        """Return one token of ``key`` (up to the burst), for an attempt charged up front that
+        turned out not to count."""
+        tokens = self._tokens(key, now) + 1.0
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return  # full already
+        if tokens >= self.rate.burst:
+            del self._buckets[key]
+        else:
+            bucket.tokens = tokens
+            bucket.at = max(bucket.at, now)
+
     def _tokens(self, key: str, now: float) -> float:
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -130,13 +143,23 @@ class LoginLimiter:
         self.per_user = Buckets(per_user, max_keys=max_keys)
 
     def wait(self, client: str, username: str, now: float) -> float:
-        """``0.0`` if this login may be tried now, else the seconds to wait."""
+        """``0.0`` if this login may be tried now, else the seconds to wait. Takes nothing."""
         return max(self.per_client.wait(client, now), self.per_user.wait(_user_key(username), now))
 
-    def failed(self, client: str, username: str, now: float) -> None:
-        """A wrong password (or unknown user): spends a token from both buckets."""
-        self.per_client.take(client, now)
-        self.per_user.take(_user_key(username), now)
+    def begin(self, client: str, username: str, now: float) -> float:
+        """Charge a login about to be checked: ``0.0`` and a token spent from both buckets, or
+        the seconds to wait (nothing spent). Charging before the (slow) password check, not
+        after it fails, keeps many concurrent attempts from all finding the buckets full."""
+        wait = self.wait(client, username, now)
+        if wait == 0.0:
+            self.per_client.take(client, now)
+            self.per_user.take(_user_key(username), now)
+        return wait
+
+    def succeeded(self, client: str, username: str, now: float) -> None:
+        """The password was right: the attempt does not count against anyone."""
+        self.per_client.give_back(client, now)
+        self.per_user.give_back(_user_key(username), now)
 
 
 def _user_key(username: str) -> str:

@@ -160,8 +160,7 @@ def test_right_guesses_cost_nothing() -> None:
 def test_login_limiter_per_user_across_addresses() -> None:
     lim = LoginLimiter()
     for i in range(5):
-        assert lim.wait(f"192.0.2.{i}", "alice", 0.0) == 0.0
-        lim.failed(f"192.0.2.{i}", "alice", 0.0)
+        assert lim.begin(f"192.0.2.{i}", "alice", 0.0) == 0.0
     assert lim.wait("192.0.2.99", "alice", 0.0) == pytest.approx(12.0)
     assert lim.wait("192.0.2.99", "ALICE", 0.0) == pytest.approx(12.0)  # same name
     assert lim.wait("192.0.2.99", "bob", 0.0) == 0.0
@@ -170,14 +169,36 @@ def test_login_limiter_per_user_across_addresses() -> None:
 def test_login_limiter_per_client_across_users() -> None:
     lim = LoginLimiter()
     for i in range(10):
-        assert lim.wait("192.0.2.1", f"user{i}", 0.0) == 0.0
-        lim.failed("192.0.2.1", f"user{i}", 0.0)
+        assert lim.begin("192.0.2.1", f"user{i}", 0.0) == 0.0
     assert lim.wait("192.0.2.1", "someone-else", 0.0) == pytest.approx(6.0)
     assert lim.wait("192.0.2.2", "someone-else", 0.0) == 0.0
 
 
 def test_login_limiter_long_usernames_share_a_bounded_key() -> None:
     lim = LoginLimiter(per_user=Rate(1, 0.001))
-    lim.failed("192.0.2.1", "x" * 10_000, 0.0)
+    lim.begin("192.0.2.1", "x" * 10_000, 0.0)
     assert lim.wait("192.0.2.2", "x" * 20_000, 0.0) > 0.0
     assert all(len(k) <= 256 for k in lim.per_user._buckets)
+
+
+def test_login_limiter_charges_before_the_check_and_refunds_success() -> None:
+    """Attempts in flight at once each take a token: the sixth concurrent one is refused
+    before any password was checked. A right password gives its token back."""
+    lim = LoginLimiter()
+    for i in range(5):
+        assert lim.begin(f"192.0.2.{i}", "alice", 0.0) == 0.0  # none finished yet
+    assert lim.begin("192.0.2.9", "alice", 0.0) > 0.0
+    lim.succeeded("192.0.2.4", "alice", 0.0)
+    assert lim.begin("192.0.2.9", "alice", 0.0) == 0.0
+    assert lim.begin("192.0.2.9", "alice", 0.0) > 0.0
+
+
+def test_give_back_never_overfills() -> None:
+    b = Buckets(Rate(2, 1.0))
+    b.give_back("k", 0.0)  # full already: nothing to do
+    assert b.wait("k", 0.0) == 0.0 and len(b) == 0
+    b.take("k", 0.0)
+    b.take("k", 0.0)
+    b.give_back("k", 0.0)
+    b.take("k", 0.0)
+    assert b.wait("k", 0.0) > 0.0
