@@ -207,7 +207,10 @@ class ScreenTrack(MediaStreamTrack):
     def _set_window(self, source: WindowSource | None) -> None:
         old, self.window = self.window, source
         self._generation += 1
+        # forget the old picture: an idle refresh must never send it for the new source
         self._previous = None
+        self._last_frame = None
+        self._last_pixels = None
         self._dirty.set()
         if old is not None and old is not source:
             self._executor.submit(old.close)

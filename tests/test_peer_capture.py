@@ -216,3 +216,51 @@ def test_even_size_crop() -> None:
 
     frame = asyncio.run(run())
     assert (frame.width, frame.height) == (4, 2)
+
+
+def test_switching_to_one_window_never_sends_the_old_picture_again() -> None:
+    """The old monitor picture must not come out as an idle refresh after the switch, even
+    when the first grabs of the window are thrown away because it was moving."""
+    from peer.remote_input import Rect
+
+    class Grabber:
+        monitors = [{"left": 0, "top": 0, "width": 64, "height": 48}] * 2
+
+        def grab(self, box: Any) -> Any:
+            class Shot:
+                width, height = box["width"], box["height"]
+                raw = bytearray(np.full(width * height * 4, 200, dtype=np.uint8).tobytes())
+
+            return Shot()
+
+        def close(self) -> None:
+            pass
+
+    class MovingWindow:
+        """Moves between the two looks of each of its first grabs, then stays put."""
+
+        def __init__(self) -> None:
+            self.looks = 0
+
+        def look(self) -> tuple[Rect | None, tuple[Rect, ...]]:
+            self.looks += 1
+            rect = Rect(10 + (self.looks % 2 if self.looks <= 6 else 0), 10, 20, 10)
+            return rect, (rect,)
+
+        def close(self) -> None:
+            pass
+
+    async def run() -> list[tuple[int, int]]:
+        track = ScreenTrack(fps=30, idle_refresh=0.2, grabber=Grabber, watch_damage=False)
+        track.open_gate()
+        first = await track.recv()
+        await asyncio.sleep(0.3)  # an idle refresh of the monitor picture is due now
+        track.share_window(MovingWindow())
+        sizes = [(first.width, first.height)]
+        for _ in range(2):
+            frame = await asyncio.wait_for(track.recv(), 5)
+            sizes.append((frame.width, frame.height))
+        track.stop()
+        return sizes
+
+    assert asyncio.run(run()) == [(64, 48), (20, 10), (20, 10)]
