@@ -373,6 +373,8 @@ class InputCore:
             if keysym in self._keys.values():
                 return []  # another held key pressed the same keysym: it stays down
             return [KeyAction(keysym, False)]
+        if self._rect is None:  # nothing shared (yet, or the shared window is gone)
+            return self._drop("no_geometry")
         if self._window_id is not None and not self._focused:
             return self._wait_for_focus(msg, hold_id, now)
         held = set(self._keys.values())

@@ -407,3 +407,19 @@ def test_two_keys_with_one_keysym_release_on_the_last_up() -> None:
     assert c.handle(key("KeyQ", "a"), 0) == [KeyAction(ord("a"), True)]
     assert c.handle(key("KeyA", "a", False), 0) == []
     assert c.handle(key("KeyQ", "a", False), 0) == [KeyAction(ord("a"), False)]
+
+
+def test_keys_are_dropped_while_nothing_is_shared() -> None:
+    """While the shared window is gone or not found yet (geometry None), a key must not go to
+    whatever window has the focus; a key already held is still let go."""
+    c = InputCore()
+    c.set_geometry(Rect(0, 0, 100, 100), window_id=5, focused=True)
+    c.set_allowed(True)
+    assert c.handle(key("KeyA", "a"), 0) == [KeyAction(ord("a"), True)]
+    c.set_geometry(None)  # the window is gone: what is held was let go by the switch
+    assert c.handle(key("KeyB", "b"), 0.1) == []
+    assert c.handle(key("KeyB", "b", False), 0.1) == []
+    assert c.counters["no_geometry"] == 1
+    fresh = InputCore()
+    fresh.set_allowed(True)
+    assert fresh.handle(key("KeyA", "a"), 0) == []
