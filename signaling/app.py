@@ -262,6 +262,7 @@ async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE_NAME)
     if token:
         state.db.delete_web_session(token_digest(token))
+        ws.close_login(state, token_digest(token))
     response = web.Response(status=204)
     response.del_cookie(
         COOKIE_NAME, path="/", httponly=True, samesite="Strict", secure=is_tls(request)

@@ -42,6 +42,8 @@ class ServerState:
     monotonic: Callable[[], float] = time.monotonic
     store: Store | None = None
     sockets: dict[ConnId, web.WebSocketResponse] = field(default_factory=dict)
+    #: The login (SHA-256 of its cookie) each operator socket was opened with.
+    logins_of: dict[ConnId, str] = field(default_factory=dict)
     conn_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: Set when a new code is issued, so the expiry task looks at its deadline.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -115,13 +117,21 @@ def _host_port(netloc: str, default: int) -> tuple[str, int]:
     return host.lower().strip("[]"), number
 
 
-def current_operator(request: web.Request) -> str | None:
-    """The operator logged in with this request's cookie, if any."""
+def current_login(request: web.Request) -> tuple[str, str] | None:
+    """The operator logged in with this request's cookie and the login's digest, if any."""
     token = request.cookies.get(COOKIE_NAME)
     if not token or len(token) > 256:
         return None
     state = request.app[STATE]
-    return state.db.web_session_operator(token_digest(token), state.clock())
+    digest = token_digest(token)
+    operator = state.db.web_session_operator(digest, state.clock())
+    return None if operator is None else (operator, digest)
+
+
+def current_operator(request: web.Request) -> str | None:
+    """The operator logged in with this request's cookie, if any."""
+    login = current_login(request)
+    return None if login is None else login[0]
 
 
 def error_body(code: str, message: str, retry_after: float | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from signaling.state import (
     STATE,
     ServerState,
     client_address,
-    current_operator,
+    current_login,
     json_error,
     same_origin,
 )
@@ -40,10 +40,11 @@ async def operator_socket(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     if not same_origin(request):
         raise json_error(403, "bad_origin", "the request came from another site")
-    operator = current_operator(request)
-    if operator is None:
+    login = current_login(request)
+    if login is None:
         raise json_error(401, "not_authenticated", "log in first")
-    return await _serve(request, state, "operator", operator)
+    operator, digest = login
+    return await _serve(request, state, "operator", operator, digest)
 
 
 async def peer_socket(request: web.Request) -> web.StreamResponse:
@@ -57,7 +58,7 @@ async def peer_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _serve(
-    request: web.Request, state: ServerState, role: Role, name: str
+    request: web.Request, state: ServerState, role: Role, name: str, login: str | None = None
 ) -> web.StreamResponse:
     settings = state.settings
     if state.shutting_down or state.pairing.connections >= settings.max_connections:
@@ -68,6 +69,8 @@ async def _serve(
     await ws.prepare(request)
     conn = next(state.conn_ids)
     state.sockets[conn] = ws
+    if login is not None:
+        state.logins_of[conn] = login
     state.pairing.connect(conn, role, name)
     logger.info("%s socket %d: new -> open", role, conn)
     bad = 0
@@ -90,6 +93,7 @@ async def _serve(
                     break
     finally:
         state.sockets.pop(conn, None)
+        state.logins_of.pop(conn, None)
         effects = state.pairing.disconnect(conn, state.clock())
         logger.info("%s socket %d: open -> closed (%s)", role, conn, ws.close_code)
         await run_effects(state, effects)
@@ -99,6 +103,12 @@ async def _serve(
 async def _on_text(state: ServerState, conn: ConnId, role: Role, name: str, text: str) -> bool:
     """Handle one text frame; false when it was a bad frame."""
     ws = state.sockets[conn]
+    login = state.logins_of.get(conn)
+    if login is not None and state.db.web_session_operator(login, state.clock()) != name:
+        # logged out, password changed, operator removed, or the login expired
+        await _send(ws, protocol.Error(code="not_authenticated", message="log in again"))
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"login ended")
+        return True
     try:
         msg = protocol.parse(text)
     except protocol.ProtocolError as exc:
@@ -152,11 +162,8 @@ async def run_effects(state: ServerState, effects: Iterable[Effect]) -> None:
                 await _send(ws, effect.message)
         elif isinstance(effect, Close):
             ws = state.sockets.get(effect.conn)
-            if ws is not None and not ws.closed:
-                # in the background, so one slow client cannot stall another
-                task = asyncio.create_task(_close(ws, effect.code))
-                state.closing.add(task)
-                task.add_done_callback(state.closing.discard)
+            if ws is not None:
+                _close_soon(state, ws, effect.code)
         elif isinstance(effect, Started | Ended):
             _audit(state, effect)
 
@@ -187,3 +194,20 @@ async def wait_closing(state: ServerState) -> None:
     """Wait for the background closes started so far."""
     if state.closing:
         await asyncio.gather(*list(state.closing), return_exceptions=True)
+
+
+def close_login(state: ServerState, login: str) -> None:
+    """Close the operator sockets opened with ``login`` (a logout)."""
+    for conn, digest in list(state.logins_of.items()):
+        ws = state.sockets.get(conn)
+        if digest == login and ws is not None:
+            _close_soon(state, ws, WSCloseCode.POLICY_VIOLATION)
+
+
+def _close_soon(state: ServerState, ws: web.WebSocketResponse, code: int) -> None:
+    """Close ``ws`` in the background, so one slow client cannot stall another."""
+    if ws.closed:
+        return
+    task = asyncio.create_task(_close(ws, code))
+    state.closing.add(task)
+    task.add_done_callback(state.closing.discard)

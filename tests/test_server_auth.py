@@ -215,3 +215,41 @@ async def test_secure_cookie_behind_trusted_proxy(tmp_path: Path, aiohttp_client
 async def test_forwarded_proto_ignored_from_untrusted(client: Client) -> None:
     resp = await login(client, "alice", "correct horse", headers={"X-Forwarded-Proto": "https"})
     assert not resp.cookies[COOKIE]["secure"]
+
+
+async def test_concurrent_logins_cannot_outrun_the_limit(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    """Attempts in flight at once are charged before the slow password check: they cannot all
+    find the buckets full."""
+    import asyncio
+
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    client = await aiohttp_client(create_app(settings(tmp_path, login_user_burst=3, login_burst=3)))
+    answers = await asyncio.gather(*(login(client, "alice", "nope") for _ in range(20)))
+    statuses = sorted(r.status for r in answers)
+    assert statuses.count(401) == 3 and statuses.count(429) == 17, statuses
+
+
+async def test_logout_ends_the_open_operator_socket(client: Client) -> None:
+    endpoint = Endpoint.of(client)
+    token = await endpoint.login("alice", "correct horse")
+    op = await endpoint.operator(token)
+    resp = await client.post("/api/logout", headers=endpoint.cookie(token))
+    assert resp.status == 204
+    assert await op.expect_closed() is not None
+
+
+async def test_a_removed_operator_can_do_nothing_more(tmp_path: Path, client: Client) -> None:
+    from signaling import protocol as p
+    from signaling.store import Store
+
+    endpoint = Endpoint.of(client)
+    token = await endpoint.login("alice", "correct horse")
+    op = await endpoint.operator(token)
+    other = Store(tmp_path / "data")  # as `supportlink operator remove` does
+    other.remove_operator("alice")
+    other.close()
+    await op.send(p.CreateSession(mode="screen"))
+    await op.expect_error("not_authenticated")
+    assert await op.expect_closed() is not None
