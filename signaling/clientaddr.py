@@ -52,6 +52,12 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     return str(found) if found is not None else str(direct)
 
 
+def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
+    """Whether the directly connected ``peer`` is one of the ``trusted`` proxies."""
+    addr = _address(peer)
+    return addr is not None and _is_trusted(addr, trusted)
+
+
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
     """Networks from ``"10.0.0.0/8"``, ``"::1"``, ``"192.0.2.7"`` (a single host) and so on."""
     networks: list[Network] = []

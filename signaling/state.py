@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import itertools
 import json
 import math
@@ -82,13 +81,8 @@ def is_tls(request: web.Request) -> bool:
     if request.app[STATE].settings.tls or request.secure:
         return True
     proto = request.headers.get("X-Forwarded-Proto", "").strip().lower()
-    if proto != "https" or request.remote is None:
-        return False
-    try:
-        remote = ipaddress.ip_address(request.remote)
-    except ValueError:
-        return False
-    return any(remote in net for net in request.app[STATE].settings.trusted_networks)
+    trusted = request.app[STATE].settings.trusted_networks
+    return proto == "https" and clientaddr.is_trusted_peer(request.remote, trusted)
 
 
 def same_origin(request: web.Request) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signaling.clientaddr import client_address, parse_networks
+from signaling.clientaddr import client_address, is_trusted_peer, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "127.0.0.1", "fd00::/8"])
 
@@ -132,3 +132,20 @@ def test_never_raises(peer: str | None, header: str | None) -> None:
 def test_client_is_found_whatever_it_prepends(client: ipaddress.IPv4Address, junk: str) -> None:
     header = f"{junk}, {client}, 10.20.30.40"
     assert client_address("10.0.0.1", header, PROXIES) == str(client)
+
+
+@pytest.mark.parametrize(
+    ("peer", "trusted"),
+    [
+        ("10.0.0.5", True),
+        ("::ffff:10.0.0.5", True),  # an IPv4 proxy seen on a dual-stack listener
+        ("10.0.1.5", False),
+        ("fe80::1%eth0", False),
+        (None, False),
+        ("not an address", False),
+    ],
+)
+def test_is_trusted_peer_reads_addresses_like_client_address(
+    peer: str | None, trusted: bool
+) -> None:
+    assert is_trusted_peer(peer, parse_networks(["10.0.0.0/24"])) is trusted
