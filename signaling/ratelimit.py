@@ -1,7 +1,9 @@
 """Token buckets for code guessing and logins. Sans-IO: every call takes ``now`` (seconds).
 
 A bucket holds up to ``burst`` tokens and refills at ``per_second``. Asking costs nothing;
-only a failure spends a token, so people who get it right are never slowed down. A full
+only a failure spends a token, so people who get it right are never slowed down (a login is
+charged before its slow password check and refunded when it was right). Clients are keyed by
+address, an IPv6 client by its /64. A full
 bucket is the same as no bucket, so idle keys are dropped and memory follows the number of
 recently failing keys, capped at ``max_keys``. Past the cap the least recently charged key is
 forgotten first (it is the one closest to full); the overall guess bucket still holds then.
@@ -16,6 +18,7 @@ Callers turn a positive ``wait()`` into ``rate_limited`` with ``retry_after`` (s
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -121,11 +124,11 @@ class GuessLimiter:
 
     def wait(self, client: str, now: float) -> float:
         """``0.0`` if ``client`` may try a code now, else the seconds to wait."""
-        return max(self.per_client.wait(client, now), self.overall.wait(_OVERALL, now))
+        return max(self.per_client.wait(_client_key(client), now), self.overall.wait(_OVERALL, now))
 
     def failed(self, client: str, now: float) -> None:
         """A wrong, expired or used code: spends a token from both buckets."""
-        self.per_client.take(client, now)
+        self.per_client.take(_client_key(client), now)
         self.overall.take(_OVERALL, now)
 
 
@@ -144,7 +147,10 @@ class LoginLimiter:
 
     def wait(self, client: str, username: str, now: float) -> float:
         """``0.0`` if this login may be tried now, else the seconds to wait. Takes nothing."""
-        return max(self.per_client.wait(client, now), self.per_user.wait(_user_key(username), now))
+        return max(
+            self.per_client.wait(_client_key(client), now),
+            self.per_user.wait(_user_key(username), now),
+        )
 
     def begin(self, client: str, username: str, now: float) -> float:
         """Charge a login about to be checked: ``0.0`` and a token spent from both buckets, or
@@ -152,14 +158,25 @@ class LoginLimiter:
         after it fails, keeps many concurrent attempts from all finding the buckets full."""
         wait = self.wait(client, username, now)
         if wait == 0.0:
-            self.per_client.take(client, now)
+            self.per_client.take(_client_key(client), now)
             self.per_user.take(_user_key(username), now)
         return wait
 
     def succeeded(self, client: str, username: str, now: float) -> None:
         """The password was right: the attempt does not count against anyone."""
-        self.per_client.give_back(client, now)
+        self.per_client.give_back(_client_key(client), now)
         self.per_user.give_back(_user_key(username), now)
+
+
+def _client_key(client: str) -> str:
+    # One IPv6 host usually has a whole /64 to itself: count it as one client.
+    try:
+        addr = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:_MAX_USERNAME_KEY]
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return client
 
 
 def _user_key(username: str) -> str:

@@ -202,3 +202,13 @@ def test_give_back_never_overfills() -> None:
     b.give_back("k", 0.0)
     b.take("k", 0.0)
     assert b.wait("k", 0.0) > 0.0
+
+
+def test_one_ipv6_host_is_one_client_across_its_64() -> None:
+    """A host with a /64 of its own cannot spread code guesses over its addresses."""
+    g = GuessLimiter(per_client=Rate(3, 0.001))
+    for i in range(3):
+        g.failed(f"2001:db8:1:2::{i + 1}", 0.0)
+    assert g.wait("2001:db8:1:2:ffff::9", 0.0) > 0.0
+    assert g.wait("2001:db8:1:3::1", 0.0) == 0.0  # another /64 is another client
+    assert g.wait("198.51.100.7", 0.0) == 0.0
