@@ -22,7 +22,7 @@ from aiohttp import web
 from signaling import protocol, ws
 from signaling.codes import CodeRegistry
 from signaling.pairing import Pairing, Role
-from signaling.passwords import hash_password, verify_password
+from signaling.passwords import MAX_PASSWORD_CHARS, hash_password, verify_password
 from signaling.ratelimit import GuessLimiter, LoginLimiter, Rate
 from signaling.settings import ServerSettings
 from signaling.state import (
@@ -57,7 +57,6 @@ STATIC_SUFFIXES = frozenset(
     {".html", ".js", ".mjs", ".css", ".svg", ".png", ".ico", ".json", ".woff2", ".txt"}
 )
 MAX_NAME = 128
-MAX_PASSWORD = 1024
 
 try:
     VERSION = importlib.metadata.version("supportlink")
@@ -70,8 +69,6 @@ def create_app(settings: ServerSettings) -> web.Application:
     codes = CodeRegistry(settings.code_ttl)
 
     def ice(session_id: str, role: Role, now: float) -> tuple[protocol.IceServer, ...]:
-        if not settings.turn_urls:
-            return ()
         user = f"{session_id}-{role}"
         return ice_servers(settings.turn_urls, settings.turn_secret, user, now, settings.turn_ttl)
 
@@ -116,6 +113,11 @@ def create_app(settings: ServerSettings) -> web.Application:
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     state.store = Store(state.settings.data_dir)
+    # verified for unknown user names, so they take as long as known ones from the first one on
+    cost = state.settings.password_cost
+    state.dummy_hash = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: hash_password(secrets.token_hex(8), n=cost)
+    )
     closed = state.store.close_open_sessions(state.clock(), "server_restart")
     if closed:
         logger.warning("%d session(s) left open by an earlier run were closed", closed)
@@ -210,7 +212,7 @@ async def login(request: web.Request) -> web.Response:
     username, password = body["username"], body["password"]
     if not (isinstance(username, str) and 0 < len(username) <= MAX_NAME):
         raise json_error(400, "bad_request", "username must be a non-empty string")
-    if not (isinstance(password, str) and 0 < len(password) <= MAX_PASSWORD):
+    if not (isinstance(password, str) and 0 < len(password) <= MAX_PASSWORD_CHARS):
         raise json_error(400, "bad_request", "password must be a non-empty string")
     address = client_address(request)
     wait = state.logins.begin(address, username, state.monotonic())
@@ -244,12 +246,7 @@ async def _check_password(state: ServerState, username: str, password: str) -> b
     async with state.password_gate:
         stored = state.db.password_hash(username)
         if stored is None:
-            if state.dummy_hash is None:
-                cost = state.settings.password_cost
-                state.dummy_hash = await loop.run_in_executor(
-                    None, lambda: hash_password(secrets.token_hex(8), n=cost)
-                )
-            await loop.run_in_executor(None, verify_password, password, state.dummy_hash)
+            await loop.run_in_executor(None, verify_password, password, state.dummy_hash or "")
             return False
         return await loop.run_in_executor(None, verify_password, password, stored)
 

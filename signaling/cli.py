@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from signaling.passwords import hash_password
+from signaling.passwords import MAX_PASSWORD_CHARS, hash_password
 from signaling.settings import ServerSettings, SettingsError
 from signaling.store import OperatorExists, SessionRecord, Store, StoreError, UnknownOperator
 
@@ -332,8 +332,8 @@ def read_password(stdin: TextIO | None = None) -> str:
         password = line.rstrip("\r\n")
     if len(password) < MIN_PASSWORD:
         raise CliError(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise CliError("the password must have at most 1024 characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise CliError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
     return password
 
 

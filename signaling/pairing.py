@@ -201,10 +201,6 @@ class Pairing:
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
-    def session_of(self, conn: ConnId) -> Session | None:
-        c = self._conns.get(conn)
-        return None if c is None or c.session_id is None else self._sessions.get(c.session_id)
-
     # ------------------------------------------------------------------ sockets
 
     def connect(self, conn: ConnId, role: Role, name: str) -> None:
@@ -270,7 +266,7 @@ class Pairing:
         """The server stops: every session ends and every socket is told and closed."""
         effects: list[Effect] = []
         for s in list(self._sessions.values()):
-            effects += [e for e in self._end(s, "server_shutdown", now, notify=False)]
+            effects += self._end(s, "server_shutdown", now, notify=False)
         bye = protocol.Bye(reason="server_shutdown")
         for conn in list(self._conns):
             effects += [Send(conn, bye), Close(conn, 1001)]

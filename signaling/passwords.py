@@ -1,16 +1,15 @@
 """Operator password hashes: scrypt with a random salt, checked in constant time.
 
 Stored form: ``scrypt$<n>$<r>$<p>$<salt base64>$<hash base64>`` (standard base64, padded).
-Raising the default cost later is possible: ``needs_rehash()`` tells the login handler to
-store a fresh hash after a successful check.
+The parameters travel with each hash, so a raised default cost applies to passwords set from
+then on while older hashes keep verifying.
 
 Errors::
 
     ValueError   hash_password(): an empty password, one over 1024 characters, or bad
                  scrypt parameters
 
-``verify_password()`` and ``needs_rehash()`` never raise: a malformed stored value does not
-verify and needs a rehash.
+``verify_password()`` never raises: a malformed stored value does not verify.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ __all__ = [
     "DEFAULT_P",
     "DEFAULT_R",
     "hash_password",
-    "needs_rehash",
     "verify_password",
 ]
 
@@ -78,14 +76,6 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(digest, parsed.digest)
-
-
-def needs_rehash(stored: str) -> bool:
-    """Whether ``stored`` is malformed or weaker than the current defaults."""
-    parsed = _parse(stored)
-    if parsed is None:
-        return True
-    return parsed.n < DEFAULT_N or parsed.r < DEFAULT_R or parsed.p < DEFAULT_P
 
 
 def _check_password(password: str) -> None:

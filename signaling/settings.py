@@ -146,8 +146,3 @@ class ServerSettings:
         scheme = "https" if self.tls else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}/"
-
-    @property
-    def database(self) -> Path:
-        """The SQLite file inside the data directory."""
-        return self.data_dir / "supportlink.sqlite3"

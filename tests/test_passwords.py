@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaling.passwords import hash_password, needs_rehash, verify_password
+from signaling.passwords import hash_password, verify_password
 
 CHEAP = {"n": 2**4, "r": 1, "p": 1}
 
@@ -22,7 +22,6 @@ def test_default_cost_hash_verifies() -> None:
     assert len(base64.b64decode(digest)) == 32
     assert verify_password("correct horse battery staple", stored)
     assert not verify_password("correct horse battery stapler", stored)
-    assert not needs_rehash(stored)
 
 
 def test_format_is_plain_scrypt() -> None:
@@ -94,7 +93,6 @@ def _good() -> str:
 def test_malformed_stored_values_never_verify(mangle: object) -> None:
     stored = mangle(_good())  # type: ignore[operator]
     assert verify_password("pw", stored) is False
-    assert needs_rehash(stored) is True
 
 
 def test_tampered_hash_does_not_verify() -> None:
@@ -108,13 +106,6 @@ def test_tampered_hash_does_not_verify() -> None:
 def test_non_string_inputs_never_raise() -> None:
     assert verify_password(None, _good()) is False  # type: ignore[arg-type]
     assert verify_password("pw", None) is False  # type: ignore[arg-type]
-    assert needs_rehash(None) is True  # type: ignore[arg-type]
-
-
-def test_needs_rehash_when_weaker_than_default() -> None:
-    assert needs_rehash(_good())
-    assert needs_rehash(hash_password("pw", n=2**14, r=8, p=1))
-    assert needs_rehash(hash_password("pw", n=2**15, r=4, p=1))
 
 
 @settings(max_examples=25, deadline=None)
