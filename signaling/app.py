@@ -217,7 +217,9 @@ async def login(request: web.Request) -> web.Response:
     address = client_address(request)
     wait = state.logins.begin(address, username, state.monotonic())
     if wait > 0:
-        raise json_error(429, "rate_limited", ws.retry_message(wait), retry_after=wait)
+        raise json_error(
+            429, "rate_limited", ws.retry_message(wait), retry_after=ws.retry_seconds(wait)
+        )
     if not await _check_password(state, username, password):
         logger.info("login from %s refused", address)
         raise json_error(401, "bad_credentials", "wrong user name or password")

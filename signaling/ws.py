@@ -31,8 +31,13 @@ from signaling.state import (
 logger = logging.getLogger(__name__)
 
 
+def retry_seconds(wait: float) -> int:
+    """A wait as the whole seconds told to clients (``Retry-After``, ``retry_after``)."""
+    return min(86400, max(1, math.ceil(wait)))
+
+
 def retry_message(wait: float) -> str:
-    return f"too many attempts, retry in {max(1, math.ceil(wait))} s"
+    return f"too many attempts, retry in {retry_seconds(wait)} s"
 
 
 async def operator_socket(request: web.Request) -> web.StreamResponse:
@@ -53,7 +58,7 @@ async def peer_socket(request: web.Request) -> web.StreamResponse:
     address = client_address(request)
     wait = state.guesses.wait(address, state.monotonic())
     if wait > 0:
-        raise json_error(429, "rate_limited", retry_message(wait), retry_after=math.ceil(wait))
+        raise json_error(429, "rate_limited", retry_message(wait), retry_after=retry_seconds(wait))
     return await _serve(request, state, "peer", address)
 
 
@@ -120,7 +125,9 @@ async def _on_text(state: ServerState, conn: ConnId, role: Role, name: str, text
             await _send(
                 ws,
                 protocol.Error(
-                    code="rate_limited", message=retry_message(wait), retry_after=min(wait, 86400)
+                    code="rate_limited",
+                    message=retry_message(wait),
+                    retry_after=retry_seconds(wait),
                 ),
             )
             return True
