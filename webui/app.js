@@ -332,6 +332,15 @@ function endByOperator() {
  * @param {string} [words] instead of the reason's text
  */
 function endSession(reason, words) {
+  clearSession();
+  const customerGone = reason === "peer_ended" || reason === "peer_left";
+  const text = `Ended: ${words ?? byeText(reason)}${customerGone ? ". Customer disconnected." : ""}`;
+  setPhase("ended", text);
+  if (!(reason in BYE_REASONS)) log(`the session ended for an unknown reason: ${reason}`, "error");
+}
+
+/** Stop everything of the current session and take its picture, sound and details off the page. */
+function clearSession() {
   stopCountdown();
   channel.reset(); // before the link closes: nothing more is sent on it
   state.link?.close();
@@ -345,10 +354,6 @@ function endSession(reason, words) {
   showQuality(null);
   show(el.verifyPanel, false);
   show(el.peerPanel, false);
-  const customerGone = reason === "peer_ended" || reason === "peer_left";
-  const text = `Ended: ${words ?? byeText(reason)}${customerGone ? ". Customer disconnected." : ""}`;
-  setPhase("ended", text);
-  if (!(reason in BYE_REASONS)) log(`the session ended for an unknown reason: ${reason}`, "error");
 }
 
 function resetSessionView() {
@@ -543,10 +548,7 @@ async function onLogout() {
   if (state.link || state.phase === "waiting" || state.phase === "joined") {
     send({ type: "bye", reason: state.link ? "operator_ended" : "cancelled" });
   }
-  stopCountdown();
-  channel.reset();
-  state.link?.close();
-  state.link = null;
+  clearSession(); // the last customer's picture must not stay on the page
   const signaling = state.signaling;
   state.signaling = null;
   signaling?.close();

@@ -86,3 +86,24 @@ def test_a_code_works_once(console: Console, start_peer: StartPeer) -> None:
     # The first session is untouched.
     assert console.status().startswith("Connected"), console.status()
     assert first.returncode is None, first.output()
+
+
+def test_logging_out_ends_the_session_and_clears_the_picture(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    """An operator who logs out mid-session (and whoever logs in next in that tab) must not
+    keep seeing the customer's screen, and the customer is told the session ended."""
+    peer = _connect(console, start_peer, allow=("view",))
+    console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=20)
+    page = console.page
+    page.get_by_role("button", name="Log out").click()
+    peer.wait_for_line(r"^ended: ", timeout=15)
+    # Log in again in the same page (no reload), as the next person at that desk would.
+    from playwright.sync_api import expect
+
+    page.get_by_label("Username").fill(console.server.operator)
+    page.get_by_label("Password").fill(console.server.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="New session")).to_be_visible(timeout=15_000)
+    assert page.evaluate("() => document.querySelector('#remote-video').srcObject") is None
+    assert console.sample([(0.5, 0.5)]) is None
