@@ -61,7 +61,6 @@ class NaiveScreenTrack(ScreenTrack):
         shot = grabber.grab(grabber.monitors[self.monitor])
         self.stats.grabs += 1
         pixels: np.ndarray[Any, Any] = np.array(shot)  # a fresh H x W x 4 BGRA copy
-        self.size = (shot.width, shot.height)
         return av.VideoFrame.from_ndarray(pixels, format="bgra")
 
 

@@ -154,7 +154,6 @@ class ScreenTrack(MediaStreamTrack):
         self._start: float | None = None
         self._last_pts = -1
         self.window: WindowSource | None = None
-        self.size: tuple[int, int] = (0, 0)
         self.watch_damage = watch_damage
         self._damage: DamageWatch | None = None
         self._dirty = asyncio.Event()  # something was drawn since the last grab
@@ -188,9 +187,6 @@ class ScreenTrack(MediaStreamTrack):
         self._last_pixels = None
         self._stop_damage()
         self._executor.submit(self._close_grabber)
-
-    def select_monitor(self, index: int) -> None:
-        self.share_monitor(index)
 
     def share_monitor(self, index: int) -> None:
         """Share monitor ``index`` (mss numbering); ends window mode."""
@@ -424,6 +420,5 @@ class ScreenTrack(MediaStreamTrack):
 
     def _convert(self, pixels: np.ndarray[Any, Any]) -> av.VideoFrame:
         frame = av.VideoFrame.from_numpy_buffer(pixels, format="bgra")
-        self.size = (frame.width, frame.height)
         converted: av.VideoFrame = self._reformatter.reformat(frame, format="yuv420p")
         return converted

@@ -142,9 +142,6 @@ def _has_display(environ: Mapping[str, str]) -> bool:
 class HeadlessUI:
     """One line per step and decision on stdout."""
 
-    def __init__(self, session: PeerSession | None = None) -> None:
-        self.session = session
-
     def _line(self, text: str) -> None:
         print(text, flush=True)
 

@@ -34,8 +34,8 @@ on one is in effect before a click on the other.
 Measured under Xvfb (1280x720, 2-core machine, each call synced): a move p50 0.18 ms /
 p99 0.33 ms; a key press p50 0.09 ms / p99 0.46 ms; a key needing a fresh spare-keycode
 binding ~21 ms (``rebind_delay``). Because of that last figure, and because any X call blocks
-if the X server stalls, run ``perform_async`` from the event loop: it performs on one
-dedicated thread (one thread keeps the order). ``perform`` is the synchronous form.
+if the X server stalls, ``perform`` runs off the event loop, on one thread that keeps the
+order (``peer.remote.RemoteControl``).
 
 Safety helpers read the server's own state: ``held_keys(display)`` (keycodes down, via
 ``query_keymap``) and ``pointer_buttons(display)`` (buttons down, via ``query_pointer``).
@@ -47,8 +47,6 @@ pynput, like every X client here, connects to ``$DISPLAY``; import it only with 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import threading
 import time
@@ -218,7 +216,6 @@ class Injector:
         self._pressed_keys: dict[int, int] = {}  # keysym -> keycode it went down on
         self._pressed_buttons: set[str] = set()
         self._lock = threading.Lock()
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ actions
@@ -239,13 +236,6 @@ class Injector:
                 elif isinstance(action, KeyAction):
                     self._key(action)
             self._display.sync()
-
-    async def perform_async(self, actions: Sequence[Action]) -> None:
-        """``perform`` on the injector's own thread, in the order calls were made."""
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(1, "supportlink-inject")
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.perform, list(actions))
 
     def _button(self, action: Button) -> None:
         button = self._buttons[action.name]
@@ -327,8 +317,6 @@ class Injector:
             if mouse_display is not None:
                 mouse_display.close()
                 del self._mouse._display  # pynput's __del__ would close it again
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
 
     def __enter__(self) -> Injector:
         return self

@@ -127,18 +127,6 @@ class RemoteControl:
             await asyncio.wrap_future(future)
         self._executor.shutdown(wait=False)
 
-    def close_now(self) -> None:
-        """``close`` for a process that is exiting without an event loop."""
-        if self._closed:
-            return
-        self.core.set_allowed(False)
-        self.release()
-        self._closed = True
-        injector, self._injector = self._injector, None
-        if injector is not None:
-            self._executor.submit(injector.close)
-        self._executor.shutdown(wait=True)
-
     def summary(self) -> str:
         """``injected N, dropped M (reason=count, ...)``."""
         dropped = {k: v for k, v in self.core.counters.items() if v}

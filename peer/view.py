@@ -117,7 +117,6 @@ class View:
         self.refused: Counter[str] = Counter()
         self._x: Any = None
         self._task: asyncio.Task[None] | None = None
-        self._source: XWindowSource | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -214,7 +213,6 @@ class View:
         self._stop_following()
         self.window = None
         self.wanted = None
-        self._source = None
         self.on_mode(None)
         logger.info("view: window mode ended")
         if self.active:
@@ -223,8 +221,7 @@ class View:
             self.track.share_monitor(self.index + 1)
 
     def _use_source(self, wid: int | None) -> None:
-        self._source = XWindowSource(self.display, wid)
-        self.track.share_window(self._source)
+        self.track.share_window(XWindowSource(self.display, wid))
 
     def _x_display(self) -> Any:
         if self._x is None:

@@ -292,19 +292,6 @@ def _keymap(d: Any) -> list[list[int]]:
     return [list(r) for r in d.get_keyboard_mapping(info.min_keycode, count)]
 
 
-def test_perform_async_keeps_order(operator: Operator, recorder: Recorder) -> None:
-    import asyncio
-
-    async def main() -> None:
-        for ch in "async":
-            for down in (True, False):
-                msg = protocol.Key(code=f"Key{ch.upper()}", key=ch, down=down)
-                await operator.injector.perform_async(operator.core.handle(msg, 0.0))
-
-    asyncio.run(main())
-    assert recorder.text() == "async"
-
-
 def test_display_env_is_the_virtual_one(display: str) -> None:
     assert os.environ["DISPLAY"] == display
 
