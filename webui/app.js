@@ -70,8 +70,6 @@ const el = {
 };
 
 const state = {
-  /** @type {string | null} */
-  operator: null,
   /** @type {Signaling | null} */
   signaling: null,
   welcomed: false,
@@ -79,8 +77,6 @@ const state = {
   createWhenReady: false,
   /** @type {Phase} */
   phase: "offline",
-  /** @type {{session_id: string, code: string, mode: string, expires_at: number} | null} */
-  session: null,
   /** @type {string | null} */
   sessionId: null,
   /** @type {string} */
@@ -193,7 +189,6 @@ function onWelcome(msg) {
 
 /** @param {Message} msg */
 function onSessionCreated(msg) {
-  state.session = { session_id: msg.session_id, code: msg.code, mode: msg.mode, expires_at: msg.expires_at };
   state.sessionId = msg.session_id;
   state.mode = msg.mode;
   setText(el.sessionCode, formatCode(msg.code));
@@ -345,7 +340,6 @@ function clearSession() {
   channel.reset(); // before the link closes: nothing more is sent on it
   state.link?.close();
   state.link = null;
-  state.session = null;
   state.sessionId = null;
   el.video.srcObject = null;
   el.audio.srcObject = null;
@@ -496,7 +490,6 @@ async function socketClosed(event) {
 
 /** @param {string} [message] shown in the alert */
 function showLogin(message = "") {
-  state.operator = null;
   show(el.loading, false);
   show(el.consoleView, false);
   show(el.account, false);
@@ -509,7 +502,6 @@ function showLogin(message = "") {
 
 /** @param {string} name */
 function showConsole(name) {
-  state.operator = name;
   show(el.loading, false);
   show(el.loginView, false);
   show(el.consoleView, true);

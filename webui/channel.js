@@ -86,11 +86,6 @@ export class ControlChannel {
     return this.hooks.link()?.sendControl(msg) ?? false;
   }
 
-  /** Whether the customer allows the screen view now. */
-  viewAllowed() {
-    return this.consent.allows("view");
-  }
-
   /**
    * Paired: a fresh session of `mode` ("screen" or "call").
    * @param {string} mode

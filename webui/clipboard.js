@@ -11,17 +11,14 @@
  * `clipboardProblem` is pure (tested with node); `ClipboardPanel` is the DOM around it.
  */
 
-import { MAX_CLIPBOARD_CHARS, MAX_CONTROL_BYTES, ProtocolError, serialize, utf8Length } from "./protocol.js";
-
-/**
- * Length in code points (as the protocol counts: Python's `len`).
- * @param {string} text
- */
-export function charCount(text) {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
+import {
+  MAX_CLIPBOARD_CHARS,
+  MAX_CONTROL_BYTES,
+  ProtocolError,
+  codePointLength as charCount,
+  serialize,
+  utf8Length,
+} from "./protocol.js";
 
 /**
  * Why `text` cannot go out as one clipboard message, in words for the operator; null if it can.

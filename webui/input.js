@@ -26,6 +26,8 @@
  * arrive as Ctrl+@.
  */
 
+import { BUTTONS } from "./protocol.js";
+
 /** How long a ControlLeft keydown waits to see whether it is AltGr's phantom, in ms. */
 export const CTRL_HOLD_MS = 30;
 /** Escape this many times within ESCAPE_WINDOW_MS releases the keyboard. */
@@ -34,7 +36,6 @@ export const ESCAPE_WINDOW_MS = 1000;
 /** The protocol's bounds for one wheel message, in notches per axis. */
 export const MAX_WHEEL_NOTCHES = 50;
 
-const BUTTONS = /** @type {const} */ (["left", "middle", "right"]);
 const CODE_RE = /^[A-Za-z0-9]{0,32}$/;
 
 /**

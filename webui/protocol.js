@@ -113,7 +113,7 @@ const PY_SPACE_RE = new RegExp(`[${PY_SPACE}]`, "u");
  * Length in code points, as Python's `len(str)`.
  * @param {string} s
  */
-function codePointLength(s) {
+export function codePointLength(s) {
   let n = s.length;
   for (let i = 0; i < s.length - 1; i++) {
     const c = s.charCodeAt(i);
@@ -745,12 +745,4 @@ export function verificationCode(fingerprintA, fingerprintB) {
  */
 export function byeText(reason) {
   return BYE_REASONS[reason] ?? `the session ended (${reason})`;
-}
-
-/**
- * Words for an error code; the server's own message is preferred where there is one.
- * @param {string} code
- */
-export function errorText(code) {
-  return ERROR_CODES[code] ?? code;
 }

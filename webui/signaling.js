@@ -34,16 +34,10 @@ export class Signaling {
     this.onclose = () => {};
     this.ws = new WebSocket(url);
     this.wasOpen = false;
-    /** Resolves when the socket is open and the hello is sent. @type {Promise<void>} */
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.addEventListener("open", () => {
-        this.wasOpen = true;
-        this.send({ type: "hello", role: "operator", protocol: PROTOCOL_VERSION, agent: AGENT });
-        resolve();
-      });
-      this.ws.addEventListener("close", () => reject(new Error("the signaling socket closed")));
+    this.ws.addEventListener("open", () => {
+      this.wasOpen = true;
+      this.send({ type: "hello", role: "operator", protocol: PROTOCOL_VERSION, agent: AGENT });
     });
-    this.opened.catch(() => {}); // the close handler reports it
     this.ws.addEventListener("message", (event) => this.#receive(event.data));
     this.ws.addEventListener("close", (event) => {
       this.onclose({ code: event.code, reason: event.reason, wasOpen: this.wasOpen });

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { charCount, clipboardProblem, clipboardStateText, counterText } from "../../webui/clipboard.js";
+import { clipboardProblem, clipboardStateText, counterText } from "../../webui/clipboard.js";
+import { codePointLength as charCount } from "../../webui/protocol.js";
 import { MAX_CLIPBOARD_CHARS, parse, serialize } from "../../webui/protocol.js";
 
 test("text within the limit goes, and the peer can parse it", () => {
