@@ -83,16 +83,10 @@ class WindowSource(Protocol):
     def close(self) -> None: ...
 
 
-def intersect(a: Rect, b: Rect) -> Rect | None:
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.width, b.x + b.width), min(a.y + a.height, b.y + b.height)
-    return Rect(x0, y0, x1 - x0, y1 - y0) if x0 < x1 and y0 < y1 else None
-
-
 def picture_rect(rect: Rect, bounds: Rect) -> Rect | None:
     """The part of ``rect`` that is sent: clipped to ``bounds`` (the screen), cropped to even
     width and height (4:2:0 video); ``None`` if nothing of it is left."""
-    clipped = intersect(rect, bounds)
+    clipped = rect.intersect(bounds)
     if clipped is None or clipped.width < 2 or clipped.height < 2:
         return None
     return Rect(clipped.x, clipped.y, clipped.width & ~1, clipped.height & ~1)
@@ -400,8 +394,8 @@ class ScreenTrack(MediaStreamTrack):
             masked = np.zeros((picture.height, picture.width, 4), dtype=np.uint8)
             for a in visible:
                 for b in visible_after:
-                    both = intersect(a, b)
-                    part = None if both is None else intersect(both, picture)
+                    both = a.intersect(b)
+                    part = None if both is None else both.intersect(picture)
                     if part is None:
                         continue
                     x0, y0 = part.x - picture.x, part.y - picture.y

@@ -74,6 +74,13 @@ class Rect:
     def contains(self, x: int, y: int) -> bool:
         return self.x <= x < self.x + self.width and self.y <= y < self.y + self.height
 
+    def intersect(self, other: Rect) -> Rect | None:
+        """The part both rects cover, or ``None``."""
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1 = min(self.x + self.width, other.x + other.width)
+        y1 = min(self.y + self.height, other.y + other.height)
+        return Rect(x0, y0, x1 - x0, y1 - y0) if x0 < x1 and y0 < y1 else None
+
 
 @dataclass(frozen=True)
 class MoveTo:

@@ -370,7 +370,7 @@ class PeerSession:
         if not self.consent.allows("clipboard"):
             self.clipboard_counts["dropped"] += 1
             return
-        text = _clean_text(text)[: protocol.MAX_CLIPBOARD_CHARS]
+        text = protocol.clean_text(text)[: protocol.MAX_CLIPBOARD_CHARS]
         self._send(protocol.Clipboard(text=text))
         self.clipboard_counts["sent"] += 1
         self.ui.notice(f"clipboard: sent {len(text)} characters")
@@ -478,8 +478,3 @@ class PeerSession:
     def _send(self, msg: Any) -> None:
         if self.link is not None:
             self.link.send_control(msg)
-
-
-def _clean_text(text: str) -> str:
-    """Clipboard text the protocol can carry: no NUL, no lone surrogates."""
-    return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")

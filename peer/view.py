@@ -49,9 +49,8 @@ OWN_TITLES = frozenset({"SupportLink"})
 
 
 def clean_title(title: str) -> str:
-    """A window title as the protocol carries it: no NUL, no lone surrogate, 256 at most."""
-    text = "".join(c for c in title if c != "\x00" and not "\ud800" <= c <= "\udfff")
-    return text[:256]
+    """A window title as the protocol carries it (``view_state.window``: 256 at most)."""
+    return protocol.clean_text(title)[:256]
 
 
 def _open_display(name: str | None) -> Any:

@@ -66,11 +66,12 @@ def subtract(rect: Rect, others: Iterable[Rect]) -> list[Rect]:
     for o in others:
         out: list[Rect] = []
         for p in pieces:
-            x0, y0 = max(p.x, o.x), max(p.y, o.y)
-            x1, y1 = min(p.x + p.width, o.x + o.width), min(p.y + p.height, o.y + o.height)
-            if x0 >= x1 or y0 >= y1:
+            overlap = p.intersect(o)
+            if overlap is None:
                 out.append(p)
                 continue
+            x0, y0 = overlap.x, overlap.y
+            x1, y1 = overlap.x + overlap.width, overlap.y + overlap.height
             if p.y < y0:  # above the overlap
                 out.append(Rect(p.x, p.y, p.width, y0 - p.y))
             if y1 < p.y + p.height:  # below
@@ -81,15 +82,6 @@ def subtract(rect: Rect, others: Iterable[Rect]) -> list[Rect]:
                 out.append(Rect(x1, y0, p.x + p.width - x1, y1 - y0))
         pieces = out
     return pieces
-
-
-def _overlaps(a: Rect, b: Rect) -> bool:
-    return (
-        a.x < b.x + b.width
-        and b.x < a.x + a.width
-        and a.y < b.y + b.height
-        and (b.y < a.y + a.height)
-    )
 
 
 def _window(display: Any, wid: int) -> Any:
@@ -168,7 +160,7 @@ def visible_region(display: Any, wid: int, ignore: Iterable[int] = ()) -> list[R
         if child.id in skip or not _viewable(child)[0]:
             continue
         outer = _outer_rect(child)
-        if outer is None or not _overlaps(rect, outer):
+        if outer is None or rect.intersect(outer) is None:
             continue
         if _takes_no_input(child):
             continue

@@ -113,6 +113,7 @@ _FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$"
 #: No message nests deeper than this; deeper frames are ``bad_json`` wherever they are parsed.
 MAX_JSON_DEPTH = 32
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_UNCARRIABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKETS_RE = re.compile(r"[\[\]{}]")
 
@@ -283,6 +284,11 @@ def spec(s: Spec) -> Any:
 def optional(s: Spec) -> Any:
     """A field that may be absent or null (``None`` in Python)."""
     return field(default=None, metadata={"spec": Optional(s)})
+
+
+def clean_text(text: str) -> str:
+    """``text`` with what no protocol string may hold (NUL, lone surrogates) taken out."""
+    return _UNCARRIABLE_RE.sub("", text)
 
 
 def _kind(value: Any) -> str:

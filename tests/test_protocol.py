@@ -327,3 +327,9 @@ def test_verification_code_is_symmetric_and_seven_chars(a: str, b: str) -> None:
     assert code == protocol.verification_code(b, a)
     assert len(code) == 7
     assert re.fullmatch(r"[0-9]{3} [0-9]{3}", code)
+
+
+def test_clean_text_leaves_what_any_protocol_string_accepts() -> None:
+    cleaned = protocol.clean_text("a\x00b\ud800c\U0001f600é")
+    assert cleaned == "abc\U0001f600é"
+    protocol.Clipboard(text=cleaned)  # builds: nothing in it is refused
