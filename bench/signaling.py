@@ -1,7 +1,7 @@
 """Signaling server benchmark: waiting sessions, pairing and relay, beside a bare WebSocket echo.
 
 Runs a real ``supportlink serve`` on loopback as a child process and drives it from this
-process with real WebSocket clients speaking ``signaling.protocol``. In the same run, a bare
+process with real WebSocket clients speaking ``wire.protocol``. In the same run, a bare
 aiohttp WebSocket echo server (also a child process) is measured the same way, as the floor
 that any server written with aiohttp stands on.
 
@@ -42,7 +42,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from signaling import protocol as p  # noqa: E402
+from wire import protocol as p  # noqa: E402
 
 HOST = "127.0.0.1"
 ECHO_SERVER = r"""

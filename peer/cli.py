@@ -14,11 +14,14 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from signaling import protocol
+from wire import protocol
 
 from .encoder import CODECS, X264_PRESETS
+from .feature import Shown
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
 from .windows import WindowInfo
@@ -175,6 +178,44 @@ class HeadlessUI:
     def view_mode(self, window: str | None) -> None:
         pass
 
+    def show(self, capability: str, shown: Shown) -> None:
+        if shown.kind == "message":
+            if not shown.mine:  # what was typed on standard input is not echoed
+                self._line(f"{capability}: {one_line(shown.who)}: {one_line(shown.text)}")
+        else:
+            self._line(f"{capability}: {one_line(shown.text)}")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks become the two characters ``\\n``, backslashes
+    double, so that a script reading standard output sees one message per line."""
+    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+
+
+def read_chat(session: PeerSession, stream: Any = None) -> None:
+    """Send every line typed on standard input as a chat message, until end of input.
+
+    A daemon thread reads, so that a terminal nobody types into never holds up the exit."""
+    loop = asyncio.get_running_loop()
+    stream = sys.stdin if stream is None else stream
+    if stream is None or stream.closed:
+        return
+
+    def read() -> None:
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, ValueError):
+                return
+            if not line or loop.is_closed():
+                return
+            try:
+                loop.call_soon_threadsafe(session.feature_input, "chat", "send", line)
+            except RuntimeError:  # the loop closed meanwhile
+                return
+
+    threading.Thread(target=read, name="chat-stdin", daemon=True).start()
+
 
 async def run_headless(settings: PeerSettings) -> int:
     assert settings.code is not None
@@ -183,6 +224,7 @@ async def run_headless(settings: PeerSettings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, session.disconnect)
+    read_chat(session)
     try:
         outcome = await session.run(settings.code)
     finally:

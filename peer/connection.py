@@ -1,19 +1,23 @@
 """The aiortc side of a session: one RTCPeerConnection that the peer offers.
 
 * ICE servers come only from ``paired`` (never aiortc's default public STUN server).
-* The data channels ``control`` and ``input`` (both ordered, reliable) are created before
-  the offer. ``control`` carries ``protocol.CONTROL``; ``input`` carries ``protocol.INPUT``,
-  handed over as raw text to ``on_input`` (``remote_input.InputCore.handle_text`` parses and
-  counts it). A message of one channel arriving on the other is dropped there.
+* Every data channel of ``protocol.CHANNELS`` is created before the first offer, with the
+  delivery its row asks for. Frames of a label in ``raw`` go to ``on_raw`` unparsed; every
+  other text frame is parsed with its channel's registry and must be one the operator may
+  send there (``from_operator``), then goes to ``on_message(label, msg)``. Anything
+  malformed, oversized, binary or not the operator's to send is dropped and counted in
+  ``dropped`` -- never raised -- and, on a channel whose peer side may send ``error``, the
+  sender is told why (at most ``ERROR_REPLIES_PER_SECOND``).
 * The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec.
-* Control messages are parsed with ``protocol.CONTROL``; anything malformed, oversized, binary
-  or not the operator's to send is dropped and counted in ``dropped`` -- never raised.
+  Later tracks (``add_track`` / ``remove_track``) need a new offer (``offer()`` again); the
+  console answers every offer.
 * The verification code comes from both DTLS fingerprints once the answer is in.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,20 +28,19 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from signaling import protocol
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 
-#: Control messages the operator may send us.
-FROM_OPERATOR = frozenset(
-    {"consent_request", "release", "select_monitor", "limit_request", "clipboard"}
-)
 _MIME = {"vp8": "video/vp8", "h264": "video/h264"}
+#: Most ``error`` answers to bad frames per channel and second (a flood gets no flood back).
+ERROR_REPLIES_PER_SECOND = 5
 
 
 def rtc_configuration(ice_servers: Sequence[protocol.IceServer]) -> RTCConfiguration:
@@ -57,28 +60,27 @@ class PeerLink:
         *,
         track: MediaStreamTrack | None,
         codec: str = "vp8",
-        on_control: Callable[[Any], None],
-        on_channel_open: Callable[[], None],
+        on_message: Callable[[str, Any], None],
+        on_channel_open: Callable[[str], None],
         on_state: Callable[[str], None],
-        on_input: Callable[[str | bytes], None] | None = None,
+        on_raw: Callable[[str, str | bytes], None] | None = None,
+        raw: frozenset[str] = frozenset(),
         on_channel_closed: Callable[[str], None] | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.dropped: Counter[str] = Counter()
         self.verification_code: str | None = None
-        self._unsent: list[Any] = []
-        self._on_control = on_control
+        self.channels: dict[str, RTCDataChannel] = {}
+        self._unsent: dict[str, list[Any]] = {}
+        self._replies: dict[str, tuple[int, int]] = {}
+        self._on_message = on_message
         self._on_channel_open = on_channel_open
         self._on_state = on_state
-        self._on_input = on_input
+        self._on_raw = on_raw
+        self._raw = raw
         self._on_channel_closed = on_channel_closed
-        self.channel: RTCDataChannel = self.pc.createDataChannel("control", ordered=True)
-        self.channel.on("open", self._channel_opened)
-        self.channel.on("message", self._message)
-        self.channel.on("close", lambda: self._channel_closed("control"))
-        self.input_channel: RTCDataChannel = self.pc.createDataChannel("input", ordered=True)
-        self.input_channel.on("message", self._input)
-        self.input_channel.on("close", lambda: self._channel_closed("input"))
+        for spec in protocol.CHANNELS:
+            self._create(spec)
         if track is not None:
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             mime = _MIME[codec]
@@ -90,8 +92,25 @@ class PeerLink:
             transceiver.setCodecPreferences(preferred)
         self.pc.on("connectionstatechange", self._state_changed)
 
+    @property
+    def channel(self) -> RTCDataChannel:
+        """The control channel."""
+        return self.channels["control"]
+
+    def _create(self, spec: protocol.ChannelSpec) -> None:
+        label = spec.label
+        channel = self.pc.createDataChannel(
+            label, ordered=spec.ordered, maxRetransmits=spec.max_retransmits
+        )
+        self.channels[label] = channel
+        self._unsent[label] = []
+        channel.on("open", lambda: self._opened(label))
+        channel.on("message", lambda data: self._frame(spec, data))
+        channel.on("close", lambda: self._channel_closed(label))
+
     async def offer(self) -> str:
-        """The offer SDP, with every candidate in it (aiortc gathers before it returns)."""
+        """An offer SDP, with every candidate in it (aiortc gathers before it returns). The
+        first starts the session; each later one renegotiates the tracks."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
         sdp: str = self.pc.localDescription.sdp
         logger.debug("local offer:\n%s", sdp)
@@ -106,6 +125,16 @@ class PeerLink:
         )
         return self.verification_code
 
+    def add_track(self, track: MediaStreamTrack) -> RTCRtpTransceiver:
+        """Send one more track (takes effect with the next offer)."""
+        transceiver: RTCRtpTransceiver = self.pc.addTransceiver(track, direction="sendonly")
+        return transceiver
+
+    def remove_track(self, transceiver: RTCRtpTransceiver) -> None:
+        """Stop sending on ``transceiver`` (takes effect with the next offer)."""
+        transceiver.sender.replaceTrack(None)
+        transceiver.direction = "inactive"
+
     async def add_candidate(self, msg: protocol.Candidate) -> None:
         """A candidate trickled by the browser; a bad one is dropped and counted."""
         text = msg.candidate.strip()
@@ -116,7 +145,7 @@ class PeerLink:
         try:
             candidate = candidate_from_sdp(text.removeprefix("candidate:"))
         except (ValueError, IndexError) as exc:
-            self._drop("bad_candidate", str(exc))
+            self._drop("control", "bad_candidate", str(exc))
             return
         candidate.sdpMid = msg.sdp_mid
         candidate.sdpMLineIndex = msg.sdp_mline_index
@@ -125,53 +154,55 @@ class PeerLink:
         try:
             await self.pc.addIceCandidate(candidate)
         except ValueError as exc:
-            self._drop("bad_candidate", str(exc))
+            self._drop("control", "bad_candidate", str(exc))
+
+    def send(self, label: str, msg: Any) -> None:
+        """Send on channel ``label``; before it opens, keep it to send on open (in order)."""
+        channel = self.channels[label]
+        if channel.readyState == "open":
+            channel.send(protocol.serialize(msg))
+        elif channel.readyState == "connecting":
+            self._unsent[label].append(msg)
 
     def send_control(self, msg: Any) -> None:
-        """Send on the control channel; before it opens, keep it to send on open (in order)."""
-        if self.channel.readyState == "open":
-            self.channel.send(protocol.serialize(msg))
-        elif self.channel.readyState == "connecting":
-            self._unsent.append(msg)
+        self.send("control", msg)
 
     async def close(self) -> None:
         await self.pc.close()
 
     # ------------------------------------------------------------------ callbacks
 
-    def _channel_opened(self) -> None:
-        logger.info("control channel: open")
-        unsent, self._unsent = self._unsent, []
+    def _opened(self, label: str) -> None:
+        logger.info("%s channel: open", label)
+        unsent, self._unsent[label] = self._unsent[label], []
         for msg in unsent:
-            self.channel.send(protocol.serialize(msg))
-        self._on_channel_open()
+            self.channels[label].send(protocol.serialize(msg))
+        self._on_channel_open(label)
 
-    def _message(self, data: str | bytes) -> None:
+    def _frame(self, spec: protocol.ChannelSpec, data: str | bytes) -> None:
+        label = spec.label
+        if label in self._raw and self._on_raw is not None:
+            try:
+                self._on_raw(label, data)
+            except Exception:  # one bad message must not end the session
+                logger.exception("%s channel: handling a frame failed", label)
+                self.dropped["handler_failed"] += 1
+            return
         if not isinstance(data, str):
-            self._drop("binary", f"{len(data)} bytes")
+            self._drop(label, "binary", f"{len(data)} bytes on a text channel")
             return
         try:
-            msg = protocol.parse(data, protocol.CONTROL)
+            msg = protocol.parse(data, spec.registry)
         except protocol.ProtocolError as exc:
-            self._drop(exc.code, exc.message)
+            self._drop(label, exc.code, exc.message)
             return
-        if msg.type not in FROM_OPERATOR:
-            self._drop("unexpected_message", msg.type)
-            return
-        try:
-            self._on_control(msg)
-        except Exception:  # one bad message must not end the session
-            logger.exception("control channel: handling %s failed", msg.type)
-            self.dropped["handler_failed"] += 1
-
-    def _input(self, data: str | bytes) -> None:
-        if self._on_input is None:
-            self.dropped["no_input_handler"] += 1
+        if msg.type not in spec.from_operator:
+            self._drop(label, "unexpected_message", f"{msg.type} is not the operator's to send")
             return
         try:
-            self._on_input(data)
+            self._on_message(label, msg)
         except Exception:  # one bad message must not end the session
-            logger.exception("input channel: handling a message failed")
+            logger.exception("%s channel: handling %s failed", label, msg.type)
             self.dropped["handler_failed"] += 1
 
     def _channel_closed(self, label: str) -> None:
@@ -179,9 +210,26 @@ class PeerLink:
         if self._on_channel_closed is not None:
             self._on_channel_closed(label)
 
-    def _drop(self, why: str, detail: str) -> None:
+    def _drop(self, label: str, why: str, detail: str) -> None:
         self.dropped[why] += 1
-        logger.warning("control channel: dropped a message (%s: %.80s)", why, detail)
+        logger.warning("%s channel: dropped a message (%s: %.80s)", label, why, detail)
+        self.tell(label, why, detail)
+
+    def tell(self, label: str, code: str, message: str) -> None:
+        """Tell the operator why something sent on ``label`` was refused, where that channel
+        carries ``error`` from the peer; at most ``ERROR_REPLIES_PER_SECOND``."""
+        spec = protocol.CHANNEL_BY_LABEL.get(label)
+        if spec is None or "error" not in spec.from_peer:
+            return
+        second = int(time.monotonic())
+        at, count = self._replies.get(label, (second, 0))
+        if at != second:
+            count = 0
+        if count >= ERROR_REPLIES_PER_SECOND:
+            return
+        self._replies[label] = (second, count + 1)
+        code = code if code in protocol.ERROR_CODES else "bad_message"
+        self.send(label, protocol.Error(code=code, message=message[:500]))
 
     def _state_changed(self) -> None:
         logger.info("peer connection: %s", self.pc.connectionState)

@@ -1,25 +1,30 @@
 """What the operator may do right now: the peer's single authority on consent (sans-IO).
 
+Every rule comes from ``protocol.CAPABILITY_TABLE``: which capabilities a session of each mode
+has, which are asked for as soon as the session is paired (``at_start``), which only when the
+operator requests them (``on_request``) and which are on without a question (``none``).
+
 Inputs are events (paired, the operator asked, the customer answered, revoked, the operator
 released a capability); each returns the actions to carry out, in order:
 
 * ``Ask(capability)``              -- show the customer the question (GUI only)
-* ``Decided(capability, allowed, why)`` -- one line for the customer / the log
+* ``Decided(capability, allowed, why)`` -- carry it out (the feature starts or stops), and
+                                      one line for the customer / the log
 * ``Reply(capability, allowed)``   -- send ``consent_reply`` to the operator
 * ``State(granted)``               -- send ``consent_state`` to the operator
-* ``StartView()`` / ``StopView()`` -- open / close the screen gate
 
 Without anyone to ask (headless), a request for a capability not pre-granted is denied at
 once. What the customer revokes is no longer pre-granted: asking again asks the customer (or,
 headless, is denied); what the operator hands back (``release``) may be asked for again.
-In a ``call`` session the screen is never shared: ``view`` is always denied.
+A capability this peer does not carry out in this session (not in ``supported``: another
+mode's, or one this peer does not know) is always denied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signaling import protocol
+from wire import protocol
 
 
 @dataclass(frozen=True)
@@ -45,40 +50,27 @@ class State:
     granted: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class StartView:
-    pass
-
-
-@dataclass(frozen=True)
-class StopView:
-    pass
-
-
-Action = Ask | Decided | Reply | State | StartView | StopView
+Action = Ask | Decided | Reply | State
 
 
 class Consent:
     """Grants, pending questions, denials and revocations for one session."""
 
-    def __init__(
-        self, pregranted: frozenset[str] = frozenset(), *, can_ask: bool, mode: str = "screen"
-    ) -> None:
+    def __init__(self, pregranted: frozenset[str] = frozenset(), *, can_ask: bool) -> None:
         unknown = sorted(pregranted - set(protocol.CAPABILITIES))
         if unknown:
             raise ValueError(f"unknown capability {unknown[0]!r}")
-        if mode not in protocol.MODES:
-            raise ValueError(f"unknown session mode {mode!r}")
         self.pregranted = pregranted
         self.can_ask = can_ask
-        self.mode = mode
+        self.mode = "screen"
+        self.supported: tuple[str, ...] = ()
         self._granted: set[str] = set()
         self._pending: set[str] = set()
         self._ended = False
 
     @property
     def granted(self) -> tuple[str, ...]:
-        """Granted capabilities in protocol order."""
+        """Granted capabilities in table order."""
         return tuple(c for c in protocol.CAPABILITIES if c in self._granted)
 
     @property
@@ -90,17 +82,25 @@ class Consent:
 
     # ------------------------------------------------------------------ events
 
-    def paired(self, mode: str) -> list[Action]:
-        """The operator accepted us: apply ``--allow``, ask for ``view`` in a screen session."""
+    def paired(self, mode: str, supported: tuple[str, ...] | None = None) -> list[Action]:
+        """The operator accepted us: capabilities without consent and ``--allow`` start, and
+        the ``at_start`` questions are asked. ``supported`` defaults to the mode's row set."""
         if mode not in protocol.MODES:
             raise ValueError(f"unknown session mode {mode!r}")
         self.mode = mode
+        if supported is None:
+            supported = protocol.capabilities_of(mode)
+        self.supported = tuple(c for c in supported if mode in _spec(c).modes)
         actions: list[Action] = []
-        for capability in protocol.CAPABILITIES:
-            if capability in self.pregranted and not self._refused_by_mode(capability):
-                actions += self._grant(capability, "pre-granted by --allow", reply=False)
-        if mode == "screen" and "view" not in self._granted:
-            actions += self._question("view")
+        for name in self.supported:
+            spec = _spec(name)
+            if spec.consent == "none":
+                actions += self._grant(name, "part of every session", reply=False)
+            elif name in self.pregranted:
+                actions += self._grant(name, "pre-granted by --allow", reply=False)
+        for name in self.supported:
+            if _spec(name).consent == "at_start" and name not in self._granted:
+                actions += self._question(name)
         actions.append(State(self.granted))
         return actions
 
@@ -116,8 +116,12 @@ class Consent:
             return [Reply(capability, True), State(self.granted)]
         if capability in self._pending:
             return []
-        if self._refused_by_mode(capability):
-            return self._deny(capability, "a call session never shares the screen")
+        if capability not in self.supported:
+            if capability in protocol.CAPABILITY_BY_NAME:
+                why = f"not part of a {self.mode} session"
+            else:
+                why = "not something this SupportLink can do"
+            return self._deny(capability, why)
         if capability in self.pregranted:
             return [*self._grant(capability, "pre-granted by --allow"), State(self.granted)]
         return self._question(capability)
@@ -142,18 +146,13 @@ class Consent:
 
     def end(self) -> list[Action]:
         """The session is over: everything stops, nothing is granted again."""
-        actions: list[Action] = []
-        if "view" in self._granted:
-            actions.append(StopView())
+        ended = [Decided(c, False, "the session ended") for c in self.granted]
         self._granted.clear()
         self._pending.clear()
         self._ended = True
-        return actions
+        return list(ended)
 
     # ------------------------------------------------------------------ helpers
-
-    def _refused_by_mode(self, capability: str) -> bool:
-        return self.mode == "call" and capability == "view"
 
     def _question(self, capability: str) -> list[Action]:
         if not self.can_ask:
@@ -166,8 +165,6 @@ class Consent:
         actions: list[Action] = [Decided(capability, True, why)]
         if reply:
             actions.append(Reply(capability, True))
-        if capability == "view":
-            actions.append(StartView())
         return actions
 
     def _deny(self, capability: str, why: str) -> list[Action]:
@@ -177,8 +174,8 @@ class Consent:
         if self._ended or capability not in self._granted:
             return []
         self._granted.discard(capability)
-        actions: list[Action] = []
-        if capability == "view":
-            actions.append(StopView())
-        actions += [Decided(capability, False, why), State(self.granted)]
-        return actions
+        return [Decided(capability, False, why), State(self.granted)]
+
+
+def _spec(name: str) -> protocol.CapabilitySpec:
+    return protocol.CAPABILITY_BY_NAME[name]

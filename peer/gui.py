@@ -1,6 +1,10 @@
 """The customer's window (Tk): code entry, status, consent questions, verification code, what
 the operator may do now (each with Stop), the hotkey that takes control back, one-window mode
-(pick a window / share the whole screen again), and one big Disconnect button.
+(pick a window / share the whole screen again), a pane per feature that shows something
+(``gui_panes.PANES``: the chat), and one big Disconnect button.
+
+Every word about a capability (the question, what the operator "can now" do) comes from
+``protocol.CAPABILITY_TABLE``.
 
 Tk owns the main thread; the session's asyncio loop runs in a second thread. Everything the
 session tells the window goes through a queue that Tk drains every 50 ms (``root.after``), and
@@ -18,17 +22,25 @@ import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
 
+from wire import protocol
+
+from .feature import Shown
+from .gui_panes import PANES, Pane
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code
 from .windows import WindowInfo
 
-_WHAT = {
-    "view": "see your screen",
-    "control": "use your mouse and keyboard",
-    "clipboard": "read and set your clipboard",
-    "files": "send and receive files",
-    "voice": "talk with you",
-}
+
+def may_now(capability: str) -> str:
+    spec = protocol.CAPABILITY_BY_NAME.get(capability)
+    return spec.may_now if spec is not None else capability
+
+
+def question(capability: str, operator: str) -> str:
+    spec = protocol.CAPABILITY_BY_NAME.get(capability)
+    if spec is None or not spec.question:
+        return f"Allow {operator} to use {capability}?"
+    return spec.question.format(operator=operator)
 
 
 class QueueUI:
@@ -69,6 +81,9 @@ class QueueUI:
     def view_mode(self, window: str | None) -> None:
         self._post(lambda: self._window.show_view_mode(window))
 
+    def show(self, capability: str, shown: Shown) -> None:
+        self._post(lambda: self._window.show_feature(capability, shown))
+
 
 class PeerWindow:
     def __init__(self, root: tk.Tk, settings: PeerSettings) -> None:
@@ -104,6 +119,7 @@ class PeerWindow:
         ttk.Label(frame, textvariable=self.hotkey_text, wraplength=340).pack(anchor="w")
         self.granted: tuple[str, ...] = ()
         self.hotkey_label: str | None = None
+        self.panes_frame: ttk.Frame | None = None
         self.show_granted(())
         share = ttk.Frame(frame)
         share.pack(fill="x", pady=(8, 0))
@@ -117,6 +133,9 @@ class PeerWindow:
             share, text="Share whole screen again", command=self.whole_screen
         )
         self.window_dialog: tk.Toplevel | None = None
+        self.panes_frame = ttk.Frame(frame)
+        self.panes_frame.pack(fill="both", expand=True, pady=(8, 0))
+        self.panes: dict[str, Pane] = {}
         self.disconnect_button = tk.Button(
             frame,
             text="Disconnect",
@@ -211,9 +230,34 @@ class PeerWindow:
         for capability in capabilities:
             row = ttk.Frame(self.panel)
             row.pack(fill="x")
-            ttk.Label(row, text=f"  {_WHAT.get(capability, capability)}").pack(side="left")
+            ttk.Label(row, text=f"  {may_now(capability)}").pack(side="left")
             stop = functools.partial(self.revoke, capability)
             ttk.Button(row, text="Stop", command=stop).pack(side="right")
+            if capability in PANES:
+                self.pane(capability)
+
+    def pane(self, capability: str) -> Pane | None:
+        """The pane of ``capability``, made the first time it is needed."""
+        if capability not in PANES or self.panes_frame is None:
+            return None
+        pane = self.panes.get(capability)
+        if pane is None:
+
+            def send(action: str, value: str) -> None:
+                session = self.session
+                if session is not None:
+                    self._to_session(lambda: session.feature_input(capability, action, value))
+
+            pane = self.panes[capability] = PANES[capability](self.panes_frame, send)
+            pane.pack(fill="both", expand=True)
+        return pane
+
+    def show_feature(self, capability: str, shown: Shown) -> None:
+        pane = self.pane(capability)
+        if pane is not None:
+            pane.show(shown)
+        else:
+            self.show_status(f"{capability}: {shown.text}")
 
     def revoke(self, capability: str) -> None:
         session = self.session
@@ -221,16 +265,12 @@ class PeerWindow:
             self._to_session(lambda: session.revoke(capability))
 
     def ask(self, capability: str, operator: str) -> None:
-        what = _WHAT.get(capability, capability)
-        question = (
-            f"Allow {operator} to view your screen?"
-            if capability == "view"
-            else f"Allow {operator} to {what}?"
-        )
         dialog = tk.Toplevel(self.root, padx=16, pady=12)
         dialog.title("SupportLink")
         dialog.transient(self.root)
-        ttk.Label(dialog, text=question, font=("TkDefaultFont", 12)).pack(pady=(0, 10))
+        ttk.Label(dialog, text=question(capability, operator), font=("TkDefaultFont", 12)).pack(
+            pady=(0, 10)
+        )
         buttons = ttk.Frame(dialog)
         buttons.pack()
 
@@ -315,6 +355,8 @@ class PeerWindow:
         self.hotkey_label = None
         self.show_granted(())
         self.show_view_mode(None)
+        for pane in self.panes.values():
+            pane.ended()
         self.disconnect_button.configure(state="disabled", text="Disconnected")
 
 

@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from peer import keys
-from signaling import protocol
+from wire import protocol
 
 # --------------------------------------------------------------------------- values
 

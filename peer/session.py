@@ -1,17 +1,18 @@
-"""One customer session from code to goodbye: signaling + connection + consent + screen,
-remote control, one-window mode and clipboard.
+"""One customer session from code to goodbye: signaling, the connection, consent, and one
+``Feature`` per capability (``peer.features``).
 
 The user interface (headless printer or Tk window) implements ``PeerUI`` and calls back into
-``PeerSession`` (``answer``, ``revoke``, ``disconnect``, ``limit_to_window``,
-``share_whole_screen``) on the session's event loop.
+``PeerSession`` (``answer``, ``revoke``, ``disconnect``, ``feature_input``,
+``limit_to_window``, ``share_whole_screen``) on the session's event loop.
 
-What the customer allowed drives everything else (``Consent`` decides, this module carries
-out): ``view`` opens the capture gate and starts ``View``; ``control`` lets the ``input``
-channel reach the ``Injector`` (``RemoteControl``); ``clipboard`` starts watching the
-customer's clipboard and lets the operator's text in. Taking ``control`` back -- the Stop
-button, the hotkey (``hotkey.LABEL``), the operator's ``release`` -- releases every key and
-button held for the operator at once, as do disconnecting, a failed or closed connection and
-a closed data channel.
+What the customer allowed drives everything else: ``Consent`` decides, and the session tells
+the capability's feature (``set_allowed``). Messages from the operator reach a feature only
+while its capability is allowed; the rest are dropped and counted in ``refused``. Losing the
+connection or a data channel tells every feature (``link_lost``: remote control lets go of
+every key and button held for the operator at once).
+
+Media can be added to and taken out of a connected session (``add_track`` /
+``remove_track``): the peer, always the offerer, sends a new offer and the console answers.
 
 ``run()`` returns an ``Outcome``: the exit status (0 ended normally, 1 failed after the code
 was accepted, 2 code refused, 3 server unreachable) and the words that say why.
@@ -24,16 +25,24 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from signaling import protocol
+from aiortc import RTCRtpTransceiver
+from aiortc.mediastreams import MediaStreamTrack
+
+from wire import protocol
 
 from . import consent as c
 from .capture import ScreenTrack, default_grabber
 from .clipboard import XClipboard
 from .connection import PeerLink
 from .encoder import install
-from .hotkey import GlobalHotkey, HotkeyError
+from .feature import Feature, Shown
+from .features import make_features
+from .features.chat import ChatFeature
+from .features.clipboard import ClipboardFeature
+from .features.control import ControlFeature
+from .features.view import ViewFeature
 from .remote import InjectorLike, RemoteControl, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
@@ -44,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds from the offer to a working connection before the peer gives up.
 CONNECT_TIMEOUT = 30.0
+
+F = TypeVar("F", bound=Feature)
 
 EXIT_OK, EXIT_FAILED, EXIT_CODE_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -77,6 +88,10 @@ class PeerUI(Protocol):
         """Window mode started (the title) or ended (``None``)."""
         ...
 
+    def show(self, capability: str, shown: Shown) -> None:
+        """What a feature shows the customer (a chat message, a line about it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -96,23 +111,107 @@ class PeerSession:
         self.settings = settings
         self.ui = ui
         self.consent = c.Consent(settings.allow, can_ask=not settings.headless)
-        self.track: ScreenTrack | None = None
         self.link: PeerLink | None = None
-        self.remote = RemoteControl(injector)
-        self.view: View | None = None
-        self.clipboard: XClipboard | None = None
-        self.hotkey: GlobalHotkey | None = None
-        self.clipboard_counts: Counter[str] = Counter()
+        self.features: dict[str, Feature] = {}
         self.refused: Counter[str] = Counter()
+        self.operator = "the operator"
+        self._injector = injector
+        self._display = display
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
-        self.operator = "the operator"
-        self._display = display
         self._signal: SignalClient | None = None
         self._stop = asyncio.Event()
         self._stop_reason = "peer_ended"
         self._connected = False
+        self._verified = False
         self._outcome: Outcome | None = None
+        self._by_type: dict[str, Feature] = {}
+        self._raw: dict[str, Feature] = {}
+        self._negotiating = asyncio.Lock()
+
+    # ------------------------------------------------------------------ for features
+
+    @property
+    def display(self) -> str | None:
+        return self._display
+
+    @property
+    def headless(self) -> bool:
+        return self.settings.headless
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def send(self, label: str, msg: Any) -> None:
+        if self.link is not None:
+            self.link.send(label, msg)
+
+    def show(self, capability: str, shown: Shown) -> None:
+        self.ui.show(capability, shown)
+
+    def notice(self, text: str) -> None:
+        self.ui.notice(text)
+
+    def refuse(self, what: str) -> None:
+        self.refused[what] += 1
+
+    def hotkey(self, label: str) -> None:
+        self.ui.hotkey(label)
+
+    def view_mode(self, window: str | None) -> None:
+        self.ui.view_mode(window)
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:
+        self.ui.pick_window(windows)
+
+    def start(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ the features, by name
+
+    def _feature(self, cls: type[F]) -> F | None:
+        feature = self.features.get(cls.capability)
+        return feature if isinstance(feature, cls) else None
+
+    @property
+    def remote(self) -> RemoteControl:
+        control = self._feature(ControlFeature)
+        if control is None:  # before pairing, or a call: nothing can ever be injected
+            control = self._idle_control
+        return control.remote
+
+    @property
+    def _idle_control(self) -> ControlFeature:
+        if not hasattr(self, "_idle"):
+            self._idle = ControlFeature(self, self._injector)
+        return self._idle
+
+    @property
+    def track(self) -> ScreenTrack | None:
+        view = self._feature(ViewFeature)
+        return None if view is None else view.track
+
+    @property
+    def view(self) -> View | None:
+        view = self._feature(ViewFeature)
+        return None if view is None else view.view
+
+    @property
+    def clipboard(self) -> XClipboard | None:
+        feature = self._feature(ClipboardFeature)
+        return None if feature is None else feature.clipboard
+
+    @property
+    def clipboard_counts(self) -> Counter[str]:
+        feature = self._feature(ClipboardFeature)
+        return Counter() if feature is None else feature.counts
+
+    @property
+    def chat(self) -> ChatFeature | None:
+        return self._feature(ChatFeature)
 
     # ------------------------------------------------------------------ from the UI
 
@@ -120,9 +219,8 @@ class PeerSession:
         """The customer ends everything (button, SIGINT, SIGTERM)."""
         if not self._stop.is_set():
             logger.info("session: customer disconnects")
-            if self.track is not None:
-                self.track.close_gate()  # capture stops before anything else happens
-            self.remote.allow(False)  # and every key and button held is let go
+            for feature in self.features.values():
+                feature.stop_now()  # capture stops, held keys are let go, first of all
             self._stop.set()
 
     def answer(self, capability: str, allowed: bool) -> None:
@@ -130,6 +228,14 @@ class PeerSession:
 
     def revoke(self, capability: str) -> None:
         self._apply(self.consent.revoke(capability))
+
+    def feature_input(self, capability: str, action: str, value: str) -> None:
+        """The customer did something in a feature's pane (``"chat", "send", text``)."""
+        feature = self.features.get(capability)
+        if feature is None:
+            self.ui.notice(f"{capability}: not available in this session")
+            return
+        feature.from_ui(action, value)
 
     def limit_to_window(self, wid: int, title: str) -> None:
         """The customer picked the one window to share."""
@@ -147,14 +253,33 @@ class PeerSession:
 
     def offer_window_choice(self) -> None:
         """Show the customer the window picker (GUI)."""
-        if self.view is None:
+        view = self._feature(ViewFeature)
+        if view is not None:
+            view.offer_window_choice()
+
+    # ------------------------------------------------------------------ media
+
+    async def add_track(self, track: MediaStreamTrack) -> RTCRtpTransceiver:
+        """Send ``track`` to the operator in the running session (a new offer)."""
+        if self.link is None:
+            raise RuntimeError("no connection to add a track to")
+        transceiver = self.link.add_track(track)
+        await self._renegotiate()
+        return transceiver
+
+    async def remove_track(self, transceiver: RTCRtpTransceiver) -> None:
+        """Stop sending what ``transceiver`` carries (a new offer)."""
+        if self.link is None:
             return
-        try:
-            windows = self.view.windows()
-        except Exception as exc:  # no X display
-            logger.warning("window list: %s", exc)
-            windows = []
-        self.ui.pick_window(windows)
+        self.link.remove_track(transceiver)
+        await self._renegotiate()
+
+    async def _renegotiate(self) -> None:
+        async with self._negotiating:
+            if self.link is None or self._signal is None:
+                return
+            sdp = await self.link.offer()
+            await self._signal.send(protocol.Offer(sdp=sdp))
 
     # ------------------------------------------------------------------ the session
 
@@ -186,52 +311,55 @@ class PeerSession:
         finally:
             await self._teardown()
 
-    async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
+    def _build_features(self, mode: str) -> None:
         s = self.settings
-        self.operator = paired.operator
-        self.ui.status(f"paired with {paired.operator}")
-        if paired.mode == "screen":
+        track = None
+        if mode == "screen":
             install(s.encoder_tuning())
-            self.track = ScreenTrack(
+            track = ScreenTrack(
                 monitor=s.monitor,
                 fps=s.fps,
                 idle_refresh=s.idle_refresh,
                 grabber=default_grabber(self._display),
                 display=self._display,
             )
+        features = make_features(self, s, mode, track=track, injector=self._injector)
+        self.features = {f.capability: f for f in features}
+        for feature in features:
+            for kind in feature.handles:
+                self._by_type[kind] = feature
+            for label in feature.reads_raw:
+                self._raw[label] = feature
+
+    async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
+        self.operator = paired.operator
+        self.ui.status(f"paired with {paired.operator}")
+        self._build_features(paired.mode)
         self.link = PeerLink(
             paired.ice_servers,
             track=self.track,
-            codec=s.codec,
-            on_control=self._control,
-            on_channel_open=lambda: self._apply(self.consent.channel_open()),
+            codec=self.settings.codec,
+            on_message=self._message,
+            on_channel_open=self._channel_open,
             on_state=self._connection_state,
-            on_input=self.remote.handle_text,
+            on_raw=self._raw_frame,
+            raw=frozenset(self._raw),
             on_channel_closed=self._channel_closed,
         )
-        if self.track is not None:
-            self.view = View(
-                self.track,
-                self.remote,
-                display=self._display,
-                send=self._send,
-                notice=self.ui.notice,
-                on_mode=self.ui.view_mode,
-            )
-            if s.window is not None:  # before any grab: never the whole screen
-                self.view.limit_to_title(s.window)
-        self._start_hotkey()
-        self._apply(self.consent.paired(paired.mode))
+        for feature in self.features.values():
+            feature.start()
+        self._apply(self.consent.paired(paired.mode, tuple(self.features)))
         self.ui.status("connecting to the operator")
-        sdp = await self.link.offer()
-        turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
-        if turn and " typ relay " not in sdp:
-            self.ui.notice(
-                "network: the TURN relay gave no address (unreachable, or it refused the "
-                "credentials); only a direct connection can work"
-            )
-        await signal.send(protocol.Offer(sdp=sdp))
-        self._start(self._connect_deadline())
+        async with self._negotiating:
+            sdp = await self.link.offer()
+            turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
+            if turn and " typ relay " not in sdp:
+                self.ui.notice(
+                    "network: the TURN relay gave no address (unreachable, or it refused the "
+                    "credentials); only a direct connection can work"
+                )
+            await signal.send(protocol.Offer(sdp=sdp))
+        self.start(self._connect_deadline())
         while True:
             msg = await self._until_stopped(signal.recv())
             if self._stop.is_set():
@@ -243,7 +371,9 @@ class PeerSession:
                 return self._finish(EXIT_FAILED, "the server closed the connection")
             if isinstance(msg, protocol.Answer):
                 code = await self.link.accept_answer(msg.sdp)
-                self.ui.verification(code)
+                if not self._verified:
+                    self._verified = True
+                    self.ui.verification(code)
             elif isinstance(msg, protocol.Candidate):
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
@@ -270,30 +400,29 @@ class PeerSession:
         return None
 
     def _finish(self, status: int, message: str) -> Outcome:
-        self._apply(self.consent.end())
+        for action in self.consent.end():  # quietly: the ending line says it all
+            if isinstance(action, c.Decided):
+                self._carry_out(action.capability, False)
         self.remote.allow(False)
         if self.link is not None:
-            self.ui.notice(f"input: {self.remote.summary()}")
-            counts = self.clipboard_counts
-            if counts:
-                self.ui.notice(
-                    f"clipboard: sent {counts['sent']}, received {counts['received']}, "
-                    f"dropped {counts['dropped']}"
-                )
+            for feature in self.features.values():
+                line = feature.summary()
+                if line:
+                    self.ui.notice(line)
         self._outcome = Outcome(status, message)
         self.ui.ended(message)
         return self._outcome
 
     async def _teardown(self) -> None:
-        if self.track is not None:
-            self.track.close_gate()
-        await self.remote.close()
-        if self.hotkey is not None:
-            self.hotkey.close()
-        if self.clipboard is not None:
-            self.clipboard.close()
-        if self.view is not None:
-            await self.view.close()
+        for feature in self.features.values():
+            feature.stop_now()
+        for feature in self.features.values():
+            try:
+                await feature.close()
+            except Exception:
+                logger.exception("closing %s failed", feature.capability)
+        if hasattr(self, "_idle"):
+            await self._idle.close()
         for task in list(self._tasks):
             task.cancel()
         if self.link is not None:
@@ -317,128 +446,57 @@ class PeerSession:
             self._connected = True
             self.ui.status("connected")
         elif state in ("disconnected", "failed", "closed"):
-            self.remote.release()  # nobody can send the key-ups now
+            for feature in self.features.values():
+                feature.link_lost()
         if state == "failed":
             self.ui.status("the connection to the operator failed")
             self._stop_reason = "connection_failed"
             self._stop.set()
 
-    def _channel_closed(self, label: str) -> None:
-        self.remote.release()
+    def _channel_open(self, label: str) -> None:
+        if label == "control":
+            self.send("control", protocol.Capabilities(supported=tuple(self.features)))
+            self._apply(self.consent.channel_open())
 
-    def _control(self, msg: Any) -> None:
+    def _channel_closed(self, label: str) -> None:
+        for feature in self.features.values():
+            feature.link_lost()
+
+    def _message(self, label: str, msg: Any) -> None:
         if isinstance(msg, protocol.ConsentRequest):
             self._apply(self.consent.request(msg.capability))
-        elif isinstance(msg, protocol.Release):
+            return
+        if isinstance(msg, protocol.Release):
             self._apply(self.consent.release(msg.capability))
-        elif isinstance(msg, protocol.SelectMonitor):
-            if self.view is None or not self.consent.allows("view"):
-                logger.warning("select_monitor %d refused: view not allowed", msg.index)
-                self.refused["select_monitor"] += 1
-            elif not self.view.select_monitor(msg.index):
-                self.refused["select_monitor"] += 1
-        elif isinstance(msg, protocol.LimitRequest):
-            self._limit_request()
-        elif isinstance(msg, protocol.Clipboard):
-            self._clipboard_in(msg.text)
-
-    def _limit_request(self) -> None:
-        if self.view is None or not self.consent.allows("view"):
-            logger.warning("limit_request refused: view not allowed")
-            self.refused["limit_request"] += 1
-        elif self.settings.headless:
-            if self.settings.window is None:
-                self.ui.notice("limit to one application: not available in headless mode")
-            else:
-                logger.info("limit_request: already limited by --window")
-        else:
-            self.offer_window_choice()
-
-    # ------------------------------------------------------------------ clipboard
-
-    def _clipboard_in(self, text: str) -> None:
-        if not self.consent.allows("clipboard") or self.clipboard is None:
-            logger.warning("clipboard from the operator dropped: not allowed")
-            self.clipboard_counts["dropped"] += 1
             return
-        self.clipboard.set_text(text)
-        self.clipboard_counts["received"] += 1
-        self.ui.notice(f"clipboard: received {len(text)} characters")
-
-    def _clipboard_changed(self, text: str) -> None:
-        """On the loop: the customer's clipboard holds new text."""
-        if not self.consent.allows("clipboard"):
-            self.clipboard_counts["dropped"] += 1
+        feature = self._by_type.get(msg.type)
+        if feature is None:
+            logger.warning("%s from the operator: nothing here handles it", msg.type)
+            self.refused[msg.type] += 1
             return
-        text = protocol.clean_text(text)[: protocol.MAX_CLIPBOARD_CHARS]
-        self._send(protocol.Clipboard(text=text))
-        self.clipboard_counts["sent"] += 1
-        self.ui.notice(f"clipboard: sent {len(text)} characters")
-
-    def _clipboard_allowed(self, allowed: bool) -> bool:
-        if allowed and self.clipboard is None:
-            loop = self._loop
-            if loop is None:
-                return False
-
-            def changed(text: str) -> None:  # on the clipboard thread
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(self._clipboard_changed, text)
-
-            clipboard = XClipboard(self._display, changed, max_chars=protocol.MAX_CLIPBOARD_CHARS)
-            try:
-                clipboard.start()
-            except Exception as exc:
-                logger.warning("clipboard: not available here: %s", exc)
-                return False
-            self.clipboard = clipboard
-        if self.clipboard is not None:
-            self.clipboard.watch(allowed)
-        return True
-
-    # ------------------------------------------------------------------ control
-
-    def _start_hotkey(self) -> None:
-        loop = self._loop
-        if loop is None:
+        if not self.consent.allows(feature.capability):
+            logger.warning("%s refused: %s not allowed", msg.type, feature.capability)
+            self.refused[msg.type] += 1
+            if isinstance(feature, ClipboardFeature):
+                feature.refused()
+            if self.link is not None:
+                self.link.tell(
+                    label, "not_allowed", f"the customer has not allowed {feature.capability}"
+                )
             return
+        feature.handle(msg)
 
-        def pressed() -> None:  # on the hotkey thread
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._hotkey_pressed)
+    def _raw_frame(self, label: str, data: str | bytes) -> None:
+        self._raw[label].frame(label, data)
 
-        hotkey = GlobalHotkey(self._display, pressed)
-        try:
-            hotkey.start()
-        except HotkeyError as exc:
-            logger.warning("hotkey %s: %s", hotkey.label, exc)
-            return
-        self.hotkey = hotkey
-        self.ui.hotkey(hotkey.label)
-
-    def _hotkey_pressed(self) -> None:
-        if self.consent.allows("control"):
-            logger.info("control: taken back with the hotkey")
-            self.revoke("control")
-
-    def _control_allowed(self, allowed: bool) -> bool:
-        """Carry out a decision about ``control``; ``False`` if it cannot work here."""
-        was = self.remote.allowed
-        if allowed:
-            if not self.remote.allow(True):
-                return False
-            if self.hotkey is not None:
-                self.ui.notice(f"control: press {self.hotkey.label} to take back control")
-        else:
-            self.remote.allow(False)
-            if was:
-                self.ui.notice("control: revoked")
-        return True
-
-    def _start(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _carry_out(self, capability: str, allowed: bool) -> bool:
+        """Tell the feature; ``False`` if it cannot work on this computer."""
+        feature = self.features.get(capability)
+        if feature is None:
+            return not allowed
+        if allowed == feature.allowed and not allowed:
+            return True
+        return feature.set_allowed(allowed)
 
     def _apply(self, actions: list[c.Action]) -> None:
         unavailable: list[str] = []  # granted, but this computer cannot do it: taken back
@@ -447,34 +505,20 @@ class PeerSession:
                 self.ui.ask(action.capability, self.operator)
             elif isinstance(action, c.Decided):
                 self.ui.decided(action.capability, action.allowed, action.why)
-                if action.capability == "control" and not self._control_allowed(action.allowed):
-                    unavailable.append("control")
-                elif action.capability == "clipboard" and not self._clipboard_allowed(
-                    action.allowed
-                ):
-                    unavailable.append("clipboard")
+                if not self._carry_out(action.capability, action.allowed):
+                    unavailable.append(action.capability)
             elif isinstance(action, c.Reply):
-                self._send(
-                    protocol.ConsentReply(capability=action.capability, allowed=action.allowed)
+                self.send(
+                    "control",
+                    protocol.ConsentReply(capability=action.capability, allowed=action.allowed),
                 )
             elif isinstance(action, c.State):
-                self._send(protocol.ConsentState(granted=action.granted))
+                self.send("control", protocol.ConsentState(granted=action.granted))
                 self.ui.granted(action.granted)
-            elif isinstance(action, c.StartView):
-                if self.track is not None:
-                    self.track.open_gate()
-                if self.view is not None:
-                    self._start(self.view.start())
-            elif isinstance(action, c.StopView):
-                if self.track is not None:
-                    self.track.close_gate()
-                if self.view is not None:
-                    self.view.pause()
 
         for capability in unavailable:
             self.ui.notice(f"{capability}: not available on this computer")
             self._apply(self.consent.revoke(capability))
 
     def _send(self, msg: Any) -> None:
-        if self.link is not None:
-            self.link.send_control(msg)
+        self.send("control", msg)

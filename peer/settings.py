@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from signaling import protocol
+from wire import protocol
 
 from .encoder import CODECS, X264_PRESETS, EncoderTuning
 

@@ -1,4 +1,4 @@
-"""The peer's side of the signaling WebSocket (``/ws/peer``), speaking ``signaling.protocol``.
+"""The peer's side of the signaling WebSocket (``/ws/peer``), speaking ``wire.protocol``.
 
     hello -> welcome -> join{code, host, user, os} -> join_pending -> paired
     -> offer -> answer / candidate ... -> bye
@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from signaling import protocol
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 

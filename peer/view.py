@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from signaling import protocol
+from wire import protocol
 
 from .capture import ScreenTrack, monitor_rect, picture_rect
 from .remote import RemoteControl

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from signaling import protocol, ws
+from signaling import ws
 from signaling.codes import CodeRegistry
 from signaling.pairing import Pairing, Role
 from signaling.passwords import MAX_PASSWORD_CHARS, hash_password, verify_password
@@ -38,6 +38,7 @@ from signaling.state import (
 )
 from signaling.store import Store
 from turn.credentials import ice_servers
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from signaling import protocol
 from signaling.codes import CodeError
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 

@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from signaling import clientaddr, protocol
+from signaling import clientaddr
 from signaling.codes import CodeRegistry
 from signaling.pairing import ConnId, Pairing
 from signaling.ratelimit import GuessLimiter, LoginLimiter
 from signaling.settings import ServerSettings
 from signaling.store import Store
+from wire import protocol
 
 COOKIE_NAME = "supportlink_session"
 

@@ -1,6 +1,6 @@
 """The two signaling WebSockets: ``/ws/operator`` and ``/ws/peer``.
 
-A thin adapter around ``signaling.pairing``: each frame is parsed with ``signaling.protocol``,
+A thin adapter around ``signaling.pairing``: each frame is parsed with ``wire.protocol``,
 handed to the pairing table, and the effects it returns are carried out here (send, close,
 audit). Malformed frames get an ``error`` and are otherwise ignored; after
 ``max_bad_frames`` of them the socket is closed with 1008. Frames over
@@ -17,7 +17,6 @@ from collections.abc import Iterable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from signaling import protocol
 from signaling.pairing import Close, ConnId, Effect, Ended, PairingError, Role, Send, Started
 from signaling.state import (
     STATE,
@@ -27,6 +26,7 @@ from signaling.state import (
     json_error,
     same_origin,
 )
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 

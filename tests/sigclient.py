@@ -1,4 +1,4 @@
-"""A typed signaling client for tests: real WebSockets speaking ``signaling.protocol``.
+"""A typed signaling client for tests: real WebSockets speaking ``wire.protocol``.
 
 Works against pytest-aiohttp's ``TestClient`` (``Endpoint.of(client)``) or any running server
 (``Endpoint(http_session, "http://127.0.0.1:8080")``)::
@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from signaling import protocol as p
 from signaling.passwords import hash_password
 from signaling.settings import ServerSettings
 from signaling.store import Store
+from wire import protocol as p
 
 T = TypeVar("T")
 

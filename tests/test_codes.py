@@ -18,8 +18,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from signaling import protocol
 from signaling.codes import CodeError, CodeRegistry, IssuedCode
+from wire import protocol
 
 TTL = 900.0
 

@@ -16,7 +16,7 @@ from xrecorder import Recorder
 from xvfb import virtual_display
 
 from peer.remote_input import InputCore, Rect
-from signaling import protocol
+from wire import protocol
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 

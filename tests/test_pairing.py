@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from signaling import protocol as p
 from signaling.codes import CodeRegistry
 from signaling.pairing import (
     Close,
@@ -20,6 +19,7 @@ from signaling.pairing import (
     Started,
     State,
 )
+from wire import protocol as p
 
 OP, PEER, OP2, PEER2, THIEF = 1, 2, 3, 4, 5
 

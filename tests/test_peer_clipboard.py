@@ -25,7 +25,7 @@ from xvfb import virtual_display
 
 from peer import encoder
 from peer.clipboard import XClipboard
-from signaling import protocol as p
+from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
@@ -175,7 +175,7 @@ async def test_clipboard_both_ways_only_while_allowed(
     op.control(p.ConsentRequest(capability="clipboard"))
     await until(lambda: ("clipboard", "alice") in ui.asked)
     session.answer("clipboard", True)
-    await until(lambda: op.states()[-1] == ("view", "clipboard"))
+    await until(lambda: op.states()[-1] == ("view", "clipboard", "chat"))
 
     app.copy("customer copied this")
     await until(lambda: p.Clipboard(text="customer copied this") in op.received)
@@ -190,7 +190,7 @@ async def test_clipboard_both_ways_only_while_allowed(
 
     # the customer stops it: nothing more either way
     session.revoke("clipboard")
-    await until(lambda: op.states()[-1] == ("view",))
+    await until(lambda: op.states()[-1] == ("view", "chat"))
     sent = len(op.of(p.Clipboard))
     app.copy("after the revoke")
     op.control(p.Clipboard(text="also too late"))

@@ -17,7 +17,7 @@ from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
 from peer import encoder
 from peer.capture import ScreenTrack, default_grabber
 from peer.connection import PeerLink, rtc_configuration
-from signaling import protocol
+from wire import protocol
 
 BLOCKS = [Block(100, 100, 300, 200, "#ff0000"), Block(700, 400, 300, 200, "#00ff00")]
 

@@ -1,24 +1,41 @@
-"""The consent core, without an event loop."""
+"""The consent core, without an event loop: every rule comes from the capability table."""
 
 from __future__ import annotations
 
 import pytest
 
-from peer.consent import Ask, Consent, Decided, Reply, StartView, State, StopView
+from peer.consent import Ask, Consent, Decided, Reply, State
+from wire import protocol
+
+CHAT_ON = Decided("chat", True, "part of every session")
 
 
 def test_screen_session_asks_for_view_and_nothing_runs_before_allow() -> None:
     consent = Consent(can_ask=True)
     actions = consent.paired("screen")
-    assert actions == [Ask("view"), State(())]
+    assert actions == [CHAT_ON, Ask("view"), State(("chat",))]
     assert not consent.allows("view") and consent.pending == {"view"}
     assert consent.answer("view", True) == [
         Decided("view", True, "allowed by the customer"),
         Reply("view", True),
-        StartView(),
-        State(("view",)),
+        State(("view", "chat")),
     ]
     assert consent.allows("view")
+
+
+def test_chat_needs_no_question_in_either_mode() -> None:
+    for mode in protocol.MODES:
+        consent = Consent(can_ask=False)
+        consent.paired(mode)
+        assert consent.allows("chat"), mode
+
+
+def test_what_the_table_asks_at_start_is_asked_at_start() -> None:
+    at_start = {c.name for c in protocol.CAPABILITY_TABLE if c.consent == "at_start"}
+    for mode in protocol.MODES:
+        consent = Consent(can_ask=True)
+        asked = {a.capability for a in consent.paired(mode) if isinstance(a, Ask)}
+        assert asked == at_start & set(protocol.capabilities_of(mode)), mode
 
 
 def test_deny_then_the_operator_may_ask_again() -> None:
@@ -27,7 +44,7 @@ def test_deny_then_the_operator_may_ask_again() -> None:
     assert consent.answer("view", False) == [
         Decided("view", False, "denied by the customer"),
         Reply("view", False),
-        State(()),
+        State(("chat",)),
     ]
     assert consent.answer("view", True) == []  # no question pending: ignored
     assert consent.request("view") == [Ask("view")]
@@ -39,37 +56,36 @@ def test_pregranted_by_allow_and_headless_denies_the_rest() -> None:
     actions = consent.paired("screen")
     assert actions == [
         Decided("view", True, "pre-granted by --allow"),
-        StartView(),
         Decided("clipboard", True, "pre-granted by --allow"),
-        State(("view", "clipboard")),
+        CHAT_ON,
+        State(("view", "clipboard", "chat")),
     ]
     assert consent.request("control") == [
         Decided("control", False, "not in --allow"),
         Reply("control", False),
-        State(("view", "clipboard")),
+        State(("view", "clipboard", "chat")),
     ]
-    assert consent.request("view") == [Reply("view", True), State(("view", "clipboard"))]
+    assert consent.request("view") == [Reply("view", True), State(("view", "clipboard", "chat"))]
 
 
-def test_headless_without_view_never_starts_capture() -> None:
+def test_headless_without_view_never_grants_it() -> None:
     consent = Consent(can_ask=False)
     actions = consent.paired("screen")
-    assert StartView() not in actions
+    assert Decided("view", True, "pre-granted by --allow") not in actions
     assert Decided("view", False, "not in --allow") in actions
     assert not consent.allows("view")
 
 
-def test_revoke_and_release_stop_view_at_once() -> None:
+def test_revoke_and_release_withdraw_at_once() -> None:
     consent = Consent(frozenset({"view", "control"}), can_ask=True)
     consent.paired("screen")
     assert consent.revoke("view") == [
-        StopView(),
         Decided("view", False, "revoked by the customer"),
-        State(("control",)),
+        State(("control", "chat")),
     ]
     assert consent.release("control") == [
         Decided("control", False, "released by the operator"),
-        State(()),
+        State(("chat",)),
     ]
     assert consent.revoke("view") == []  # nothing left to revoke
     # what the customer revoked is asked about again; what the operator released is not
@@ -78,19 +94,42 @@ def test_revoke_and_release_stop_view_at_once() -> None:
 
 
 def test_call_session_never_shares_the_screen() -> None:
-    consent = Consent(frozenset({"view", "voice"}), can_ask=True)
+    consent = Consent(frozenset({"view", "clipboard"}), can_ask=True)
     actions = consent.paired("call")
-    assert not any(isinstance(a, Ask | StartView) for a in actions)
-    assert consent.granted == ("voice",)
-    assert consent.request("view")[0] == Decided(
-        "view", False, "a call session never shares the screen"
+    assert not any(isinstance(a, Ask) for a in actions)
+    assert consent.granted == ("clipboard", "chat")
+    assert consent.request("view")[0] == Decided("view", False, "not part of a call session")
+    assert consent.request("control")[0] == Decided(
+        "control", False, "not part of a call session"
+    )
+
+
+def test_a_capability_this_peer_does_not_know_is_denied_not_an_error() -> None:
+    consent = Consent(can_ask=True)
+    consent.paired("screen")
+    assert consent.request("teleport") == [
+        Decided("teleport", False, "not something this SupportLink can do"),
+        Reply("teleport", False),
+        State(("chat",)),
+    ]
+
+
+def test_a_capability_this_peer_cannot_carry_out_is_denied() -> None:
+    consent = Consent(frozenset({"control"}), can_ask=True)
+    consent.paired("screen", supported=("view", "chat"))
+    assert not consent.allows("control")
+    assert consent.request("control")[0] == Decided(
+        "control", False, "not part of a screen session"
     )
 
 
 def test_end_stops_everything_for_good() -> None:
     consent = Consent(frozenset({"view"}), can_ask=True)
     consent.paired("screen")
-    assert consent.end() == [StopView()]
+    assert consent.end() == [
+        Decided("view", False, "the session ended"),
+        Decided("chat", False, "the session ended"),
+    ]
     assert consent.granted == ()
     assert consent.request("view") == []
     assert not consent.allows("view")
@@ -99,7 +138,7 @@ def test_end_stops_everything_for_good() -> None:
 def test_channel_open_reports_the_current_grants() -> None:
     consent = Consent(frozenset({"control"}), can_ask=True)
     consent.paired("screen")
-    assert consent.channel_open() == [State(("control",))]
+    assert consent.channel_open() == [State(("control", "chat"))]
 
 
 def test_unknown_names_are_rejected() -> None:

@@ -28,7 +28,7 @@ from peer.inject import held_keys, pointer_buttons
 from peer.session import Outcome, PeerSession
 from peer.settings import PeerSettings
 from peer.windows import WindowInfo
-from signaling import protocol as p
+from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
@@ -259,7 +259,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         op.control(p.ConsentRequest(capability="control"))
         await until(lambda: ("control", "alice") in ui.asked)
         session.answer("control", True)
-        await until(lambda: ("view", "control") in op.states())
+        await until(lambda: ("view", "control", "chat") in op.states())
         assert p.ConsentReply(capability="control", allowed=True) in op.received
         assert "control: press Ctrl+Alt+End to take back control" in ui.lines
 
@@ -290,7 +290,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         assert keycode(xdisplay, "Shift_L") not in held_keys(xdisplay)
         assert pointer_buttons(xdisplay) == set()
         assert "control: revoked" in ui.lines
-        await until(lambda: op.states()[-1] == ("view",))
+        await until(lambda: op.states()[-1] == ("view", "chat"))
         # after the revoke nothing more is injected
         rec.forget()
         before = session.remote.core.counters["not_allowed"]
@@ -303,13 +303,13 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         op.control(p.ConsentRequest(capability="control"))
         await until(lambda: ui.asked.count(("control", "alice")) == 2)
         session.answer("control", True)
-        await until(lambda: op.states()[-1] == ("view", "control"))
+        await until(lambda: op.states()[-1] == ("view", "control", "chat"))
         injected = session.remote.injected
         op.key("ControlLeft", "Control", True)
         await r.settled(injected + 1)
         assert keycode(xdisplay, "Control_L") in held_keys(xdisplay)
         op.control(p.Release(capability="control"))
-        await until(lambda: op.states()[-1] == ("view",))
+        await until(lambda: op.states()[-1] == ("view", "chat"))
         await session.remote.flush()
         assert keycode(xdisplay, "Control_L") not in held_keys(xdisplay)
 
@@ -336,9 +336,9 @@ async def test_hotkey_takes_control_back_and_releases(
 
     r = await start(endpoint, display, allow=frozenset({"view", "control"}))
     op, session, ui = r.operator, r.session, r.ui
-    await until(lambda: ("view", "control") in op.states())
+    await until(lambda: ("view", "control", "chat") in op.states())
     assert "consent: control allowed (pre-granted by --allow)" in ui.lines
-    assert "operator may now: view, control" in ui.lines
+    assert "operator may now: view, control, chat" in ui.lines
     assert "hotkey: Ctrl+Alt+End takes control back" in ui.lines
     op.key("ShiftRight", "Shift", True)
     op.input(p.PointerButton(button="right", down=True, x=0.9, y=0.9))
@@ -353,7 +353,7 @@ async def test_hotkey_takes_control_back_and_releases(
         xtest.fake_input(xdisplay, X.KeyRelease, code)
     xdisplay.sync()
     await until(lambda: "control: revoked" in ui.lines)
-    await until(lambda: op.states()[-1] == ("view",))
+    await until(lambda: op.states()[-1] == ("view", "chat"))
     await session.remote.flush()
     assert held_keys(xdisplay).isdisjoint({keycode(xdisplay, "Shift_R"), *keys})
     assert pointer_buttons(xdisplay) == set()
@@ -374,7 +374,7 @@ async def test_closed_input_channel_and_lost_connection_release_everything(
 ) -> None:
     r = await start(endpoint, display, allow=frozenset({"view", "control"}))
     op, session = r.operator, r.session
-    await until(lambda: ("view", "control") in op.states())
+    await until(lambda: ("view", "control", "chat") in op.states())
     op.key("AltLeft", "Alt", True)
     op.input(p.PointerButton(button="middle", down=True, x=0.5, y=0.5))
     await r.settled(2)
@@ -395,7 +395,7 @@ async def test_disconnect_releases_keys_held_for_the_operator(
 ) -> None:
     r = await start(endpoint, display, allow=frozenset({"view", "control"}))
     op, session = r.operator, r.session
-    await until(lambda: ("view", "control") in op.states())
+    await until(lambda: ("view", "control", "chat") in op.states())
     op.key("ControlRight", "Control", True)
     op.key("KeyQ", "q", True)
     await r.settled(2)
@@ -417,7 +417,7 @@ async def test_bad_input_is_dropped_and_counted_never_injected(
     with Recorder(display, *WINDOW) as rec:
         r = await start(endpoint, display, allow=frozenset({"view", "control"}))
         op, session = r.operator, r.session
-        await until(lambda: ("view", "control") in op.states())
+        await until(lambda: ("view", "control", "chat") in op.states())
         frames = [
             '{"type":"pointer_move","x":1.5,"y":0.5}',  # out of range
             '{"type":"pointer_move","x":-0.1,"y":0.5}',

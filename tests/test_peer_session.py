@@ -19,8 +19,8 @@ from peer import encoder
 from peer.cli import HeadlessUI
 from peer.session import PeerSession
 from peer.settings import PeerSettings
-from signaling import protocol as p
 from signaling.app import create_app
+from wire import protocol as p
 
 BLOCKS = [Block(200, 150, 300, 200, "#ff0000"), Block(800, 300, 300, 200, "#0000ff")]
 PASSWORD = "correct horse"
@@ -120,7 +120,7 @@ async def test_allowed_view_shows_the_screen_and_disconnect_ends_for_good(
     for block in BLOCKS:
         got = tuple(int(v) for v in pixels[block.y + 100, block.x + 150])
         assert all(abs(a - e) < 30 for a, e in zip(got, hex_to_bgr(block.colour), strict=True))
-    await operator.wait_for(lambda: p.ConsentState(granted=("view",)) in operator.control)
+    await operator.wait_for(lambda: p.ConsentState(granted=("view", "chat")) in operator.control)
     code = p.verification_code(p.sdp_fingerprint(answer), p.sdp_fingerprint(offer))
     assert f"verification code: {code}" in ui.lines
 
@@ -154,7 +154,7 @@ async def test_without_consent_no_frame_leaves(
     await operator.accept_and_answer()
     denied = p.ConsentReply(capability="view", allowed=False)
     await operator.wait_for(lambda: denied in operator.control)
-    assert p.ConsentState(granted=()) in operator.control
+    assert p.ConsentState(granted=("chat",)) in operator.control
     assert "consent: view denied (not in --allow)" in ui.lines
     await operator.wait_for(lambda: operator.track is not None)
     assert operator.track is not None

@@ -26,7 +26,7 @@ from test_peer_remote import Running, start, until
 from xvfb import Block, ColourBlocks, virtual_display
 
 from peer import encoder
-from signaling import protocol as p
+from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 

@@ -12,14 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signaling import protocol
-from signaling.protocol import ProtocolError
+from wire import protocol
+from wire.protocol import ProtocolError
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "messages.json").read_text("utf-8"))
 CHANNELS: dict[str, protocol.Registry] = {
     "signaling": protocol.SIGNALING,
     "control": protocol.CONTROL,
     "input": protocol.INPUT,
+    "chat": protocol.CHAT,
 }
 PROTOCOL_CODES = {"bad_json", "too_large", "unknown_type", "bad_message"}
 
@@ -333,3 +334,60 @@ def test_clean_text_leaves_what_any_protocol_string_accepts() -> None:
     cleaned = protocol.clean_text("a\x00b\ud800c\U0001f600é")
     assert cleaned == "abc\U0001f600é"
     protocol.Clipboard(text=cleaned)  # builds: nothing in it is refused
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+def test_schema_file_is_what_the_tables_say() -> None:
+    """tests/data/schema.json is what the JS mirror is checked against: it must be current
+    (regenerate with ``python -m wire.schema > tests/data/schema.json``)."""
+    from wire.schema import render
+
+    path = Path(__file__).parent / "data" / "schema.json"
+    assert path.read_text("utf-8") == render()
+
+
+def test_every_channel_registry_is_described_and_every_capability_channel_exists() -> None:
+    assert {c.registry.name for c in protocol.CHANNELS} == {"control", "input", "chat"}
+    for cap in protocol.CAPABILITY_TABLE:
+        for label in cap.channels:
+            assert label in protocol.CHANNEL_BY_LABEL
+        if cap.consent != "none":
+            assert "{operator}" in cap.question
+
+
+def test_a_bad_table_row_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match="no_such_channel"):
+        protocol.CapabilitySpec(
+            "x", ("screen",), ("no_such_channel",), (), "none", "", "do x", "x"
+        )
+    with pytest.raises(ValueError, match="must name the operator"):
+        protocol.CapabilitySpec("x", ("screen",), (), (), "on_request", "Allow?", "do x", "x")
+    with pytest.raises(ValueError, match="'nope'"):
+        protocol.ChannelSpec(
+            "x", True, None, False, protocol.CHAT, frozenset({"nope"}), frozenset()
+        )
+
+
+def test_capabilities_of_each_mode_come_from_the_table() -> None:
+    assert protocol.capabilities_of("screen") == ("view", "control", "clipboard", "chat")
+    assert protocol.capabilities_of("call") == ("clipboard", "chat")
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        ("", 0),
+        ("abc", 3),
+        ("e\u0301", 1),  # e + combining acute
+        ("\U0001F44D\U0001F3FD", 1),  # thumbs up, skin tone
+        ("\U0001F468\u200d\U0001F469\u200d\U0001F467", 1),  # family (ZWJ sequence)
+        ("\U0001F1EF\U0001F1F5\U0001F1E9\U0001F1EA", 2),  # two flags
+        ("\u2764\ufe0f", 1),  # heart + variation selector
+        ("\u202eabc", 4),  # an RTL override is a character of its own
+        ("日本語", 3),
+    ],
+)
+def test_user_length_counts_what_a_person_sees(text: str, length: int) -> None:
+    assert protocol.user_length(text) == length

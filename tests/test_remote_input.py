@@ -17,7 +17,7 @@ from peer.remote_input import (
     Scroll,
     TokenBucket,
 )
-from signaling import protocol
+from wire import protocol
 
 MONITOR = Rect(1920, 0, 1280, 720)  # the second monitor, right of a 1920-px one
 

@@ -250,8 +250,8 @@ async def test_logout_ends_the_open_operator_socket(client: Client) -> None:
 
 
 async def test_a_removed_operator_can_do_nothing_more(tmp_path: Path, client: Client) -> None:
-    from signaling import protocol as p
     from signaling.store import Store
+    from wire import protocol as p
 
     endpoint = Endpoint.of(client)
     token = await endpoint.login("alice", "correct horse")

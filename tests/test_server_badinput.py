@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sigclient import Closed, Endpoint, Pair, SigClient, add_operator, server_settings
 
-from signaling import protocol as p
 from signaling.app import create_app
+from wire import protocol as p
 
 PASSWORD = "correct horse"
 

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from sigclient import Closed, Endpoint, add_operator, server_settings
 
-from signaling import protocol as p
 from signaling.app import create_app
 from signaling.state import STATE
+from wire import protocol as p
 
 PASSWORD = "correct horse"
 Start = Callable[..., Awaitable[tuple[Endpoint, str, web.Application]]]

@@ -24,9 +24,9 @@ import pytest
 from aioice import stun
 from aioice.turn import create_turn_endpoint
 
-from signaling import protocol
 from turn.coturn import DENIED_PEER_RANGES, CoturnConfig, render
 from turn.credentials import ice_servers, rest_credentials
+from wire import protocol
 
 SECRET = "9f2c4e7a1b3d5f60-test-secret"
 TURNSERVER = "/usr/bin/turnserver"

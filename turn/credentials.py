@@ -19,7 +19,7 @@ import hmac
 import math
 from collections.abc import Sequence
 
-from signaling import protocol
+from wire import protocol
 
 __all__ = ["ice_servers", "rest_credentials"]
 

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Remote control from the console: the operator's pointer and keyboard on the video element
- * become INPUT channel messages (see signaling/protocol.py: pointer_move, pointer_button,
+ * become INPUT channel messages (see wire/protocol.py: pointer_move, pointer_button,
  * wheel, key, release_all). Coordinates are fractions 0..1 of the picture itself, not of the
  * element: with `object-fit: contain` the element may show bars around the picture.
  *

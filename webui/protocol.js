@@ -2,7 +2,7 @@
 /**
  * Every SupportLink wire message, as the console speaks it.
  *
- * This module mirrors `signaling/protocol.py` field for field: the same message tables, the
+ * This module mirrors `wire/protocol.py` field for field: the same message tables, the
  * same limits, the same error codes, the same verification code. Golden examples in
  * `tests/data/messages.json` are checked against both (`node --test tests/js/`).
  *

@@ -1,5 +1,5 @@
 // Golden wire examples (tests/data/messages.json) checked against webui/protocol.js, the
-// console's mirror of signaling/protocol.py.
+// console's mirror of wire/protocol.py.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -86,7 +86,7 @@ test("constants mirror protocol.py", () => {
 });
 
 // The cases below are where JSON.parse and JavaScript strings differ from Python; each
-// expectation was checked against signaling/protocol.py.
+// expectation was checked against wire/protocol.py.
 const HELLO = '{"type":"hello","role":"operator","protocol":';
 
 test("an integer field refuses 1.0 and 1e0 like Python's int check", () => {

@@ -8,11 +8,20 @@ Two channels carry these messages:
 
 * **signaling** -- JSON text frames on the server's WebSockets (``/ws/operator``,
   ``/ws/peer``). The server pairs the two sides and relays offer/answer/candidates.
-* **control** -- JSON text on the ``control`` data channel, end to end between the
-  operator's browser and the customer's peer (consent, monitors, window limit, clipboard).
-* **input** -- JSON text on the ``input`` data channel (ordered, reliable), operator to peer:
-  pointer, buttons, wheel and keys. Coordinates are fractions (0..1) of the picture the
-  operator sees; the peer maps them onto the monitor or window it is sharing.
+* **data channels** -- end to end between the operator's browser and the customer's peer,
+  one row each in ``CHANNELS`` (label, delivery, registry, who may send what):
+
+  - ``control``: consent, what the peer supports, monitors, window limit, clipboard;
+  - ``input``: pointer, buttons, wheel and keys, operator to peer. Coordinates are fractions
+    (0..1) of the picture the operator sees; the peer maps them onto what it shares;
+  - ``chat``: text both ways.
+
+What the operator may ask the customer for is a table too: ``CAPABILITY_TABLE`` holds one row
+per capability (the session modes it exists in, what carries it, how consent is given, the
+words shown on each side). On the wire a capability is a token, not a closed list: a side that
+meets one it does not know shows it by its name and carries on. ``schema()`` (in
+``wire.schema``) writes all these tables to ``tests/data/schema.json``, which the JS mirror is
+checked against.
 
 A session, as the signaling channel sees it::
 
@@ -48,6 +57,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -66,8 +76,15 @@ MAX_CLIPBOARD_CHARS = 4000
 ROLES = ("operator", "peer")
 BUTTONS = ("left", "middle", "right")
 MODES = ("screen", "call")
-#: What an operator may ask the customer for; each is allowed or denied separately.
-CAPABILITIES = ("view", "control", "clipboard", "files", "voice")
+#: Largest chat data-channel message accepted, in bytes of UTF-8 text.
+MAX_CHAT_BYTES = 64 * 1024
+#: Longest chat message, in characters as a person counts them (``user_length``).
+MAX_CHAT_CHARS = 4000
+#: Longest chat message in code points: the wire's bound on text of ``MAX_CHAT_CHARS``
+#: characters that carry combining marks or emoji sequences.
+MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS
+#: Most capabilities one message may name.
+MAX_CAPABILITIES = 32
 
 #: Stable error codes, with what they mean. A client may switch on these.
 ERROR_CODES: Mapping[str, str] = {
@@ -92,6 +109,9 @@ ERROR_CODES: Mapping[str, str] = {
     "rate_limited": "too many attempts; retry later",
     # server
     "server_busy": "the server cannot take more sessions now",
+    # data channels
+    "not_allowed": "the customer has not allowed what this message needs",
+    "too_long": "the text is longer than the limit",
     "internal": "the server failed; the session was closed",
 }
 
@@ -109,6 +129,7 @@ BYE_REASONS: Mapping[str, str] = {
 }
 
 _TOKEN = r"[a-z][a-z0-9_]{0,39}"
+
 _FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$", re.MULTILINE)
 #: No message nests deeper than this; deeper frames are ``bad_json`` wherever they are parsed.
 MAX_JSON_DEPTH = 32
@@ -291,6 +312,41 @@ def clean_text(text: str) -> str:
     return _UNCARRIABLE_RE.sub("", text)
 
 
+def user_length(text: str) -> int:
+    """How many characters a person sees in ``text``: combining marks, variation selectors,
+    emoji modifiers and whatever a zero-width joiner glues on count with the character
+    before them, and a pair of regional indicators (a flag) counts once. Close to Unicode's
+    grapheme clusters, which the console counts with ``Intl.Segmenter``."""
+    count = 0
+    join_next = False
+    flag_open = False
+    for ch in text:
+        cp = ord(ch)
+        if join_next:
+            join_next = False
+            continue
+        if cp == 0x200D:  # zero-width joiner
+            join_next = count > 0
+            continue
+        if 0x1F1E6 <= cp <= 0x1F1FF:  # regional indicator: two make one flag
+            if flag_open:
+                flag_open = False
+                continue
+            flag_open = True
+            count += 1
+            continue
+        flag_open = False
+        if count and (
+            unicodedata.category(ch) in ("Mn", "Me")
+            or 0xFE00 <= cp <= 0xFE0F
+            or 0x1F3FB <= cp <= 0x1F3FF
+            or 0xE0020 <= cp <= 0xE007F
+        ):
+            continue
+        count += 1
+    return count
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -358,6 +414,7 @@ _ID = Str(max_len=64, min_len=8, pattern=r"[A-Za-z0-9_-]+")
 _CODE = Str(max_len=8, min_len=8, pattern=r"[0-9]{8}")
 _LABEL = Str(max_len=128)  # host, user, os, operator names: shown, never trusted
 _SDP = Str(max_len=60_000, min_len=1)
+_CAP = Str(max_len=40, pattern=_TOKEN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -518,7 +575,7 @@ class ConsentRequest(_Validated):
     """Operator asks the customer for one capability."""
 
     type: ClassVar[str] = "consent_request"
-    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+    capability: str = spec(_CAP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -526,7 +583,7 @@ class ConsentReply(_Validated):
     """The customer's answer to one request."""
 
     type: ClassVar[str] = "consent_reply"
-    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+    capability: str = spec(_CAP)
     allowed: bool = spec(Bool())
 
 
@@ -538,9 +595,7 @@ class ConsentState(_Validated):
     """
 
     type: ClassVar[str] = "consent_state"
-    granted: tuple[str, ...] = spec(
-        Seq(Str(max_len=16, choices=CAPABILITIES), max_items=len(CAPABILITIES), unique=True)
-    )
+    granted: tuple[str, ...] = spec(Seq(_CAP, max_items=MAX_CAPABILITIES, unique=True))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -548,7 +603,7 @@ class Release(_Validated):
     """Operator hands a capability back (for example: stops controlling)."""
 
     type: ClassVar[str] = "release"
-    capability: str = spec(Str(max_len=16, choices=CAPABILITIES))
+    capability: str = spec(_CAP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -600,6 +655,26 @@ class Clipboard(_Validated):
 
     type: ClassVar[str] = "clipboard"
     text: str = spec(Str(max_len=MAX_CLIPBOARD_CHARS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities(_Validated):
+    """Peer to operator, first on the control channel: the capabilities this peer can carry
+    out in this session. The console offers only these."""
+
+    type: ClassVar[str] = "capabilities"
+    supported: tuple[str, ...] = spec(Seq(_CAP, max_items=MAX_CAPABILITIES, unique=True))
+
+
+# --------------------------------------------------------------------------- chat channel
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chat(_Validated):
+    """One chat message, either way. Plain text: no side ever interprets markup in it."""
+
+    type: ClassVar[str] = "chat"
+    text: str = spec(Str(max_len=MAX_CHAT_CODEPOINTS, min_len=1))
 
 
 # --------------------------------------------------------------------------- input channel
@@ -678,20 +753,24 @@ ControlMessage = (
     | SelectMonitor
     | LimitRequest
     | Clipboard
+    | Capabilities
 )
 InputMessage = PointerMove | PointerButton | Wheel | Key | ReleaseAll
-Message = SignalMessage | ControlMessage | InputMessage
+ChatMessage = Chat | Error
+Message = SignalMessage | ControlMessage | InputMessage | ChatMessage
 
 
 class Registry(dict[str, type[Any]]):
     """The messages one channel carries, by type, and the largest frame it accepts."""
 
-    def __init__(self, max_bytes: int, *classes: type[Any]) -> None:
+    def __init__(self, name: str, max_bytes: int, *classes: type[Any]) -> None:
         super().__init__((c.type, c) for c in classes)
+        self.name = name
         self.max_bytes = max_bytes
 
 
 SIGNALING = Registry(
+    "signaling",
     MAX_SIGNAL_BYTES,
     Hello,
     Welcome,
@@ -710,6 +789,7 @@ SIGNALING = Registry(
     Error,
 )
 CONTROL = Registry(
+    "control",
     MAX_CONTROL_BYTES,
     ConsentRequest,
     ConsentReply,
@@ -719,14 +799,176 @@ CONTROL = Registry(
     SelectMonitor,
     LimitRequest,
     Clipboard,
+    Capabilities,
 )
-INPUT = Registry(MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
+INPUT = Registry("input", MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
+CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
 
 #: Which signaling messages each role may send to the server.
 FROM_OPERATOR = frozenset(
     {"hello", "create_session", "accept", "reject", "answer", "candidate", "bye"}
 )
 FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye"})
+
+
+# --------------------------------------------------------------------------- data channels
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One data channel: the peer creates every row before its first offer, the console
+    adopts channels by ``label`` from the same table (an unknown label is closed and counted).
+
+    ``max_retransmits`` None means reliable. ``registry`` is what a text frame on it must parse
+    as; ``from_operator`` / ``from_peer`` are the message types each side may send on it.
+    """
+
+    label: str
+    ordered: bool
+    max_retransmits: int | None
+    binary: bool
+    registry: Registry
+    from_operator: frozenset[str]
+    from_peer: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(_TOKEN, self.label):
+            raise ValueError(f"channel label {self.label!r} is not a token")
+        unknown = sorted((self.from_operator | self.from_peer) - set(self.registry))
+        if unknown:
+            raise ValueError(f"channel {self.label}: {unknown[0]!r} is not in its registry")
+
+
+CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec(
+        "control",
+        ordered=True,
+        max_retransmits=None,
+        binary=False,
+        registry=CONTROL,
+        from_operator=frozenset(
+            {"consent_request", "release", "select_monitor", "limit_request", "clipboard"}
+        ),
+        from_peer=frozenset(
+            {"capabilities", "consent_reply", "consent_state", "view_state", "clipboard"}
+        ),
+    ),
+    ChannelSpec(
+        "input",
+        ordered=True,
+        max_retransmits=None,
+        binary=False,
+        registry=INPUT,
+        from_operator=frozenset(INPUT),
+        from_peer=frozenset(),
+    ),
+    ChannelSpec(
+        "chat",
+        ordered=True,
+        max_retransmits=None,
+        binary=False,
+        registry=CHAT,
+        from_operator=frozenset({"chat", "error"}),
+        from_peer=frozenset({"chat", "error"}),
+    ),
+)
+CHANNEL_BY_LABEL: Mapping[str, ChannelSpec] = {c.label: c for c in CHANNELS}
+
+
+# --------------------------------------------------------------------------- capabilities
+
+#: How a capability is granted: asked as soon as the session is paired, asked when the
+#: operator requests it, or on for the whole session without a question.
+CONSENT_KINDS = ("at_start", "on_request", "none")
+
+
+@dataclass(frozen=True)
+class CapabilitySpec:
+    """One thing the operator may do in a session, and everything each side needs to know
+    about it. ``{operator}`` in ``question`` is the operator's display name.
+
+    ``channels`` and ``tracks`` say what carries it (data-channel labels; media kinds the peer
+    sends for it). ``may_now`` completes the customer's "The operator can now ..." line;
+    ``operator_name`` is what the console calls it.
+    """
+
+    name: str
+    modes: tuple[str, ...]
+    channels: tuple[str, ...]
+    tracks: tuple[str, ...]
+    consent: str
+    question: str
+    may_now: str
+    operator_name: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(_TOKEN, self.name):
+            raise ValueError(f"capability name {self.name!r} is not a token")
+        for mode in self.modes:
+            if mode not in MODES:
+                raise ValueError(f"capability {self.name}: unknown mode {mode!r}")
+        for label in self.channels:
+            if label not in CHANNEL_BY_LABEL:
+                raise ValueError(f"capability {self.name}: unknown channel {label!r}")
+        if self.consent not in CONSENT_KINDS:
+            raise ValueError(
+                f"capability {self.name}: consent {self.consent!r} is not one of "
+                f"{', '.join(CONSENT_KINDS)}"
+            )
+        if self.consent != "none" and "{operator}" not in self.question:
+            raise ValueError(f"capability {self.name}: the question must name the operator")
+
+
+CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
+    CapabilitySpec(
+        "view",
+        modes=("screen",),
+        channels=("control",),
+        tracks=("video",),
+        consent="at_start",
+        question="Allow {operator} to see your screen?",
+        may_now="see your screen",
+        operator_name="screen viewing",
+    ),
+    CapabilitySpec(
+        "control",
+        modes=("screen",),
+        channels=("input",),
+        tracks=(),
+        consent="on_request",
+        question="Allow {operator} to use your mouse and keyboard?",
+        may_now="use your mouse and keyboard",
+        operator_name="remote control",
+    ),
+    CapabilitySpec(
+        "clipboard",
+        modes=("screen", "call"),
+        channels=("control",),
+        tracks=(),
+        consent="on_request",
+        question="Allow {operator} to read and set your clipboard?",
+        may_now="read and set your clipboard",
+        operator_name="clipboard",
+    ),
+    CapabilitySpec(
+        "chat",
+        modes=("screen", "call"),
+        channels=("chat",),
+        tracks=(),
+        consent="none",
+        question="",
+        may_now="chat with you",
+        operator_name="chat",
+    ),
+)
+CAPABILITY_BY_NAME: Mapping[str, CapabilitySpec] = {c.name: c for c in CAPABILITY_TABLE}
+#: Every capability this protocol version defines, in table order.
+CAPABILITIES: tuple[str, ...] = tuple(c.name for c in CAPABILITY_TABLE)
+
+
+def capabilities_of(mode: str) -> tuple[str, ...]:
+    """The capabilities a session of ``mode`` can have, in table order."""
+    return tuple(c.name for c in CAPABILITY_TABLE if mode in c.modes)
 
 
 # --------------------------------------------------------------------------- parse / serialize

@@ -1,0 +1,132 @@
+"""What every capability of the peer looks like to the session: one ``Feature`` each.
+
+``PeerSession`` knows no capability by name. It builds one feature per row of
+``protocol.CAPABILITY_TABLE`` that this peer can carry out (``FEATURES`` below), announces
+those to the console, and then only loops over them:
+
+* ``Consent`` decides; the session tells the feature (``set_allowed``), and a feature that
+  cannot work on this computer answers ``False`` (the grant is taken back at once);
+* a parsed message of a type the feature ``handles`` reaches ``handle`` -- but only while its
+  capability is allowed (or needs no consent): everything else is dropped and counted here,
+  so that no feature has to remember to check;
+* raw frames of the channels it ``reads_raw`` reach ``frame`` under the same rule;
+* ``from_ui`` takes what the customer did in the feature's pane (``"send"``, text);
+* ``link_lost`` (connection down, a channel closed), ``close`` and ``summary`` at the end.
+
+A feature talks to the customer only through ``FeatureHost.show`` (one ``Shown`` event,
+rendered by each UI in its own way), and to the operator through ``FeatureHost.send``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from wire import protocol
+
+from .windows import WindowInfo
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Something a feature shows the customer.
+
+    ``kind`` is ``"line"`` (one status line) or ``"message"`` (``who`` wrote ``text``, as in
+    chat; ``mine`` when the customer wrote it).
+    """
+
+    kind: str
+    text: str
+    who: str = ""
+    mine: bool = False
+
+
+class FeatureHost(Protocol):
+    """What the session offers its features."""
+
+    @property
+    def operator(self) -> str: ...
+
+    @property
+    def display(self) -> str | None: ...
+
+    @property
+    def headless(self) -> bool: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    def send(self, label: str, msg: Any) -> None:
+        """Send ``msg`` on data channel ``label`` (kept until it opens)."""
+        ...
+
+    def show(self, capability: str, shown: Shown) -> None: ...
+
+    def notice(self, text: str) -> None: ...
+
+    def revoke(self, capability: str) -> None:
+        """The customer takes ``capability`` back (as with its Stop button)."""
+        ...
+
+    def start(self, coro: Any) -> None:
+        """Run ``coro`` for the rest of the session (cancelled at its end)."""
+        ...
+
+    def refuse(self, what: str) -> None:
+        """Count a request the feature refused (``refused[what]``)."""
+        ...
+
+    def hotkey(self, label: str) -> None: ...
+
+    def view_mode(self, window: str | None) -> None: ...
+
+    def pick_window(self, windows: list[WindowInfo]) -> None: ...
+
+
+class Feature:
+    """One capability, carried out on the customer's computer."""
+
+    capability: ClassVar[str]
+    #: Parsed message types (on any channel of the table) this feature takes.
+    handles: ClassVar[frozenset[str]] = frozenset()
+    #: Channel labels whose frames this feature reads unparsed (it parses and counts them).
+    reads_raw: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, host: FeatureHost) -> None:
+        self.host = host
+        self.allowed = False
+
+    def start(self) -> None:
+        """The session is paired (before the first offer)."""
+
+    def set_allowed(self, allowed: bool) -> bool:
+        """Carry out the customer's decision; ``False`` if this computer cannot do it."""
+        self.allowed = allowed
+        return True
+
+    def handle(self, msg: Any) -> None:
+        """A message of a type in ``handles``, while allowed."""
+
+    def frame(self, label: str, data: str | bytes) -> None:
+        """A raw frame of a channel in ``reads_raw``, while allowed."""
+
+    def from_ui(self, action: str, value: str) -> None:
+        """The customer did ``action`` in this feature's pane."""
+
+    def link_lost(self) -> None:
+        """The connection or one of the data channels went down."""
+
+    def stop_now(self) -> None:
+        """The customer disconnects: stop sending at once, before anything else happens."""
+
+    async def close(self) -> None:
+        """The session is over: stop, release everything, close devices."""
+
+    def summary(self) -> str | None:
+        """One line for the end of the session, or ``None``."""
+        return None
+
+    @classmethod
+    def spec(cls) -> protocol.CapabilitySpec:
+        return protocol.CAPABILITY_BY_NAME[cls.capability]

@@ -1,0 +1,34 @@
+"""The peer's features, one module per capability of ``protocol.CAPABILITY_TABLE``.
+
+``make_features`` builds those this peer can carry out in a session of the given mode; adding
+a capability means a row in the table, a module here and one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..capture import ScreenTrack
+from ..feature import Feature, FeatureHost
+from ..remote import InjectorLike
+from ..settings import PeerSettings
+from .chat import ChatFeature
+from .clipboard import ClipboardFeature
+from .control import ControlFeature
+from .view import ViewFeature
+
+
+def make_features(
+    host: FeatureHost,
+    settings: PeerSettings,
+    mode: str,
+    *,
+    track: ScreenTrack | None,
+    injector: Callable[[], InjectorLike],
+) -> list[Feature]:
+    """The features of one session, in table order; ``track`` is None in a call session."""
+    control = ControlFeature(host, injector)
+    features: list[Feature] = [control, ClipboardFeature(host), ChatFeature(host)]
+    if track is not None:
+        features.insert(0, ViewFeature(host, settings, track, control.remote))
+    return [f for f in features if mode in f.spec().modes]

@@ -1,0 +1,80 @@
+"""Screen view: the capture gate, monitors and the one-application limit (``View``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from wire import protocol
+
+from ..capture import ScreenTrack
+from ..feature import Feature
+from ..remote import RemoteControl
+from ..settings import PeerSettings
+from ..view import View
+from ..windows import WindowInfo
+
+logger = logging.getLogger(__name__)
+
+
+class ViewFeature(Feature):
+    capability = "view"
+    handles = frozenset({"select_monitor", "limit_request"})
+
+    def __init__(
+        self, host: Any, settings: PeerSettings, track: ScreenTrack, remote: RemoteControl
+    ) -> None:
+        super().__init__(host)
+        self.settings = settings
+        self.track = track
+        self.view = View(
+            track,
+            remote,
+            display=host.display,
+            send=lambda msg: host.send("control", msg),
+            notice=host.notice,
+            on_mode=host.view_mode,
+        )
+        if settings.window is not None:  # before any grab: never the whole screen
+            self.view.limit_to_title(settings.window)
+
+    def set_allowed(self, allowed: bool) -> bool:
+        self.allowed = allowed
+        if allowed:
+            self.track.open_gate()
+            self.host.start(self.view.start())
+        else:
+            self.track.close_gate()
+            self.view.pause()
+        return True
+
+    def handle(self, msg: Any) -> None:
+        if isinstance(msg, protocol.SelectMonitor):
+            if not self.view.select_monitor(msg.index):
+                self.host.refuse(msg.type)
+        elif isinstance(msg, protocol.LimitRequest):
+            if self.settings.headless:
+                if self.settings.window is None:
+                    self.host.notice("limit to one application: not available in headless mode")
+                else:
+                    logger.info("limit_request: already limited by --window")
+            else:
+                self.offer_window_choice()
+
+    def offer_window_choice(self) -> None:
+        try:
+            windows = self.view.windows()
+        except Exception as exc:  # no X display
+            logger.warning("window list: %s", exc)
+            windows = []
+        self.host.pick_window(windows)
+
+    def windows(self) -> list[WindowInfo]:
+        return self.view.windows()
+
+    def stop_now(self) -> None:
+        self.track.close_gate()  # capture stops before anything else happens
+
+    async def close(self) -> None:
+        self.track.close_gate()
+        await self.view.close()
