@@ -7,7 +7,8 @@
   send there (``from_operator``), then goes to ``on_message(label, msg)``. Anything
   malformed, oversized, binary or not the operator's to send is dropped and counted in
   ``dropped`` -- never raised -- and, on a channel whose peer side may send ``error``, the
-  sender is told why (at most ``ERROR_REPLIES_PER_SECOND``).
+  sender is told why (at most ``ERROR_REPLIES_PER_SECOND``). A channel the operator opens
+  (any label) is closed at once and counted: only the peer creates channels.
 * The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec.
   Later tracks (``add_track`` / ``remove_track``) need a new offer (``offer()`` again); the
   console answers every offer.
@@ -91,6 +92,7 @@ class PeerLink:
             ]
             transceiver.setCodecPreferences(preferred)
         self.pc.on("connectionstatechange", self._state_changed)
+        self.pc.on("datachannel", self._foreign_channel)
 
     @property
     def channel(self) -> RTCDataChannel:
@@ -205,6 +207,13 @@ class PeerLink:
             logger.exception("%s channel: handling %s failed", label, msg.type)
             self.dropped["handler_failed"] += 1
 
+    def _foreign_channel(self, channel: RTCDataChannel) -> None:
+        """The operator opened a channel: every channel is the peer's to create, so it is
+        closed at once (whatever its label) and counted."""
+        self.dropped["unknown_channel"] += 1
+        logger.warning("data channel %.40r opened by the operator: closed", channel.label)
+        channel.close()
+
     def _channel_closed(self, label: str) -> None:
         logger.info("%s channel: closed", label)
         if self._on_channel_closed is not None:
@@ -228,6 +237,7 @@ class PeerLink:
         if count >= ERROR_REPLIES_PER_SECOND:
             return
         self._replies[label] = (second, count + 1)
+        code = {"binary": "bad_json"}.get(code, code)
         code = code if code in protocol.ERROR_CODES else "bad_message"
         self.send(label, protocol.Error(code=code, message=message[:500]))
 

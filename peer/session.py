@@ -346,6 +346,8 @@ class PeerSession:
             raw=frozenset(self._raw),
             on_channel_closed=self._channel_closed,
         )
+        # first on the control channel: what this peer can do in this session
+        self.send("control", protocol.Capabilities(supported=tuple(self.features)))
         for feature in self.features.values():
             feature.start()
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
@@ -455,7 +457,6 @@ class PeerSession:
 
     def _channel_open(self, label: str) -> None:
         if label == "control":
-            self.send("control", protocol.Capabilities(supported=tuple(self.features)))
             self._apply(self.consent.channel_open())
 
     def _channel_closed(self, label: str) -> None:

@@ -47,8 +47,10 @@ class Operator:
     def __init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.control: list[Any] = []
+        self.chat: list[Any] = []
         self.channel: Any = None
         self.input: Any = None
+        self.chat_channel: Any = None
         self.channel_open = asyncio.Event()
         self.input_open = asyncio.Event()
         self.track: MediaStreamTrack | None = None
@@ -60,6 +62,10 @@ class Operator:
         if channel.label == "input":
             self.input = channel
             self.input_open.set()
+            return
+        if channel.label == "chat":
+            self.chat_channel = channel
+            channel.on("message", lambda m: self.chat.append(protocol.parse(m, protocol.CHAT)))
             return
         self.channel = channel
         channel.on("message", lambda m: self.control.append(protocol.parse(m, protocol.CONTROL)))
@@ -82,8 +88,18 @@ class Operator:
 class Recorder:
     def __init__(self) -> None:
         self.control: list[Any] = []
+        self.messages: list[tuple[str, Any]] = []
         self.opened = asyncio.Event()
         self.states: list[str] = []
+
+    def message(self, label: str, msg: Any) -> None:
+        self.messages.append((label, msg))
+        if label == "control":
+            self.control.append(msg)
+
+    def channel_open(self, label: str) -> None:
+        if label == "control":
+            self.opened.set()
 
 
 @pytest.fixture
@@ -94,8 +110,8 @@ async def pair(display: str, codec: str) -> AsyncIterator[tuple[PeerLink, Operat
         [],
         track=track,
         codec=codec,
-        on_control=rec.control.append,
-        on_channel_open=rec.opened.set,
+        on_message=rec.message,
+        on_channel_open=rec.channel_open,
         on_state=rec.states.append,
     )
     operator = Operator()
@@ -225,3 +241,61 @@ async def test_end_of_candidates_lets_a_pathless_connection_fail(
             break
         await asyncio.sleep(0.1)
     assert "failed" in rec.states, rec.states
+
+
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_every_channel_of_the_table_is_created_with_its_delivery(
+    pair: tuple[PeerLink, Operator, Recorder],
+) -> None:
+    link, operator, rec = pair
+    assert set(link.channels) == {c.label for c in protocol.CHANNELS}
+    for spec in protocol.CHANNELS:
+        channel = link.channels[spec.label]
+        assert channel.ordered == spec.ordered
+        assert channel.maxRetransmits == spec.max_retransmits
+    await connect(link, operator)
+    await until(lambda: operator.chat_channel is not None and operator.input is not None)
+
+
+async def test_bad_chat_frames_are_answered_with_an_error_and_good_ones_still_pass(
+    pair: tuple[PeerLink, Operator, Recorder],
+) -> None:
+    link, operator, rec = pair
+    await connect(link, operator)
+    await until(lambda: operator.chat_channel is not None)
+    chat = operator.chat_channel
+    await until(lambda: chat.readyState == "open")
+    chat.send(b"\x00binary")
+    chat.send(json.dumps({"type": "chat", "text": ""}))
+    chat.send(json.dumps({"type": "clipboard", "text": "on the wrong channel"}))
+    chat.send(json.dumps({"type": "chat", "text": "<b>still here</b> \u202e\U0001f44d"}))
+    await until(lambda: len(rec.messages) == 1 and len(operator.chat) == 3)
+    assert rec.messages == [("chat", protocol.Chat(text="<b>still here</b> \u202e\U0001f44d"))]
+    assert [m.code for m in operator.chat] == ["bad_json", "bad_message", "unknown_type"]
+    assert all(isinstance(m, protocol.Error) and m.message for m in operator.chat)
+    # a flood of bad frames gets a bounded number of answers, never a flood back
+    for _ in range(200):
+        chat.send("{")
+    await until(lambda: link.dropped["bad_json"] == 200)
+    await asyncio.sleep(0.3)
+    assert len(operator.chat) <= 3 + 2 * 5
+
+
+async def test_a_channel_the_operator_opens_is_closed_and_counted(
+    pair: tuple[PeerLink, Operator, Recorder],
+) -> None:
+    link, operator, rec = pair
+    stray = operator.pc.createDataChannel("teleport")
+    await connect(link, operator)
+    await until(lambda: link.dropped["unknown_channel"] == 1)
+    await until(lambda: stray.readyState == "closed")
+    # and the session's own channels still work
+    link.send("control", protocol.ConsentState(granted=("chat",)))
+    await until(lambda: operator.states() == [("chat",)])

@@ -99,9 +99,7 @@ def test_call_session_never_shares_the_screen() -> None:
     assert not any(isinstance(a, Ask) for a in actions)
     assert consent.granted == ("clipboard", "chat")
     assert consent.request("view")[0] == Decided("view", False, "not part of a call session")
-    assert consent.request("control")[0] == Decided(
-        "control", False, "not part of a call session"
-    )
+    assert consent.request("control")[0] == Decided("control", False, "not part of a call session")
 
 
 def test_a_capability_this_peer_does_not_know_is_denied_not_an_error() -> None:

@@ -16,7 +16,7 @@
  *   consent.status("control");                    // "released"
  */
 
-import { CAPABILITY_NAMES } from "./protocol.js";
+import { capabilityName } from "./protocol.js";
 
 /**
  * @typedef {"unknown" | "off" | "asked" | "granted" | "denied" | "revoked" | "released"} Status
@@ -121,9 +121,12 @@ export class ConsentTracker {
   }
 }
 
-/** @param {string} capability */
+/**
+ * What the console calls `capability` (from `CAPABILITY_TABLE`); an unknown token is shown as itself.
+ * @param {string} capability
+ */
 export function nameOf(capability) {
-  return CAPABILITY_NAMES[/** @type {keyof typeof CAPABILITY_NAMES} */ (capability)] ?? capability;
+  return capabilityName(capability);
 }
 
 /** @param {readonly string[]} granted */

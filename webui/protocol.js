@@ -11,6 +11,11 @@
  * refuses integers longer than 4300 digits and gives up on deep nesting; string lengths count
  * code points, and `\S` / `strip()` use Python's idea of whitespace.
  *
+ * Beside the messages it mirrors the protocol's tables: `CHANNELS` (one row per data channel:
+ * label, delivery, registry, who may send what) and `CAPABILITY_TABLE` (one row per thing the
+ * operator may ask for). `schema()` writes them all out as `wire.schema.schema()` does in
+ * Python; a node test compares the two (`tests/data/schema.json`), so a table cannot drift.
+ *
  * Errors:
  *
  *     ProtocolError (Error)   .code: bad_json | too_large | unknown_type | bad_message
@@ -32,17 +37,14 @@ export const MAX_CLIPBOARD_CHARS = 4000;
 export const ROLES = Object.freeze(["operator", "peer"]);
 export const BUTTONS = Object.freeze(["left", "middle", "right"]);
 export const MODES = Object.freeze(["screen", "call"]);
-/** What an operator may ask the customer for; each is allowed or denied separately. */
-export const CAPABILITIES = Object.freeze(["view", "control", "clipboard", "files", "voice"]);
-
-/** Words for each capability, as the console shows them. */
-export const CAPABILITY_NAMES = Object.freeze({
-  view: "screen viewing",
-  control: "remote control",
-  clipboard: "clipboard",
-  files: "file transfer",
-  voice: "voice",
-});
+/** Largest chat data-channel message accepted, in bytes of UTF-8 text. */
+export const MAX_CHAT_BYTES = 64 * 1024;
+/** Longest chat message, in characters as a person counts them (grapheme clusters). */
+export const MAX_CHAT_CHARS = 4000;
+/** Longest chat message in code points: the wire's bound on `MAX_CHAT_CHARS` characters. */
+export const MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS;
+/** Most capabilities one message may name. */
+export const MAX_CAPABILITIES = 32;
 
 /** Stable error codes, with what they mean. @type {Readonly<Record<string, string>>} */
 export const ERROR_CODES = Object.freeze({
@@ -67,6 +69,9 @@ export const ERROR_CODES = Object.freeze({
   rate_limited: "too many attempts; retry later",
   // server
   server_busy: "the server cannot take more sessions now",
+  // data channels
+  not_allowed: "the customer has not allowed what this message needs",
+  too_long: "the text is longer than the limit",
   internal: "the server failed; the session was closed",
 });
 
@@ -326,7 +331,8 @@ function readJson(text) {
 // ------------------------------------------------------------------------- field specs
 
 /**
- * @typedef {{kind: "str", maxLen: number, minLen: number, pattern?: RegExp, choices?: readonly string[]}} StrSpec
+ * @typedef {{kind: "str", maxLen: number, minLen: number, pattern?: RegExp, source?: string, choices?: readonly string[]}} StrSpec
+ *   `source` is the pattern as written (Python's `re` syntax), `pattern` its compiled form
  * @typedef {{kind: "int", min: number, max: number}} IntSpec
  * @typedef {{kind: "num", min: number, max: number}} NumSpec
  * @typedef {{kind: "bool"}} BoolSpec
@@ -351,6 +357,7 @@ const Str = (maxLen, opts = {}) => ({
   maxLen,
   minLen: opts.minLen ?? 0,
   pattern: opts.pattern === undefined ? undefined : fullmatch(opts.pattern),
+  source: opts.pattern,
   choices: opts.choices,
 });
 /** @returns {IntSpec} @param {number} min @param {number} max */
@@ -375,7 +382,15 @@ const LABEL = Str(128); // host, user, os, operator names: shown, never trusted
 const SDP = Str(60_000, { minLen: 1 });
 const MODE = Str(16, { choices: MODES });
 const ROLE = Str(16, { choices: ROLES });
-const CAPABILITY = Str(16, { choices: CAPABILITIES });
+/** A capability on the wire: any token, so that a side meeting a new one can name it. */
+const CAPABILITY = Str(40, { pattern: TOKEN });
+const CAPABILITY_LIST = Seq(CAPABILITY, MAX_CAPABILITIES, true);
+/** The `error` message: on signaling and on the chat channel alike. */
+const ERROR = Object.freeze({
+  code: req(Str(40, { pattern: TOKEN })),
+  message: req(Str(500)),
+  retry_after: opt(Num(0, 86400)),
+});
 const FRACTION = Num(0.0, 1.0);
 
 /** One entry of `RTCConfiguration.iceServers`. */
@@ -437,11 +452,7 @@ export const SIGNALING = Object.freeze({
       sdp_mline_index: opt(Int(0, 64)),
     },
     bye: { reason: req(Str(40, { pattern: TOKEN })) },
-    error: {
-      code: req(Str(40, { pattern: TOKEN })),
-      message: req(Str(500)),
-      retry_after: opt(Num(0, 86400)),
-    },
+    error: ERROR,
   }),
 });
 
@@ -452,7 +463,7 @@ export const CONTROL = Object.freeze({
   messages: Object.freeze({
     consent_request: { capability: req(CAPABILITY) },
     consent_reply: { capability: req(CAPABILITY), allowed: req(Bool) },
-    consent_state: { granted: req(Seq(CAPABILITY, CAPABILITIES.length, true)) },
+    consent_state: { granted: req(CAPABILITY_LIST) },
     release: { capability: req(CAPABILITY) },
     view_state: {
       monitors: req(Seq(MONITOR, 32)),
@@ -464,6 +475,7 @@ export const CONTROL = Object.freeze({
     select_monitor: { index: req(Int(0, 31)) },
     limit_request: {},
     clipboard: { text: req(Str(MAX_CLIPBOARD_CHARS)) },
+    capabilities: { supported: req(CAPABILITY_LIST) },
   }),
 });
 
@@ -489,8 +501,143 @@ export const INPUT = Object.freeze({
   }),
 });
 
-/** @type {Readonly<Record<string, Registry>>} */
-const CHANNELS = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT });
+/** Chat data-channel messages, both ways: plain text no side ever interprets. @type {Registry} */
+export const CHAT = Object.freeze({
+  name: "chat",
+  maxBytes: MAX_CHAT_BYTES,
+  messages: Object.freeze({
+    chat: { text: req(Str(MAX_CHAT_CODEPOINTS, { minLen: 1 })) },
+    error: ERROR,
+  }),
+});
+
+/**
+ * Which table a frame is read with: the signaling socket's, or a data channel's registry.
+ * @typedef {"signaling" | "control" | "input" | "chat"} RegistryName
+ */
+
+/** @type {Readonly<Record<RegistryName, Registry>>} */
+const REGISTRIES = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT, chat: CHAT });
+
+// ------------------------------------------------------------------------- data channels
+
+/**
+ * One data channel: the peer creates every row before its first offer; the console adopts
+ * channels by `label` (an unknown label is closed and counted). `max_retransmits` null means
+ * reliable; `from_operator` / `from_peer` are the message types each side may send on it.
+ * @typedef {Readonly<{
+ *   label: string, ordered: boolean, max_retransmits: number | null, binary: boolean,
+ *   registry: Registry, from_operator: readonly string[], from_peer: readonly string[],
+ * }>} ChannelSpec
+ */
+
+/** @param {ChannelSpec} row @returns {ChannelSpec} */
+const channelRow = (row) => {
+  if (!new RegExp(`^${TOKEN}$`).test(row.label)) throw new Error(`channel label ${row.label} is not a token`);
+  for (const type of [...row.from_operator, ...row.from_peer]) {
+    if (!Object.hasOwn(row.registry.messages, type)) throw new Error(`channel ${row.label}: ${type} is not in its registry`);
+  }
+  return Object.freeze({ ...row, from_operator: Object.freeze([...row.from_operator]), from_peer: Object.freeze([...row.from_peer]) });
+};
+
+/** Every data channel of a session, as `CHANNELS` in `wire/protocol.py`. @type {readonly ChannelSpec[]} */
+export const CHANNELS = Object.freeze([
+  channelRow({
+    label: "control", ordered: true, max_retransmits: null, binary: false, registry: CONTROL,
+    from_operator: ["consent_request", "release", "select_monitor", "limit_request", "clipboard"],
+    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "clipboard"],
+  }),
+  channelRow({
+    label: "input", ordered: true, max_retransmits: null, binary: false, registry: INPUT,
+    from_operator: Object.keys(INPUT.messages),
+    from_peer: [],
+  }),
+  channelRow({
+    label: "chat", ordered: true, max_retransmits: null, binary: false, registry: CHAT,
+    from_operator: ["chat", "error"],
+    from_peer: ["chat", "error"],
+  }),
+]);
+
+/** @type {ReadonlyMap<string, ChannelSpec>} */
+export const CHANNEL_BY_LABEL = new Map(CHANNELS.map((c) => [c.label, c]));
+
+// ------------------------------------------------------------------------- capabilities
+
+/** How a capability is granted: asked at the start, asked on request, or on without a question. */
+export const CONSENT_KINDS = Object.freeze(["at_start", "on_request", "none"]);
+
+/**
+ * One thing the operator may do in a session. `{operator}` in `question` is the operator's
+ * display name; `may_now` completes the customer's "The operator can now ..." line;
+ * `operator_name` is what the console calls it.
+ * @typedef {Readonly<{
+ *   name: string, modes: readonly string[], channels: readonly string[], tracks: readonly string[],
+ *   consent: string, question: string, may_now: string, operator_name: string,
+ * }>} CapabilitySpec
+ */
+
+/** @param {CapabilitySpec} row @returns {CapabilitySpec} */
+const capabilityRow = (row) => {
+  if (!new RegExp(`^${TOKEN}$`).test(row.name)) throw new Error(`capability name ${row.name} is not a token`);
+  if (!row.modes.every((m) => MODES.includes(m))) throw new Error(`capability ${row.name}: unknown mode`);
+  if (!row.channels.every((c) => CHANNEL_BY_LABEL.has(c))) throw new Error(`capability ${row.name}: unknown channel`);
+  if (!CONSENT_KINDS.includes(row.consent)) throw new Error(`capability ${row.name}: consent ${row.consent}`);
+  return Object.freeze({
+    ...row,
+    modes: Object.freeze([...row.modes]),
+    channels: Object.freeze([...row.channels]),
+    tracks: Object.freeze([...row.tracks]),
+  });
+};
+
+/** Every capability this protocol version defines, as `CAPABILITY_TABLE` in `wire/protocol.py`. */
+export const CAPABILITY_TABLE = Object.freeze([
+  capabilityRow({
+    name: "view", modes: ["screen"], channels: ["control"], tracks: ["video"], consent: "at_start",
+    question: "Allow {operator} to see your screen?", may_now: "see your screen",
+    operator_name: "screen viewing",
+  }),
+  capabilityRow({
+    name: "control", modes: ["screen"], channels: ["input"], tracks: [], consent: "on_request",
+    question: "Allow {operator} to use your mouse and keyboard?", may_now: "use your mouse and keyboard",
+    operator_name: "remote control",
+  }),
+  capabilityRow({
+    name: "clipboard", modes: ["screen", "call"], channels: ["control"], tracks: [], consent: "on_request",
+    question: "Allow {operator} to read and set your clipboard?", may_now: "read and set your clipboard",
+    operator_name: "clipboard",
+  }),
+  capabilityRow({
+    name: "chat", modes: ["screen", "call"], channels: ["chat"], tracks: [], consent: "none",
+    question: "", may_now: "chat with you", operator_name: "chat",
+  }),
+]);
+
+/** @type {ReadonlyMap<string, CapabilitySpec>} */
+export const CAPABILITY_BY_NAME = new Map(CAPABILITY_TABLE.map((c) => [c.name, c]));
+/** Every capability this protocol version defines, in table order. */
+export const CAPABILITIES = Object.freeze(CAPABILITY_TABLE.map((c) => c.name));
+/** Words for each known capability, as the console shows them. @type {Readonly<Record<string, string>>} */
+export const CAPABILITY_NAMES = Object.freeze(
+  Object.fromEntries(CAPABILITY_TABLE.map((c) => [c.name, c.operator_name])),
+);
+
+/**
+ * What the console calls `capability`; a token this console does not know is shown as itself.
+ * @param {string} capability
+ */
+export function capabilityName(capability) {
+  return CAPABILITY_BY_NAME.get(capability)?.operator_name ?? capability;
+}
+
+/**
+ * The capabilities a session of `mode` can have, in table order.
+ * @param {string} mode
+ */
+export function capabilitiesOf(mode) {
+  return CAPABILITY_TABLE.filter((c) => c.modes.includes(mode)).map((c) => c.name);
+}
 
 // ------------------------------------------------------------------------- checking
 
@@ -620,7 +767,7 @@ function build(fields, data, where, raw, type) {
  * @returns {Registry}
  */
 function registryOf(channel) {
-  const registry = CHANNELS[channel];
+  const registry = Object.hasOwn(REGISTRIES, channel) ? REGISTRIES[/** @type {RegistryName} */ (channel)] : undefined;
   if (!registry) throw new TypeError(`unknown channel ${JSON.stringify(channel)}`);
   return registry;
 }
@@ -635,7 +782,7 @@ function registryOf(channel) {
 /**
  * Parse one frame into its message, or throw `ProtocolError` saying what is wrong.
  * @param {string | ArrayBuffer | Uint8Array} text a text frame (or the UTF-8 bytes of one)
- * @param {"signaling" | "control" | "input"} [channel] whose table and size limit apply
+ * @param {RegistryName} [channel] whose table and size limit apply
  * @returns {Message}
  */
 export function parse(text, channel = "signaling") {
@@ -675,11 +822,11 @@ export function parse(text, channel = "signaling") {
  * Check `msg` against its channel's table (as building a Python message does) and return it
  * as a fresh object with the fields in table order, absent/null/undefined optional fields left out.
  * @param {{type: string, [field: string]: any}} msg
- * @param {"signaling" | "control" | "input"} [channel]
+ * @param {RegistryName} [channel]
  * @returns {Message}
  */
 export function validate(msg, channel) {
-  const registries = channel ? [registryOf(channel)] : Object.values(CHANNELS);
+  const registries = channel ? [registryOf(channel)] : Object.values(REGISTRIES);
   const type = msg?.type;
   if (typeof type !== "string") bad("the 'type' field is missing or not a string");
   const registry = registries.find((r) => Object.hasOwn(r.messages, type));
@@ -691,11 +838,103 @@ export function validate(msg, channel) {
  * The JSON text of `msg` after checking it; fields that are null or undefined are left out.
  * Throws `ProtocolError` (bad_message / unknown_type) for a message Python could not build.
  * @param {{type: string, [field: string]: any}} msg
- * @param {"signaling" | "control" | "input"} [channel] limit the check to one channel's table
+ * @param {RegistryName} [channel] limit the check to one channel's table
  * @returns {string}
  */
 export function serialize(msg, channel) {
   return JSON.stringify(validate(msg, channel));
+}
+
+// ------------------------------------------------------------------------- schema
+
+/**
+ * One field's check, as data (Python: `wire.schema.describe_spec`).
+ * @param {Spec} spec
+ * @returns {Record<string, unknown>}
+ */
+function describeSpec(spec) {
+  switch (spec.kind) {
+    case "str": {
+      /** @type {Record<string, unknown>} */
+      const out = { kind: "str", max_len: spec.maxLen, min_len: spec.minLen };
+      if (spec.source !== undefined) out.pattern = spec.source;
+      if (spec.choices !== undefined) out.choices = [...spec.choices];
+      return out;
+    }
+    case "int":
+    case "num":
+      return { kind: spec.kind, min: spec.min, max: spec.max };
+    case "bool":
+      return { kind: "bool" };
+    case "seq":
+      return { kind: "seq", item: describeSpec(spec.item), max_items: spec.maxItems, unique: spec.unique };
+    case "record":
+      return { kind: "record", fields: describeFields(spec.fields) };
+  }
+}
+
+/** @param {Fields} fields */
+function describeFields(fields) {
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, f]) => [name, { spec: describeSpec(f.spec), optional: f.optional }]),
+  );
+}
+
+/** @param {Registry} registry */
+function describeRegistry(registry) {
+  return {
+    name: registry.name,
+    max_bytes: registry.maxBytes,
+    messages: Object.fromEntries(
+      Object.entries(registry.messages).map(([type, fields]) => [type, describeFields(fields)]),
+    ),
+  };
+}
+
+/** @param {Iterable<string>} items Python's `sorted()` of ASCII tokens */
+const sorted = (items) => [...items].sort();
+
+/**
+ * Every table of the protocol as plain JSON: the same document as Python's
+ * `wire.schema.schema()` (stored in `tests/data/schema.json`).
+ */
+export function schema() {
+  return {
+    protocol_version: PROTOCOL_VERSION,
+    modes: [...MODES],
+    consent_kinds: [...CONSENT_KINDS],
+    capabilities: CAPABILITY_TABLE.map((c) => ({
+      name: c.name,
+      modes: [...c.modes],
+      channels: [...c.channels],
+      tracks: [...c.tracks],
+      consent: c.consent,
+      question: c.question,
+      may_now: c.may_now,
+      operator_name: c.operator_name,
+    })),
+    channels: CHANNELS.map((c) => ({
+      label: c.label,
+      ordered: c.ordered,
+      max_retransmits: c.max_retransmits,
+      binary: c.binary,
+      registry: c.registry.name,
+      from_operator: sorted(c.from_operator),
+      from_peer: sorted(c.from_peer),
+    })),
+    registries: [SIGNALING, CONTROL, INPUT, CHAT].map(describeRegistry),
+    signaling_from_operator: sorted(FROM_OPERATOR),
+    signaling_from_peer: sorted(FROM_PEER),
+    error_codes: { ...ERROR_CODES },
+    bye_reasons: { ...BYE_REASONS },
+    limits: {
+      max_json_depth: MAX_JSON_DEPTH,
+      max_clipboard_chars: MAX_CLIPBOARD_CHARS,
+      max_chat_chars: MAX_CHAT_CHARS,
+      max_chat_codepoints: MAX_CHAT_CODEPOINTS,
+      max_capabilities: MAX_CAPABILITIES,
+    },
+  };
 }
 
 // ------------------------------------------------------------------------- verification code

@@ -2,19 +2,24 @@
 /**
  * The operator's side of the WebRTC connection to the customer's peer.
  *
- * The peer offers (video track, data channels "control" and "input"); this side answers,
+ * The peer offers (media tracks, one data channel per row of `CHANNELS`); this side answers,
  * trickles its own candidates as `candidate{candidate, sdp_mid, sdp_mline_index}` and adds the
  * peer's. Every state change is reported through `onlog`; quality is sampled once a second.
  *
- * "control" carries CONTROL messages both ways; "input" carries the operator's INPUT messages
- * to the peer only. On a thin link a backlog of pointer moves is dropped (the next move says
- * where the pointer is), never buttons or keys.
+ * The peer may offer again later (renegotiation: a track added or removed mid-session); every
+ * offer is answered in turn, the verification code and statistics carry on, and new tracks
+ * reach `ontrack`.
+ *
+ * Data channels are adopted by label (`channels.js`): messages arrive as
+ * `onmessage(label, msg)`, go out with `send(label, msg)`. On a thin link a backlog of pointer
+ * moves on "input" is dropped (the next move says where the pointer is), never buttons or keys.
  */
 
 /** Bytes queued on "input" beyond which a pointer move is dropped instead of queued. */
 export const INPUT_BACKLOG_BYTES = 4096;
 
-import { ProtocolError, parse, sdpFingerprint, serialize, verificationCode } from "./protocol.js";
+import { DataChannels } from "./channels.js";
+import { sdpFingerprint, verificationCode } from "./protocol.js";
 import { computeQuality } from "./stats.js";
 
 /**
@@ -25,9 +30,8 @@ import { computeQuality } from "./stats.js";
  *   send: (msg: Message) => void,
  *   onlog: (line: string, level?: "info" | "error") => void,
  *   ontrack: (event: RTCTrackEvent) => void,
- *   oncontrol: (msg: Message) => void,
- *   oncontrolopen: () => void,
- *   onchannelchange?: () => void,
+ *   onmessage: (label: string, msg: Message) => void,
+ *   onchannelchange?: (label: string, state: string) => void,
  *   onstate: (state: RTCPeerConnectionState) => void,
  *   onquality: (quality: Quality) => void,
  * }} PeerLinkHandlers
@@ -56,10 +60,14 @@ export class PeerLink {
   constructor(iceServers, handlers) {
     this.handlers = handlers;
     this.pc = new RTCPeerConnection({ iceServers: toIceServers(iceServers) });
-    /** @type {RTCDataChannel | null} */
-    this.control = null;
-    /** @type {RTCDataChannel | null} */
-    this.input = null;
+    this.channels = new DataChannels({
+      log: handlers.onlog,
+      onmessage: (label, msg) => handlers.onmessage(label, msg),
+      onchange: (label, state) => handlers.onchannelchange?.(label, state),
+    });
+    /** Offers are answered one at a time, in the order they came. @type {Promise<void>} */
+    this.offers = Promise.resolve();
+    this.offerCount = 0;
     /** @type {string | null} */
     this.verification = null;
     /** @type {Quality | null} */
@@ -85,10 +93,43 @@ export class PeerLink {
       log(`ICE candidate error ${e.errorCode} at ${e.url}: ${e.errorText}`, "error");
     });
     pc.addEventListener("track", (event) => {
-      log(`remote ${event.track.kind} track`);
+      log(`remote ${event.track.kind} track (mid ${event.transceiver?.mid ?? "?"})`);
       handlers.ontrack(event);
     });
-    pc.addEventListener("datachannel", (event) => this.#adoptChannel(event.channel));
+    pc.addEventListener("datachannel", (event) => this.channels.adopt(event.channel));
+  }
+
+  /** The control channel, once the peer opened it. */
+  get control() {
+    return /** @type {RTCDataChannel | null} */ (this.channels.channel("control"));
+  }
+
+  /** The input channel, once the peer opened it. */
+  get input() {
+    return /** @type {RTCDataChannel | null} */ (this.channels.channel("input"));
+  }
+
+  /** Data channels the peer opened with a label this console does not know (closed at once). */
+  get unknownChannels() {
+    return this.channels.unknown;
+  }
+
+  /**
+   * The data channel with this label, or null.
+   * @param {string} label
+   */
+  channel(label) {
+    return /** @type {RTCDataChannel | null} */ (this.channels.channel(label));
+  }
+
+  /**
+   * Send a message on the data channel `label` (checked against its table first).
+   * @param {string} label
+   * @param {{type: string, [field: string]: any}} msg
+   * @returns {boolean} false when the channel is not open
+   */
+  send(label, msg) {
+    return this.channels.send(label, msg);
   }
 
   /** @param {RTCIceCandidate | null} candidate */
@@ -106,66 +147,40 @@ export class PeerLink {
     });
   }
 
-  /** @param {RTCDataChannel} channel */
-  #adoptChannel(channel) {
-    const log = this.handlers.onlog;
-    const changed = () => this.handlers.onchannelchange?.();
-    if (channel.label === "input") {
-      this.input = channel;
-      channel.addEventListener("open", () => {
-        log("input channel open");
-        changed();
-      });
-      channel.addEventListener("close", () => {
-        if (!this.closed) log("input channel closed");
-        changed();
-      });
-      channel.addEventListener("message", () => log("unexpected message from the peer on the input channel", "error"));
-      return;
-    }
-    if (channel.label !== "control") {
-      log(`data channel "${channel.label}" opened by the peer (not used by this console)`);
-      return;
-    }
-    this.control = channel;
-    channel.addEventListener("open", () => {
-      log("control channel open");
-      this.handlers.oncontrolopen();
-    });
-    channel.addEventListener("close", () => {
-      if (!this.closed) log("control channel closed");
-      changed();
-    });
-    channel.addEventListener("message", (event) => {
-      let msg;
-      try {
-        msg = parse(event.data, "control");
-      } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
-        log(`bad control message (${err.code}): ${err.message}`, "error");
-        return;
-      }
-      this.handlers.oncontrol(msg);
-    });
-    if (channel.readyState === "open") this.handlers.oncontrolopen();
+  /**
+   * An offer from the peer, the first or a later one (renegotiation): answer it and send the
+   * answer. Offers are answered one at a time, in order.
+   * @param {string} sdp
+   * @returns {Promise<void>}
+   */
+  acceptOffer(sdp) {
+    const turn = this.offers.then(() => this.#answer(sdp));
+    this.offers = turn.catch(() => {}); // a failed offer does not block the next
+    return turn;
   }
 
-  /**
-   * The peer's offer: answer it and send the answer.
-   * @param {string} sdp
-   */
-  async acceptOffer(sdp) {
+  /** @param {string} sdp */
+  async #answer(sdp) {
+    if (this.closed) return;
     const pc = this.pc;
+    const first = this.offerCount++ === 0;
+    if (!first) this.handlers.onlog(`new offer from the peer (#${this.offerCount}): renegotiating`);
     await pc.setRemoteDescription({ type: "offer", sdp });
     for (const candidate of this.pending.splice(0)) await this.#add(candidate);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     const local = pc.localDescription?.sdp ?? answer.sdp ?? "";
+    if (this.closed) return;
     this.handlers.send({ type: "answer", sdp: local });
-    try {
-      this.verification = verificationCode(sdpFingerprint(local), sdpFingerprint(sdp));
-    } catch (err) {
-      this.handlers.onlog(`no verification code: ${/** @type {Error} */ (err).message}`, "error");
+    for (const t of pc.getTransceivers()) {
+      if (!first && t.mid !== null) this.handlers.onlog(`transceiver ${t.mid} (${t.receiver.track.kind}): ${t.currentDirection ?? t.direction}`);
+    }
+    if (this.verification === null) {
+      try {
+        this.verification = verificationCode(sdpFingerprint(local), sdpFingerprint(sdp));
+      } catch (err) {
+        this.handlers.onlog(`no verification code: ${/** @type {Error} */ (err).message}`, "error");
+      }
     }
     this.#startStats();
   }
@@ -202,10 +217,7 @@ export class PeerLink {
    * @returns {boolean} false when the channel is not open
    */
   sendControl(msg) {
-    const text = serialize(msg, "control");
-    if (!this.control || this.control.readyState !== "open") return false;
-    this.control.send(text);
-    return true;
+    return this.channels.send("control", msg);
   }
 
   /**
@@ -214,11 +226,11 @@ export class PeerLink {
    * @returns {boolean} false when the channel is not open
    */
   sendInput(msg) {
-    const text = serialize(msg, "input");
-    if (!this.input || this.input.readyState !== "open") return false;
-    if (msg.type === "pointer_move" && this.input.bufferedAmount > INPUT_BACKLOG_BYTES) return true;
-    this.input.send(text);
-    return true;
+    const input = this.input;
+    if (msg.type === "pointer_move" && input?.readyState === "open" && input.bufferedAmount > INPUT_BACKLOG_BYTES) {
+      return true;
+    }
+    return this.channels.send("input", msg);
   }
 
   #startStats() {
@@ -247,8 +259,7 @@ export class PeerLink {
     this.closed = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
-    this.control?.close();
-    this.input?.close();
+    this.channels.close();
     this.pc.close();
     this.handlers.onlog("peer connection closed");
   }

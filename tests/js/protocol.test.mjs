@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import {
   BYE_REASONS,
   CAPABILITIES,
+  CHAT,
   CONTROL,
   ERROR_CODES,
   INPUT,
@@ -74,15 +75,17 @@ test("every error code an invalid example uses is a known one", () => {
 });
 
 test("constants mirror protocol.py", () => {
-  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "voice"]);
-  assert.equal(Object.keys(ERROR_CODES).length, 17);
+  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "chat"]);
+  assert.equal(Object.keys(ERROR_CODES).length, 19);
   assert.equal(BYE_REASONS.peer_ended, "the customer ended the session");
   assert.equal(SIGNALING.maxBytes, 65536);
   assert.equal(CONTROL.maxBytes, 16384);
   assert.equal(INPUT.maxBytes, 512);
   assert.equal(Object.keys(SIGNALING.messages).length, 15);
-  assert.equal(Object.keys(CONTROL.messages).length, 8);
+  assert.equal(Object.keys(CONTROL.messages).length, 9);
   assert.equal(Object.keys(INPUT.messages).length, 5);
+  assert.equal(CHAT.maxBytes, 65536);
+  assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);
 });
 
 // The cases below are where JSON.parse and JavaScript strings differ from Python; each
