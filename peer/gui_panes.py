@@ -42,7 +42,13 @@ class ChatPane(Pane):
         box = ttk.Frame(self)
         box.pack(fill="both", expand=True)
         self.transcript = tk.Text(
-            box, height=8, width=44, wrap="word", state="disabled", takefocus=False
+            box,
+            height=8,
+            width=44,
+            wrap="word",
+            state="disabled",
+            takefocus=False,
+            font="TkDefaultFont",
         )
         scroll = ttk.Scrollbar(box, command=self.transcript.yview)
         self.transcript.configure(yscrollcommand=scroll.set)

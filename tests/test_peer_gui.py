@@ -146,3 +146,67 @@ def test_hotkey_hint_window_picker_and_whole_screen_again(tk_display: str) -> No
         window.session = None
     finally:
         root.destroy()
+
+
+class ChatSession(FakeSession):
+    def feature_input(self, capability: str, action: str, value: str) -> None:
+        self.calls.append((f"{capability}:{action}", value))
+
+
+def test_chat_pane_shows_text_literally_sends_on_enter_and_stays_bounded(
+    tk_display: str,
+) -> None:
+    import time
+    import tkinter as tk
+
+    from peer.feature import Shown
+    from peer.gui import PeerWindow, QueueUI
+    from peer.gui_panes import CHAT_KEEP, ChatPane
+
+    hostile = "<script>alert(1)</script> \u202eevil\u202c e\u0301 \u65e5\u672c"
+    root = tk.Tk()
+    try:
+        window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
+        session = ChatSession()
+        window.session = session  # type: ignore[assignment]
+        window.loop = ImmediateLoop()  # type: ignore[assignment]
+        ui = QueueUI(window.inbox.put, window)
+        ui.granted(("chat",))  # chat is on from the start: its pane is there at once
+        window._drain()
+        pane = window.panes["chat"]
+        assert isinstance(pane, ChatPane) and pane.winfo_manager() == "pack"
+
+        ui.show("chat", Shown("message", hostile, who="alice"))
+        window._drain()
+        root.after(60, root.quit)
+        root.mainloop()
+        assert f"alice: {hostile}" in pane.text()
+
+        pane.entry.focus_force()
+        root.update()
+        pane.entry.insert(0, "it works now, thanks")
+        pane.entry.event_generate("<Return>")
+        assert session.calls == [("chat:send", "it works now, thanks")]
+        assert pane.entry.get() == ""
+        pane.entry.insert(0, "x" * 4001)
+        pane.entry.event_generate("<Return>")
+        assert len(session.calls) == 1  # too long: not sent, kept for editing
+        assert pane.entry.get() == "x" * 4001
+
+        for i in range(10_000):  # a flood: drawn in one go, and only the newest kept
+            ui.show("chat", Shown("message", f"flood {i}", who="alice"))
+        started = time.monotonic()
+        window._drain()
+        root.after(60, root.quit)
+        root.mainloop()
+        assert time.monotonic() - started < 10
+        text = pane.text()
+        assert "alice: flood 9999" in text and "alice: flood 0\n" not in text
+        assert text.count("\n") <= CHAT_KEEP + 1
+
+        ui.ended("the operator ended the session")
+        window._drain()
+        assert str(pane.entry.cget("state")) == "disabled"
+        window.session = None
+    finally:
+        root.destroy()

@@ -1,0 +1,354 @@
+// @ts-check
+/**
+ * The chat panel: the transcript, the text box, the unread badge and the download.
+ *
+ * Shown from the moment a session is paired, in both modes, whatever the customer allows for
+ * the screen. Every text is put on the page with `textContent`, each message in its own
+ * direction-isolated element (`dir="auto"`), so markup, scripts and bidi override marks in a
+ * message show literally and cannot reorder the rest of the line.
+ *
+ * A burst of messages is drawn once per animation frame, at most `MAX_RENDERED` on the page;
+ * the transcript in memory keeps the last `MAX_TRANSCRIPT` (see `chat.js`).
+ *
+ *   const chat = new ChatPanel(elements, {send: (msg) => link.send("chat", msg), log});
+ *   chat.start({operator, user, host, startedAt});   // paired
+ *   chat.setOpen(true);                               // the chat channel opened
+ *   chat.receive(msg);                                // chat / error from the peer
+ *   chat.end();                                       // session over: offer the download
+ *   chat.reset();                                     // a new session, or log out
+ */
+
+import {
+  RenderQueue,
+  Transcript,
+  chatProblem,
+  counterText,
+  graphemeCount,
+  shortTime,
+  transcriptFileName,
+  transcriptText,
+} from "./chat.js";
+import { MAX_CHAT_CHARS } from "./protocol.js";
+
+/**
+ * @typedef {import("./chat.js").ChatEntry} ChatEntry
+ * @typedef {import("./chat.js").SessionFacts} SessionFacts
+ * @typedef {{
+ *   panel: HTMLElement,
+ *   toggle: HTMLButtonElement,
+ *   toggleLabel: HTMLElement,
+ *   unread: HTMLElement,
+ *   body: HTMLElement,
+ *   state: HTMLElement,
+ *   log: HTMLElement,
+ *   input: HTMLTextAreaElement,
+ *   send: HTMLButtonElement,
+ *   counter: HTMLElement,
+ *   problem: HTMLElement,
+ *   download: HTMLButtonElement,
+ * }} ChatElements
+ * @typedef {{
+ *   send: (msg: {type: "chat", text: string}) => boolean,
+ *   log: (line: string, level?: "info" | "error") => void,
+ *   onlayout?: () => void,
+ * }} ChatHooks
+ */
+
+/** Within this many pixels of the bottom, the list counts as "at the end" (and follows new lines). */
+const AT_END_PX = 24;
+
+export class ChatPanel {
+  /**
+   * @param {ChatElements} el
+   * @param {ChatHooks} hooks
+   */
+  constructor(el, hooks) {
+    this.el = el;
+    this.hooks = hooks;
+    this.transcript = new Transcript();
+    this.queue = new RenderQueue();
+    /** @type {SessionFacts | null} */
+    this.facts = null;
+    /** Whether the chat channel is open. */
+    this.open = false;
+    /** Whether the session is over (the transcript stays until the next one). */
+    this.ended = false;
+    /** The peer does not carry chat in this session (its `capabilities` say so). */
+    this.unsupported = false;
+    this.collapsed = false;
+    this.unread = 0;
+    /** Whether the message list is on screen (not scrolled away). */
+    this.inView = true;
+    /** @type {number | null} */
+    this.frame = null;
+    /** The customer's messages received, for the log's occasional summary. */
+    this.received = 0;
+
+    el.input.addEventListener("input", () => this.#edited());
+    el.input.addEventListener("keydown", (event) => this.#keydown(event));
+    el.send.addEventListener("click", () => this.#send());
+    el.toggle.addEventListener("click", () => this.setCollapsed(!this.collapsed));
+    el.download.addEventListener("click", () => this.download());
+    el.log.addEventListener("scroll", () => this.#seen(), { passive: true });
+    document.addEventListener("visibilitychange", () => this.#seen());
+    if (typeof IntersectionObserver === "function") {
+      new IntersectionObserver((entries) => {
+        this.inView = entries.some((e) => e.isIntersecting);
+        this.#seen();
+      }).observe(el.log);
+    }
+    this.reset();
+  }
+
+  /** Log out, or a new session is being made: nothing shown, nothing kept. */
+  reset() {
+    this.facts = null;
+    this.open = false;
+    this.ended = false;
+    this.unsupported = false;
+    this.received = 0;
+    this.transcript.clear();
+    this.queue.clear();
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+    this.el.log.replaceChildren();
+    this.el.input.value = "";
+    this.#setProblem("");
+    this.#setUnread(0);
+    this.el.panel.hidden = true;
+    this.el.download.hidden = true;
+    this.#edited();
+    this.#update();
+  }
+
+  /**
+   * Paired: a new chat with the customer.
+   * @param {SessionFacts} facts
+   */
+  start(facts) {
+    this.reset();
+    this.facts = { ...facts };
+    this.el.panel.hidden = false;
+    this.#update();
+    this.hooks.onlayout?.();
+  }
+
+  /**
+   * Whether the peer carries chat in this session (from its `capabilities`).
+   * @param {boolean} supported
+   */
+  setSupported(supported) {
+    this.unsupported = !supported;
+    this.#update();
+  }
+
+  /** @param {boolean} open whether the chat data channel is open */
+  setOpen(open) {
+    if (open === this.open) return;
+    this.open = open;
+    this.#update();
+  }
+
+  /**
+   * A message from the customer's peer on the chat channel.
+   * @param {import("./protocol.js").Message} msg
+   */
+  receive(msg) {
+    if (!this.facts || this.ended) return;
+    if (msg.type === "chat") {
+      this.received++;
+      if (this.received <= 3 || this.received % 1000 === 0) {
+        this.hooks.log(`chat: message from the customer (${graphemeCount(msg.text)} characters; ${this.received} so far)`);
+      }
+      this.#add({ who: "customer", name: this.facts.user, text: msg.text, at: new Date() });
+      if (!this.#watching()) this.#setUnread(this.unread + 1);
+    } else if (msg.type === "error") {
+      this.hooks.log(`chat: the customer's side refused a message (${msg.code}): ${msg.message}`, "error");
+      this.#setProblem(`Not delivered: ${msg.message}`);
+      this.#add({ who: "note", name: "", text: `Not delivered: ${msg.message}`, at: new Date() });
+    }
+  }
+
+  /** The session is over: no more sending; the transcript can be saved. */
+  end() {
+    if (!this.facts || this.ended) return;
+    this.ended = true;
+    this.open = false;
+    this.facts.endedAt = new Date();
+    this.#add({ who: "note", name: "", text: "The session ended.", at: new Date() });
+    this.el.download.hidden = false;
+    this.#update();
+  }
+
+  /** @param {boolean} collapsed */
+  setCollapsed(collapsed) {
+    this.collapsed = collapsed;
+    this.el.body.hidden = collapsed;
+    this.el.panel.classList.toggle("collapsed", collapsed);
+    this.el.toggle.setAttribute("aria-expanded", String(!collapsed));
+    this.el.toggleLabel.textContent = collapsed ? "Show chat" : "Hide";
+    this.hooks.onlayout?.();
+    if (!collapsed) {
+      this.#render();
+      this.el.log.scrollTop = this.el.log.scrollHeight;
+      this.#seen();
+    }
+  }
+
+  /** Save the transcript as a `.txt` file (nothing is kept on the server). */
+  download() {
+    if (!this.facts) return;
+    const text = transcriptText(this.facts, this.transcript);
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = transcriptFileName(this.facts);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    this.hooks.log(`chat: transcript saved (${this.transcript.kept().length} messages)`);
+  }
+
+  // ------------------------------------------------------------------- sending
+
+  /** @param {KeyboardEvent} event */
+  #keydown(event) {
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    this.#send();
+  }
+
+  #send() {
+    const text = this.el.input.value;
+    if (!this.#canSend()) return;
+    const problem = chatProblem(text);
+    if (problem !== null) {
+      this.#setProblem(problem);
+      return;
+    }
+    if (!this.hooks.send({ type: "chat", text })) {
+      this.#setProblem("Not sent: the chat connection is not open.");
+      this.hooks.log("chat: could not send, the chat channel is not open", "error");
+      return;
+    }
+    this.#add({ who: "operator", name: "You", text, at: new Date() });
+    this.el.input.value = "";
+    this.#setProblem("");
+    this.#edited();
+    this.el.log.scrollTop = this.el.log.scrollHeight;
+  }
+
+  #canSend() {
+    return this.facts !== null && this.open && !this.ended && !this.unsupported;
+  }
+
+  #edited() {
+    const text = this.el.input.value;
+    const count = graphemeCount(text);
+    const over = count > MAX_CHAT_CHARS;
+    this.el.counter.textContent = counterText(text);
+    this.el.counter.classList.toggle("over", over);
+    if (over) this.#setProblem(/** @type {string} */ (chatProblem(text)));
+    else if (this.el.problem.dataset.kind === "length") this.#setProblem("");
+    this.el.problem.dataset.kind = over ? "length" : "";
+    this.el.send.disabled = !this.#canSend() || text.trim() === "" || over;
+  }
+
+  /** @param {string} text */
+  #setProblem(text) {
+    this.el.problem.textContent = text;
+    this.el.problem.hidden = text === "";
+    this.el.problem.dataset.kind = "";
+  }
+
+  #update() {
+    const el = this.el;
+    let state = "";
+    if (this.ended) state = "The session has ended. You can save the transcript.";
+    else if (this.unsupported) state = "The customer's program does not offer chat in this session.";
+    else if (!this.open) state = "Connecting the chat…";
+    el.state.textContent = state;
+    el.state.hidden = state === "";
+    el.input.disabled = !this.#canSend();
+    el.input.placeholder = this.#canSend() ? "Write to the customer — Enter sends, Shift+Enter for a new line" : "";
+    this.#edited();
+  }
+
+  // ------------------------------------------------------------------- the list
+
+  /** @param {ChatEntry} entry */
+  #add(entry) {
+    this.transcript.add(entry);
+    this.queue.push(entry);
+    if (this.frame === null) this.frame = requestAnimationFrame(() => this.#render());
+  }
+
+  /** Draw what is waiting: once per animation frame, whatever the burst. */
+  #render() {
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+    if (this.queue.size === 0) return;
+    const list = this.el.log;
+    const follow = this.#atEnd();
+    const plan = this.queue.take(list.childElementCount);
+    const fragment = document.createDocumentFragment();
+    for (const entry of plan.add) fragment.append(messageElement(entry));
+    if (plan.clear) list.replaceChildren(fragment);
+    else {
+      for (let i = 0; i < plan.remove; i++) list.firstElementChild?.remove();
+      list.append(fragment);
+    }
+    if (follow) list.scrollTop = list.scrollHeight;
+  }
+
+  #atEnd() {
+    const list = this.el.log;
+    return list.scrollHeight - list.scrollTop - list.clientHeight <= AT_END_PX;
+  }
+
+  /** Whether the operator can see new messages arrive now. */
+  #watching() {
+    return !this.collapsed && !this.el.panel.hidden && document.visibilityState === "visible" && this.inView && this.#atEnd();
+  }
+
+  #seen() {
+    if (this.unread && this.#watching()) this.#setUnread(0);
+  }
+
+  /** @param {number} n */
+  #setUnread(n) {
+    this.unread = n;
+    this.el.unread.textContent = n > 999 ? "999+" : String(n);
+    this.el.unread.hidden = n === 0;
+    this.el.unread.setAttribute("aria-label", `${n} unread`);
+  }
+}
+
+/**
+ * One message on the page: time, who, and the text — each its own isolated run of text.
+ * @param {ChatEntry} entry
+ */
+function messageElement(entry) {
+  const item = document.createElement("li");
+  item.className = "chat-msg";
+  item.dataset.who = entry.who;
+  const time = document.createElement("time");
+  time.className = "chat-time";
+  time.dateTime = entry.at.toISOString();
+  time.textContent = shortTime(entry.at);
+  item.append(time);
+  if (entry.who !== "note") {
+    const who = document.createElement("span");
+    who.className = "chat-who";
+    who.dir = "auto";
+    who.textContent = entry.name;
+    item.append(who);
+  }
+  const text = document.createElement("span");
+  text.className = "chat-text";
+  text.dir = "auto";
+  text.textContent = entry.text;
+  item.append(text);
+  return item;
+}
