@@ -39,6 +39,9 @@ examples:
 
 While the operator controls the mouse and keyboard, press Ctrl+Alt+End to take control back.
 
+Chat, headless: each message from the operator is printed as "chat: NAME: TEXT" (line breaks
+inside it as \\n); every line typed on standard input is sent to the operator.
+
 capabilities for --allow: {caps}
   Only the named ones are granted without asking; in headless mode every other request
   from the operator is denied (and the decision printed).
@@ -53,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="supportlink-peer",
         description="Join a SupportLink remote-support session with the 8-digit code "
         "the operator gave you. Nothing is shared until you allow it.",
-        epilog=_EPILOG.format(caps=", ".join(protocol.CAPABILITIES)),
+        epilog=_EPILOG.format(
+            caps=", ".join(c.name for c in protocol.CAPABILITY_TABLE if c.consent != "none")
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peer.consent import Ask, Consent, Decided, Reply, State
 from wire import protocol
@@ -142,3 +144,55 @@ def test_channel_open_reports_the_current_grants() -> None:
 def test_unknown_names_are_rejected() -> None:
     with pytest.raises(ValueError, match="'mouse'"):
         Consent(frozenset({"mouse"}), can_ask=True)
+
+
+# --------------------------------------------------------------------------- properties
+
+_TOKENS = st.sampled_from([*protocol.CAPABILITIES, "teleport", "files", "voice"])
+_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["request", "answer_yes", "answer_no", "revoke", "release"]), _TOKENS
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300)
+@given(
+    mode=st.sampled_from(protocol.MODES),
+    pregranted=st.frozensets(st.sampled_from(protocol.CAPABILITIES)),
+    can_ask=st.booleans(),
+    events=_EVENTS,
+)
+def test_nothing_outside_the_modes_row_set_is_ever_granted(
+    mode: str, pregranted: frozenset[str], can_ask: bool, events: list[tuple[str, str]]
+) -> None:
+    """Whatever the operator asks for and the customer answers, in any order: only what the
+    table gives the mode is granted, every grant was asked, pre-granted or needs no consent,
+    and the operator always hears the result."""
+    consent = Consent(pregranted, can_ask=can_ask)
+    allowed_here = set(protocol.capabilities_of(mode))
+    no_question = {c.name for c in protocol.CAPABILITY_TABLE if c.consent == "none"}
+    answered_yes: set[str] = set()
+    consent.paired(mode)
+    for kind, capability in events:
+        if kind == "request":
+            actions = consent.request(capability)
+            if capability not in allowed_here:
+                assert Reply(capability, False) in actions
+        elif kind == "answer_yes":
+            if capability in consent.pending:
+                answered_yes.add(capability)
+            consent.answer(capability, True)
+        elif kind == "answer_no":
+            consent.answer(capability, False)
+        elif kind == "revoke":
+            consent.revoke(capability)
+        else:
+            consent.release(capability)
+        granted = set(consent.granted)
+        assert granted <= allowed_here
+        assert granted <= pregranted | answered_yes | no_question
+        assert not (set(consent.pending) & granted)
+    consent.end()
+    assert consent.granted == ()

@@ -389,3 +389,24 @@ def test_capabilities_of_each_mode_come_from_the_table() -> None:
 )
 def test_user_length_counts_what_a_person_sees(text: str, length: int) -> None:
     assert protocol.user_length(text) == length
+
+
+@given(text=st.text(max_size=200))
+def test_user_length_never_exceeds_the_code_points(text: str) -> None:
+    length = protocol.user_length(text)
+    assert 0 <= length <= len(text)
+    assert (length == 0) == (text == "")
+
+
+@settings(max_examples=200)
+@given(
+    granted=st.lists(
+        st.from_regex(r"[a-z][a-z0-9_]{0,39}", fullmatch=True), max_size=32, unique=True
+    )
+)
+def test_any_capability_tokens_parse_whether_known_or_not(granted: list[str]) -> None:
+    """Version skew: a peer newer than this side may name capabilities it does not know."""
+    text = json.dumps({"type": "consent_state", "granted": granted})
+    assert protocol.parse(text, protocol.CONTROL).granted == tuple(granted)
+    text = json.dumps({"type": "capabilities", "supported": granted})
+    assert protocol.parse(text, protocol.CONTROL).supported == tuple(granted)

@@ -258,6 +258,27 @@ async def test_malformed_frames_get_errors(live: Live, frame: str) -> None:
     await assert_relays(live.sentinel)
 
 
+@pytest.mark.parametrize("role", ["operator", "peer"])
+async def test_chat_on_the_signaling_socket_is_refused_and_never_relayed(
+    live: Live, role: str
+) -> None:
+    """Chat is end to end, on a data channel: the server never carries it, before pairing
+    or after."""
+    op = await live.endpoint.operator(live.token)
+    created = await op.create()
+    chat = json.dumps({"type": "chat", "text": "hello before pairing"})
+    await op.send_raw(chat)
+    assert (await op.expect(p.Error)).code == "unknown_type"
+    pair = await fresh_pair(live)
+    sender, other = (pair.op, pair.peer) if role == "operator" else (pair.peer, pair.op)
+    await sender.send_raw(chat)
+    assert (await sender.expect(p.Error)).code == "unknown_type"
+    await other.expect_nothing()
+    await assert_relays(pair)
+    await assert_relays(live.sentinel)
+    del created
+
+
 async def test_too_many_bad_frames_close_the_socket(live: Live) -> None:
     pair = await fresh_pair(live)
     for _ in range(19):

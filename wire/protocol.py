@@ -325,8 +325,8 @@ def user_length(text: str) -> int:
         if join_next:
             join_next = False
             continue
-        if cp == 0x200D:  # zero-width joiner
-            join_next = count > 0
+        if cp == 0x200D and count:  # zero-width joiner: glues the next one on
+            join_next = True
             continue
         if 0x1F1E6 <= cp <= 0x1F1FF:  # regional indicator: two make one flag
             if flag_open:
