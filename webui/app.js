@@ -5,7 +5,8 @@
  * One small handler per signaling message (`switch (msg.type)`); the session's phase is one
  * value, and every change of it, of the WebRTC states and of consent goes to the log panel.
  * What rides on the control data channel (consent, remote control, monitors, clipboard) is
- * `channel.js`'s.
+ * `channel.js`'s; the chat panel is `chatview.js`'s. The session itself (phase, what the peer
+ * supports, what the customer allows) is one value changed by `session.js`'s `reduce`.
  *
  *     idle -> waiting -> joined -> connecting -> connected -> ended
  *               (code)   (accept?)  (paired)     (ICE/DTLS up)
@@ -13,16 +14,18 @@
 
 import * as api from "./api.js";
 import { ControlChannel } from "./channel.js";
+import { ChatPanel } from "./chatview.js";
 import { formatCode, formatCountdown, secondsLeft } from "./format.js";
 import { BYE_REASONS, MODES, ProtocolError, byeText } from "./protocol.js";
 import { PeerLink } from "./rtc.js";
+import { INITIAL, offers, reduce } from "./session.js";
 import { Signaling, socketUrl } from "./signaling.js";
 import { qualityText } from "./stats.js";
 import { byId, logLine, setText, show } from "./ui.js";
 
 /**
  * @typedef {import("./protocol.js").Message} Message
- * @typedef {"offline" | "idle" | "creating" | "waiting" | "joined" | "connecting" | "connected" | "ended"} Phase
+ * @typedef {import("./session.js").SessionEvent} SessionEvent
  */
 
 const el = {
@@ -75,8 +78,8 @@ const state = {
   welcomed: false,
   /** Send create_session as soon as the socket is welcomed. */
   createWhenReady: false,
-  /** @type {Phase} */
-  phase: "offline",
+  /** Phase, mode, what the peer supports and the customer allows (`session.js`). */
+  session: INITIAL,
   /** @type {string | null} */
   sessionId: null,
   /** @type {string} */
@@ -101,15 +104,46 @@ function log(text, level = "info") {
 }
 
 /** Consent, remote control, monitors and clipboard: the control data channel. */
-const channel = new ControlChannel({ link: () => state.link, log, onviewchange: () => updateVideo() });
+const channel = new ControlChannel({
+  link: () => state.link,
+  log,
+  onviewchange: () => updateVideo(),
+  offers: (capability) => offers(state.session, capability),
+  onsession: (event) => {
+    state.session = reduce(state.session, event);
+    if (event.type === "capabilities") chat.setSupported(event.supported.includes("chat"));
+  },
+});
+
+/** Chat with the customer, in both modes, from pairing on. */
+const chat = new ChatPanel(
+  {
+    panel: byId("chat-panel"),
+    toggle: /** @type {HTMLButtonElement} */ (byId("chat-toggle")),
+    toggleLabel: /** @type {HTMLElement} */ (byId("chat-toggle").querySelector(".chat-toggle-label")),
+    unread: byId("chat-unread"),
+    body: byId("chat-body"),
+    state: byId("chat-state"),
+    log: byId("chat-log"),
+    input: /** @type {HTMLTextAreaElement} */ (byId("chat-input")),
+    send: /** @type {HTMLButtonElement} */ (byId("chat-send")),
+    counter: byId("chat-counter"),
+    problem: byId("chat-problem"),
+    download: /** @type {HTMLButtonElement} */ (byId("chat-download")),
+  },
+  { send: (msg) => state.link?.send("chat", msg) ?? false, log },
+);
 
 /**
- * @param {Phase} phase
+ * Move the session on by `event` and say where it is now.
+ * @param {SessionEvent} event
  * @param {string} words what #status says
  */
-function setPhase(phase, words) {
-  if (phase !== state.phase) log(`session: ${state.phase} -> ${phase}`);
-  state.phase = phase;
+function setPhase(event, words) {
+  const before = state.session.phase;
+  state.session = reduce(state.session, event);
+  const phase = state.session.phase;
+  if (phase !== before) log(`session: ${before} -> ${phase}`);
   el.status.dataset.phase = phase;
   setText(el.status, words);
   showDetail("");
@@ -182,8 +216,8 @@ function onWelcome(msg) {
   if (state.createWhenReady) {
     state.createWhenReady = false;
     createSession();
-  } else if (state.phase === "offline") {
-    setPhase("idle", "Ready. Press “New session” to get a code.");
+  } else if (state.session.phase === "offline") {
+    setPhase({ type: "ready" }, "Ready. Press “New session” to get a code.");
   }
 }
 
@@ -194,7 +228,7 @@ function onSessionCreated(msg) {
   setText(el.sessionCode, formatCode(msg.code));
   el.sessionCode.dataset.code = msg.code;
   startCountdown(msg.expires_at);
-  setPhase("waiting", "Waiting for the customer to enter the code");
+  setPhase({ type: "created", mode: msg.mode }, "Waiting for the customer to enter the code");
   log(`session created (${msg.mode}), the code is valid for ${formatCountdown(msg.ttl)}`);
 }
 
@@ -205,7 +239,7 @@ function onJoinRequest(msg) {
   setText(el.joinUser, msg.user);
   setText(el.joinOs, msg.os);
   setText(el.joinAddress, msg.address || "unknown");
-  setPhase("joined", `Customer joined: ${msg.user} on ${msg.host} (${msg.os})`);
+  setPhase({ type: "join_request", user: msg.user, host: msg.host }, `Customer joined: ${msg.user} on ${msg.host} (${msg.os})`);
   show(el.joinRequest, true);
   el.acceptButton.disabled = false;
   el.rejectButton.disabled = false;
@@ -223,7 +257,8 @@ function onPaired(msg) {
   show(el.peerPanel, true);
   channel.reset();
   updateVideo();
-  setPhase("connecting", "Connecting to the customer…");
+  setPhase({ type: "paired", mode: msg.mode, user: msg.user, host: msg.host, operator: msg.operator },
+    "Connecting to the customer…");
   log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
   state.turn = msg.ice_servers.some((server) => server.urls.some((url) => url.startsWith("turn")));
   state.link?.close();
@@ -231,13 +266,19 @@ function onPaired(msg) {
     send: (m) => void send(m),
     onlog: log,
     ontrack: onTrack,
-    oncontrol: (m) => channel.handle(m),
-    oncontrolopen: () => channel.update(),
-    onchannelchange: () => channel.update(),
+    onmessage: (label, m) => {
+      if (label === "control") channel.handle(m);
+      else if (label === "chat") chat.receive(m);
+    },
+    onchannelchange: (label, channelState) => {
+      if (label === "chat") chat.setOpen(channelState === "open");
+      else channel.update();
+    },
     onstate: onConnectionState,
     onquality: showQuality,
   });
   channel.start(msg.mode);
+  chat.start({ operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date() });
 }
 
 /** @param {Message} msg */
@@ -260,7 +301,7 @@ function onCandidate(msg) {
 /** @param {Message} msg */
 function onBye(msg) {
   log(`bye from the server: ${msg.reason}`);
-  if (state.phase === "ended" || state.phase === "idle") return;
+  if (state.session.phase === "ended" || state.session.phase === "idle") return;
   endSession(msg.reason);
 }
 
@@ -268,8 +309,8 @@ function onBye(msg) {
 function onError(msg) {
   const retry = msg.retry_after != null ? ` (retry in ${Math.ceil(msg.retry_after)} s)` : "";
   log(`server error ${msg.code}: ${msg.message}${retry}`, "error");
-  if (state.phase === "creating") {
-    setPhase("idle", "Could not start a session");
+  if (state.session.phase === "creating") {
+    setPhase({ type: "ready" }, "Could not start a session");
     showDetail(`${msg.message}${retry}`, "error");
   } else {
     showDetail(`Server: ${msg.message}${retry}`, "error");
@@ -287,11 +328,11 @@ function createSession() {
   if (!state.signaling || !state.welcomed) {
     state.createWhenReady = true;
     if (!state.signaling) connect();
-    setPhase("creating", "Connecting to the server…");
+    setPhase({ type: "creating" }, "Connecting to the server…");
     return;
   }
-  setPhase("creating", "Creating a session…");
-  if (!send({ type: "create_session", mode })) setPhase("idle", "Not connected to the server");
+  setPhase({ type: "creating" }, "Creating a session…");
+  if (!send({ type: "create_session", mode })) setPhase({ type: "ready" }, "Not connected to the server");
 }
 
 function cancelSession() {
@@ -327,10 +368,11 @@ function endByOperator() {
  * @param {string} [words] instead of the reason's text
  */
 function endSession(reason, words) {
+  chat.end();
   clearSession();
   const customerGone = reason === "peer_ended" || reason === "peer_left";
   const text = `Ended: ${words ?? byeText(reason)}${customerGone ? ". Customer disconnected." : ""}`;
-  setPhase("ended", text);
+  setPhase({ type: "ended", reason }, text);
   if (!(reason in BYE_REASONS)) log(`the session ended for an unknown reason: ${reason}`, "error");
 }
 
@@ -356,6 +398,7 @@ function resetSessionView() {
   setText(el.verificationCode, "");
   show(el.verifyPanel, false);
   channel.reset();
+  chat.reset();
   show(el.peerPanel, false);
   showQuality(null);
 }
@@ -371,7 +414,7 @@ function startCountdown(expiresAt) {
     el.countdown.classList.toggle("countdown-low", left < 60);
     if (left <= 0) {
       stopCountdown();
-      if (state.phase === "waiting") showDetail("The code has expired.", "error");
+      if (state.session.phase === "waiting") showDetail("The code has expired.", "error");
     }
   };
   tick();
@@ -385,16 +428,40 @@ function stopCountdown() {
 
 // ------------------------------------------------------------------------- media and quality
 
-/** @param {RTCTrackEvent} event */
+/**
+ * A track from the peer: at the start, or added later by a new offer (renegotiation). Each
+ * kind gets a stream of its own, so sound coming or going never touches the picture.
+ * @param {RTCTrackEvent} event
+ */
 function onTrack(event) {
-  const stream = event.streams[0] ?? new MediaStream([event.track]);
-  if (event.track.kind === "video") {
-    el.video.srcObject = stream;
+  const track = event.track;
+  const link = state.link;
+  if (track.kind === "video") {
+    el.video.srcObject = new MediaStream([track]);
     state.hasVideo = true;
-    event.track.addEventListener("ended", () => log("the customer's video track ended"));
-  } else if (event.track.kind === "audio") {
-    el.audio.srcObject = stream;
+    state.session = reduce(state.session, { type: "track", kind: "video" });
+  } else if (track.kind === "audio") {
+    el.audio.srcObject = new MediaStream([track]);
+    el.audio.play().catch((err) => log(`the customer's sound does not play yet: ${err.message}`, "error"));
   }
+  // A transceiver the peer turned off (direction inactive) mutes or ends its track.
+  track.addEventListener("mute", () => {
+    if (state.link === link) log(`the customer's ${track.kind} track paused`);
+  });
+  track.addEventListener("unmute", () => {
+    if (state.link === link) log(`the customer's ${track.kind} track resumed`);
+  });
+  track.addEventListener("ended", () => {
+    if (state.link !== link) return;
+    log(`the customer's ${track.kind} track ended`);
+    const media = track.kind === "video" ? el.video : el.audio;
+    const current = media.srcObject instanceof MediaStream ? media.srcObject.getTracks()[0] : null;
+    if (current === track) {
+      media.srcObject = null;
+      if (track.kind === "video") state.hasVideo = false;
+      updateVideo();
+    }
+  });
   updateVideo();
 }
 
@@ -405,7 +472,7 @@ function onConnectionState(connection) {
   if (connection === "connected") {
     void connectedRoute(link).then((route) => {
       if (state.link !== link) return;
-      setPhase("connected", route ? `Connected (${route})` : "Connected");
+      setPhase({ type: "connected" }, route ? `Connected (${route})` : "Connected");
       if (link.verification) {
         setText(el.verificationCode, link.verification);
         show(el.verifyPanel, true);
@@ -413,14 +480,14 @@ function onConnectionState(connection) {
       }
     });
   } else if (connection === "failed") {
-    setPhase("connecting", "Connection failed");
+    setPhase({ type: "failed" }, "Connection failed");
     showDetail(
       state.turn
         ? "No network path to the customer, not even through the TURN relay (its errors are in the log)."
         : "No network path to the customer. A TURN relay is needed for customers behind strict firewalls.",
       "error",
     );
-  } else if (connection === "disconnected" && state.phase === "connected") {
+  } else if (connection === "disconnected" && state.session.phase === "connected") {
     showDetail("Connection interrupted; waiting for it to recover…", "error");
   }
 }
@@ -448,7 +515,7 @@ function showQuality(q) {
   setText(el.qRoute, q?.route ?? "–");
   el.qRoute.dataset.route = q?.route ?? "";
   if (q) el.videoWrap.title = qualityText(q);
-  if (q?.route && state.phase === "connected") {
+  if (q?.route && state.session.phase === "connected") {
     const words = `Connected (${q.route})`;
     if (el.status.textContent !== words) {
       log(`route: ${q.route} (${q.localType} -> ${q.remoteType})`);
@@ -459,12 +526,12 @@ function showQuality(q) {
 
 /** Show the picture only while the customer allows viewing (blank otherwise). */
 function updateVideo() {
-  const granted = channel.consent.granted;
+  const granted = state.session.granted;
   const allowed = granted?.includes("view") ?? false;
   const visible = state.hasVideo && allowed && state.mode === "screen";
   el.videoWrap.classList.toggle("blanked", !visible);
   let words = "No picture";
-  if (state.mode === "call" && state.phase !== "ended") words = "Voice call: no screen is shared";
+  if (state.mode === "call" && state.session.phase !== "ended") words = "Voice call: no screen is shared";
   else if (state.link && granted && !allowed) words = "Screen viewing is not allowed";
   else if (state.link && !visible) words = "Waiting for the customer's screen…";
   setText(el.videoPlaceholder, words);
@@ -476,9 +543,9 @@ function updateVideo() {
 async function socketClosed(event) {
   const why = event.reason ? `: ${event.reason}` : "";
   log(`signaling connection closed (code ${event.code}${why})`, "error");
-  const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(state.phase);
+  const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(state.session.phase);
   if (live) endSession("operator_left", "the connection to the server was lost");
-  else if (state.phase !== "offline") setPhase("ended", "Not connected to the server");
+  else if (state.session.phase !== "offline") setPhase({ type: "ended", reason: "operator_left" }, "Not connected to the server");
   showDetail("The connection to the server was lost. “New session” connects again.", "error");
   state.createWhenReady = false;
   if (!event.wasOpen || event.code === 1008) {
@@ -508,8 +575,8 @@ function showConsole(name) {
   show(el.account, true);
   setText(el.operatorName, name);
   el.password.value = "";
-  state.phase = "offline";
-  setPhase("offline", "Connecting to the server…");
+  state.session = INITIAL;
+  setPhase({ type: "offline" }, "Connecting to the server…");
   connect();
 }
 
@@ -537,7 +604,7 @@ async function onLogin(event) {
 }
 
 async function onLogout() {
-  if (state.link || state.phase === "waiting" || state.phase === "joined") {
+  if (state.link || state.session.phase === "waiting" || state.session.phase === "joined") {
     send({ type: "bye", reason: state.link ? "operator_ended" : "cancelled" });
   }
   clearSession(); // the last customer's picture must not stay on the page
@@ -550,7 +617,7 @@ async function onLogout() {
     log(`logout failed: ${/** @type {Error} */ (err).message}`, "error");
   }
   el.log.replaceChildren();
-  resetSessionView();
+  resetSessionView(); // also forgets the chat: nothing of it stays after logging out
   showLogin();
 }
 

@@ -6,6 +6,10 @@
  * (`clipboard.js`). One `ConsentTracker` (`consent.js`) follows what the customer allows for
  * all of them; `handle(msg)` has one small case per control message.
  *
+ * The peer's `capabilities` say what it carries out in this session; only those are offered
+ * (`hooks.offers`, from the session reducer): a call has no "Request control". A capability
+ * this console does not know is shown by its name and otherwise left alone.
+ *
  *   const channel = new ControlChannel({link: () => state.link, log, onviewchange: updateVideo});
  *   channel.start("screen");      // paired
  *   channel.handle(msg);          // PeerLink's oncontrol
@@ -15,6 +19,7 @@
 
 import { ClipboardPanel } from "./clipboard.js";
 import { ConsentTracker, changeText, describeGranted, nameOf, stateLogLine } from "./consent.js";
+import { CAPABILITY_BY_NAME } from "./protocol.js";
 import { RemoteControl } from "./control.js";
 import { byId, setText, show } from "./ui.js";
 import { ViewPanel } from "./view.js";
@@ -25,6 +30,8 @@ import { ViewPanel } from "./view.js";
  *   link: () => import("./rtc.js").PeerLink | null,
  *   log: (line: string, level?: "info" | "error") => void,
  *   onviewchange: () => void,
+ *   offers: (capability: string) => boolean,
+ *   onsession: (event: import("./session.js").SessionEvent) => void,
  * }} ChannelHooks
  */
 
@@ -93,12 +100,11 @@ export class ControlChannel {
   start(mode) {
     this.reset();
     this.mode = mode;
-    show(this.el.panel, mode === "screen");
+    show(this.el.panel, true);
     setText(this.el.consent, "Waiting for the customer's answer…");
     show(this.el.denied, false);
     show(this.el.requestView, false);
-    this.control.setLive(mode === "screen");
-    this.clipboard.setLive(true);
+    this.update();
   }
 
   /** The session is over (or never began): nothing allowed, nothing sent, nothing shown. */
@@ -122,13 +128,26 @@ export class ControlChannel {
       case "clipboard":
         this.clipboard.receive({ text: msg.text });
         return;
+      case "capabilities": return this.#onCapabilities(msg);
       default:
         this.hooks.log(`control message ${msg.type} not handled by this console`);
     }
   }
 
   /** @param {Message} msg */
+  #onCapabilities(msg) {
+    /** @type {string[]} */
+    const supported = msg.supported;
+    const unknown = supported.filter((c) => !CAPABILITY_BY_NAME.has(c));
+    this.hooks.log(`the customer's peer supports ${describeGranted(supported)}` +
+      (unknown.length ? ` (not known to this console: ${unknown.join(", ")})` : ""));
+    this.hooks.onsession({ type: "capabilities", supported });
+    this.update();
+  }
+
+  /** @param {Message} msg */
   #onState(msg) {
+    this.hooks.onsession({ type: "consent_state", granted: msg.granted });
     const update = this.consent.state(msg.granted);
     const line = stateLogLine(msg.granted, update);
     if (line) this.hooks.log(line);
@@ -155,7 +174,10 @@ export class ControlChannel {
       setText(this.el.consent, words.charAt(0).toUpperCase() + words.slice(1));
     }
     const viewAllowed = granted?.includes("view") ?? false;
-    show(this.el.requestView, this.open() && granted !== null && !viewAllowed && this.mode === "screen");
+    const offers = (/** @type {string} */ capability) => this.mode !== null && this.hooks.offers(capability);
+    show(this.el.requestView, this.open() && granted !== null && !viewAllowed && offers("view"));
+    this.control.live = this.mode === "screen" && offers("control");
+    this.clipboard.live = offers("clipboard");
     this.hooks.onviewchange();
     this.control.update();
     this.views.update();

@@ -83,7 +83,12 @@ export class DataChannels {
       previous.close();
     }
     this.byLabel.set(label, channel);
-    const changed = () => this.hooks.onchange?.(label, channel.readyState);
+    let reported = "";
+    const changed = () => {
+      if (channel.readyState === reported) return; // the browser may say "open" twice
+      reported = channel.readyState;
+      this.hooks.onchange?.(label, reported);
+    };
     channel.addEventListener("open", () => {
       log(`${label} channel open`);
       changed();

@@ -159,8 +159,8 @@ export function transcriptText(facts, transcript) {
   const entries = transcript.kept();
   const lines = [
     `SupportLink chat transcript, ${localDate(facts.startedAt)}`,
-    `Customer: ${facts.user} on ${facts.host}`,
-    `Operator: ${facts.operator}`,
+    `Customer: ${isolated(facts.user)} on ${isolated(facts.host)}`,
+    `Operator: ${isolated(facts.operator)}`,
     `Started: ${localDate(facts.startedAt)} ${shortTime(facts.startedAt)}` +
       (facts.endedAt ? `, ended: ${localDate(facts.endedAt)} ${shortTime(facts.endedAt)}` : ""),
     "",
@@ -169,10 +169,25 @@ export function transcriptText(facts, transcript) {
     lines.push(`(${transcript.trimmed} earlier messages were trimmed; this page keeps the last ${transcript.limit}.)`, "");
   }
   for (const e of entries) {
-    const body = e.text.replace(/\r\n?/g, "\n").split("\n").join("\n      ");
-    lines.push(e.who === "note" ? `${shortTime(e.at)} -- ${body}` : `${shortTime(e.at)} ${e.name}: ${body}`);
+    const body = isolated(e.text.replace(/\r\n?/g, "\n")).split("\n").join("\n      ");
+    lines.push(e.who === "note" ? `${shortTime(e.at)} -- ${body}` : `${shortTime(e.at)} ${isolated(e.name)}: ${body}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** Bidi formatting characters: embeddings, overrides, isolates and marks. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * `text` as it may stand in a line of the plain-text transcript: text holding bidi controls is
+ * wrapped in FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE (each line of it), so an
+ * override in a message cannot reorder the time, the name or the lines after it. Other text is
+ * left exactly as it was.
+ * @param {string} text
+ */
+export function isolated(text) {
+  if (!BIDI_CONTROLS.test(text)) return text;
+  return text.split("\n").map((line) => `\u2068${line}\u2069`).join("\n");
 }
 
 /**

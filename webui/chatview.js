@@ -191,7 +191,7 @@ export class ChatPanel {
     if (!collapsed) {
       this.#render();
       this.el.log.scrollTop = this.el.log.scrollHeight;
-      this.#seen();
+      if (document.visibilityState === "visible") this.#setUnread(0); // opened: now in sight
     }
   }
 

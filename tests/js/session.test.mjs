@@ -1,0 +1,110 @@
+// The console's session reducer: phase, what the peer supports, what the customer allows.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { INITIAL, allows, offers, reduce, supportedNow, unknownCapabilities } from "../../webui/session.js";
+
+/** @param {import("../../webui/session.js").SessionEvent[]} events */
+const run = (...events) => events.reduce(reduce, INITIAL);
+const PAIRED = /** @type {const} */ ({ type: "paired", mode: "screen", user: "bob", host: "pc1", operator: "alice" });
+
+test("a session goes offline -> idle -> creating -> waiting -> joined -> connecting -> connected -> ended", () => {
+  const phases = [];
+  let s = INITIAL;
+  for (const event of /** @type {import("../../webui/session.js").SessionEvent[]} */ ([
+    { type: "ready" },
+    { type: "creating" },
+    { type: "created", mode: "call" },
+    { type: "join_request", user: "bob", host: "pc1" },
+    { ...PAIRED, mode: "call" },
+    { type: "connected" },
+    { type: "ended", reason: "peer_ended" },
+  ])) {
+    s = reduce(s, event);
+    phases.push(s.phase);
+  }
+  assert.deepEqual(phases, ["idle", "creating", "waiting", "joined", "connecting", "connected", "ended"]);
+  assert.equal(s.mode, "call");
+  assert.equal(s.reason, "peer_ended");
+  assert.equal(s.user, "bob");
+});
+
+test("the reducer never changes the state it is given", () => {
+  const s = run({ type: "ready" }, PAIRED);
+  const copy = structuredClone(s);
+  reduce(s, { type: "capabilities", supported: ["view"] });
+  reduce(s, { type: "ended", reason: "x" });
+  assert.deepEqual(s, copy);
+});
+
+test("capabilities and consent_state are kept while linked, forgotten when the session ends", () => {
+  let s = run(PAIRED, { type: "capabilities", supported: ["view", "control", "clipboard", "chat"] },
+    { type: "consent_state", granted: ["view", "chat"] });
+  assert.deepEqual(s.supported, ["view", "control", "clipboard", "chat"]);
+  assert.deepEqual(s.granted, ["view", "chat"]);
+  assert.equal(allows(s, "view"), true);
+  assert.equal(allows(s, "control"), false);
+  s = reduce(s, { type: "ended", reason: "operator_ended" });
+  assert.equal(s.supported, null);
+  assert.equal(s.granted, null);
+  assert.equal(allows(s, "view"), false);
+  assert.equal(offers(s, "view"), false);
+  // a late consent_state after the end changes nothing
+  assert.equal(reduce(s, { type: "consent_state", granted: ["view"] }), s);
+});
+
+test("only what the peer announced is offered: a call has no remote control", () => {
+  const call = run({ ...PAIRED, mode: "call" }, { type: "capabilities", supported: ["clipboard", "chat"] });
+  assert.equal(offers(call, "control"), false);
+  assert.equal(offers(call, "view"), false);
+  assert.equal(offers(call, "clipboard"), true);
+  assert.equal(offers(call, "chat"), true);
+  const screen = run(PAIRED, { type: "capabilities", supported: ["view", "chat"] });
+  assert.equal(offers(screen, "control"), false, "the peer did not announce control");
+  assert.equal(offers(screen, "view"), true);
+});
+
+test("a capability the table puts in another mode is not offered even if announced", () => {
+  const call = run({ ...PAIRED, mode: "call" }, { type: "capabilities", supported: ["control", "chat"] });
+  assert.equal(offers(call, "control"), false);
+});
+
+test("nothing is offered before the peer says what it supports", () => {
+  const s = run(PAIRED);
+  assert.deepEqual(supportedNow(s), []);
+  assert.equal(offers(s, "clipboard"), false);
+});
+
+test("an older peer without capabilities: the table's list for the mode once consent is known", () => {
+  const s = run({ ...PAIRED, mode: "call" }, { type: "consent_state", granted: [] });
+  assert.deepEqual(supportedNow(s), ["clipboard", "chat"]);
+  assert.equal(offers(s, "clipboard"), true);
+  assert.equal(offers(s, "control"), false);
+});
+
+test("an unknown capability is kept and listed, never offered", () => {
+  const s = run(PAIRED, { type: "capabilities", supported: ["view", "teleport"] },
+    { type: "consent_state", granted: ["view", "teleport"] });
+  assert.deepEqual(unknownCapabilities(s), ["teleport"]);
+  assert.equal(offers(s, "teleport"), false);
+  assert.equal(allows(s, "teleport"), true);
+});
+
+test("a video track marks the picture shared; a new pairing starts clean", () => {
+  let s = run(PAIRED, { type: "track", kind: "audio" });
+  assert.equal(s.shared, false);
+  s = reduce(s, { type: "track", kind: "video" });
+  assert.equal(s.shared, true);
+  s = reduce(s, { type: "consent_state", granted: ["view"] });
+  s = reduce(s, { ...PAIRED, user: "carol" });
+  assert.equal(s.shared, false);
+  assert.equal(s.granted, null);
+  assert.equal(s.user, "carol");
+});
+
+test("a failed connection goes back to connecting; a join_request only while waiting", () => {
+  const s = run(PAIRED, { type: "connected" }, { type: "failed" });
+  assert.equal(s.phase, "connecting");
+  const idle = run({ type: "ready" });
+  assert.equal(reduce(idle, { type: "join_request", user: "u", host: "h" }), idle);
+});

@@ -1,0 +1,154 @@
+// @ts-check
+/**
+ * The console's session as one value, changed only by `reduce(state, event)` (no DOM, no I/O).
+ *
+ *     offline -> idle -> creating -> waiting -> joined -> connecting -> connected -> ended
+ *                                    (code)    (accept?)  (paired)     (ICE/DTLS up)
+ *
+ * Besides the phase it holds what the customer's peer said about this session: what it
+ * `supported` (its `capabilities` message: the console offers only these) and what the
+ * customer `granted` (its latest `consent_state`). Both are null until the peer says so, and
+ * forgotten when the session ends. An older peer that never sends `capabilities` is taken to
+ * support what the protocol table lists for the mode, once its first `consent_state` arrives.
+ *
+ *   let s = INITIAL;
+ *   s = reduce(s, {type: "paired", mode: "call", user: "bob", host: "pc1", operator: "alice"});
+ *   s = reduce(s, {type: "capabilities", supported: ["clipboard", "chat"]});
+ *   offers(s, "control");   // false: a call has no remote control
+ */
+
+import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
+
+/**
+ * @typedef {"offline" | "idle" | "creating" | "waiting" | "joined" | "connecting" | "connected" | "ended"} Phase
+ * @typedef {Readonly<{
+ *   phase: Phase,
+ *   mode: string,
+ *   user: string,
+ *   host: string,
+ *   operator: string,
+ *   supported: readonly string[] | null,
+ *   granted: readonly string[] | null,
+ *   shared: boolean,
+ *   reason: string | null,
+ * }>} SessionState
+ *   shared: the peer's picture (a video track) has arrived; reason: why the session ended
+ * @typedef {{type: "offline"}
+ *   | {type: "ready"}
+ *   | {type: "creating"}
+ *   | {type: "created", mode: string}
+ *   | {type: "join_request", user: string, host: string}
+ *   | {type: "paired", mode: string, user: string, host: string, operator: string}
+ *   | {type: "capabilities", supported: readonly string[]}
+ *   | {type: "consent_state", granted: readonly string[]}
+ *   | {type: "track", kind: string}
+ *   | {type: "connected"}
+ *   | {type: "failed"}
+ *   | {type: "ended", reason: string}} SessionEvent
+ */
+
+/** @type {SessionState} */
+export const INITIAL = Object.freeze({
+  phase: "offline",
+  mode: "screen",
+  user: "",
+  host: "",
+  operator: "",
+  supported: null,
+  granted: null,
+  shared: false,
+  reason: null,
+});
+
+/** Phases in which a peer connection exists (or is being made). */
+const LINKED = new Set(["connecting", "connected"]);
+
+/**
+ * The state after `event`. Events that do not fit the phase (say a `consent_state` after the
+ * session ended) leave the state as it was.
+ * @param {SessionState} state
+ * @param {SessionEvent} event
+ * @returns {SessionState}
+ */
+export function reduce(state, event) {
+  switch (event.type) {
+    case "offline":
+      return INITIAL;
+    case "ready":
+      return { ...INITIAL, phase: "idle", mode: state.mode };
+    case "creating":
+      return { ...INITIAL, phase: "creating", mode: state.mode };
+    case "created":
+      return { ...INITIAL, phase: "waiting", mode: event.mode };
+    case "join_request":
+      if (state.phase !== "waiting" && state.phase !== "joined") return state;
+      return { ...state, phase: "joined", user: event.user, host: event.host };
+    case "paired":
+      return {
+        ...INITIAL,
+        phase: "connecting",
+        mode: event.mode,
+        user: event.user,
+        host: event.host,
+        operator: event.operator,
+      };
+    case "capabilities":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, supported: Object.freeze([...event.supported]) };
+    case "consent_state":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, granted: Object.freeze([...event.granted]) };
+    case "track":
+      if (!LINKED.has(state.phase) || event.kind !== "video") return state;
+      return { ...state, shared: true };
+    case "connected":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, phase: "connected" };
+    case "failed":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, phase: "connecting" };
+    case "ended":
+      return { ...state, phase: "ended", supported: null, granted: null, shared: false, reason: event.reason };
+  }
+}
+
+/**
+ * What the peer carries out in this session: its `capabilities`, or (from an older peer that
+ * never sent them) the table's list for the mode once consent is known; else nothing yet.
+ * @param {SessionState} state
+ * @returns {readonly string[]}
+ */
+export function supportedNow(state) {
+  if (state.supported !== null) return state.supported;
+  return state.granted !== null ? capabilitiesOf(state.mode) : [];
+}
+
+/**
+ * Whether the console should offer `capability` now: the peer supports it, and this console
+ * knows it and knows it exists in the session's mode. An unknown capability is never offered
+ * (the console has no button for it), only shown by its name when the customer allows it.
+ * @param {SessionState} state
+ * @param {string} capability
+ */
+export function offers(state, capability) {
+  if (!LINKED.has(state.phase)) return false;
+  const row = CAPABILITY_BY_NAME.get(capability);
+  return row !== undefined && row.modes.includes(state.mode) && supportedNow(state).includes(capability);
+}
+
+/**
+ * Whether the customer allows `capability` now (the peer's latest `consent_state`).
+ * @param {SessionState} state
+ * @param {string} capability
+ */
+export function allows(state, capability) {
+  return LINKED.has(state.phase) && (state.granted?.includes(capability) ?? false);
+}
+
+/**
+ * Capabilities the peer announced that this console does not know (shown by name, never offered).
+ * @param {SessionState} state
+ */
+export function unknownCapabilities(state) {
+  return (state.supported ?? []).filter((c) => !CAPABILITY_BY_NAME.has(c));
+}
