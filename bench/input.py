@@ -6,8 +6,9 @@ failure or timeout): Xvfb 1920x1080, ``supportlink serve``, the customer peer wi
 allowed, headless Chromium with the operator console (logged in, accepting, taking control
 through its UI). Two X clients of the benchmark's own:
 
-* ``latency_screen.py`` (from ``bench/latency.py``) covers the screen: a still document, or
-  text scrolling over the whole screen at 60 Hz (``heavy``) so the peer encodes 1080p flat out;
+* ``latency_screen.py`` (``rig.Drawer``, as in ``bench/latency.py``) covers the screen: a still
+  document, or text scrolling over the whole screen at 60 Hz (``heavy``) so the peer encodes
+  1080p flat out;
 * ``input_client.py``, a small python-xlib window on top with the keyboard focus, stamps each
   KeyPress and ButtonPress with ``time.time()`` when it reaches the client.
 
@@ -42,10 +43,8 @@ import os
 import random
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -56,24 +55,25 @@ from typing import TYPE_CHECKING, Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from latency import (  # noqa: E402
-    CONNECTED,
-    Drawer,
+from rig import (  # noqa: E402
+    BenchClient,
+    cannot_run,
     comm,
     conditions,
     cpu_percent,
     cpu_snapshot,
+    end_peer,
     fmt,
+    log_since,
     pct,
-    time_limit,
+    rig,
+    wait_for_picture,
 )
 
-from tests.e2e.browser import launch  # noqa: E402
 from tests.e2e.console import Console  # noqa: E402
-from tests.e2e.netns import NetNS, remove_stale  # noqa: E402
-from tests.e2e.procs import Procs  # noqa: E402
-from tests.e2e.screen import Screen, start_xvfb  # noqa: E402
-from tests.e2e.services import child_env, start_peer, start_server  # noqa: E402
+from tests.e2e.netns import NetNS  # noqa: E402
+from tests.e2e.remote_helpers import picture_point  # noqa: E402
+from tests.e2e.screen import Screen  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -82,6 +82,8 @@ GOAL_P50_MS = 5.0
 GOAL_P99_MS = 20.0
 #: The receiving window on the 1920x1080 screen: small, so the heavy content fills the rest.
 CLIENT = (1500, 40, 360, 200)
+#: Its centre, as fractions of the screen.
+CLIENT_CENTRE = ((CLIENT[0] + CLIENT[2] / 2) / 1920, (CLIENT[1] + CLIENT[3] / 2) / 1080)
 KEYS = "asdfghjklqwertyuiopzxcvbnm"
 
 # Stamps the operator's input events before the console sees them.
@@ -103,35 +105,15 @@ _PROBE = """(() => {
     };
 })();"""
 
-_TO_PAGE = """([fx, fy]) => {
-    const video = document.querySelector("video#remote-video");
-    const r = video.getBoundingClientRect();
-    const scale = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
-    const w = video.videoWidth * scale, h = video.videoHeight * scale;
-    return [r.left + (r.width - w) / 2 + fx * w, r.top + (r.height - h) / 2 + fy * h];
-}"""
-
-
 # ---------------------------------------------------------------------------- the X client
 
 
-class Receiver:
+class Receiver(BenchClient):
     """``input_client.py`` inside the namespace; collects what it stamps."""
 
     def __init__(self, ns: NetNS, screen: Screen, log_path: Path) -> None:
-        self._log = log_path.open("w")
-        argv = [sys.executable, str(BENCH / "input_client.py"), screen.display, *map(str, CLIENT)]
-        self.popen = subprocess.Popen(
-            ns.argv(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=child_env(DISPLAY=screen.display),
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
-        self.pid = self.popen.pid
+        script = [str(BENCH / "input_client.py"), screen.display, *map(str, CLIENT)]
+        super().__init__(ns, screen, script, log_path)
         self.keys: list[tuple[int, float]] = []  # (keycode, arrival)
         self.buttons: list[tuple[int, float]] = []  # (button, arrival)
         self._ready = threading.Event()
@@ -157,20 +139,6 @@ class Receiver:
             keys, self.keys = self.keys, []
             buttons, self.buttons = self.buttons, []
         return keys, buttons
-
-    def close(self) -> None:
-        try:
-            if self.popen.poll() is None and self.popen.stdin is not None:
-                self.popen.stdin.write("quit\n")
-                self.popen.stdin.close()
-            self.popen.wait(3)
-        except (OSError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.popen.wait(3)
-        self._log.close()
 
 
 # ---------------------------------------------------------------------------- results
@@ -229,12 +197,16 @@ def clock_offset(page: Page, samples: int = 20) -> tuple[float, float]:
 
 
 def console_phase(
-    page: Page, receiver: Receiver, keycode: dict[str, int], phase: Phase, events: int, log: Any
+    console: Console,
+    receiver: Receiver,
+    keycode: dict[str, int],
+    phase: Phase,
+    events: int,
+    log: Any,
 ) -> None:
     rng = random.Random(7)
-    fx = (CLIENT[0] + CLIENT[2] / 2) / 1920
-    fy = (CLIENT[1] + CLIENT[3] / 2) / 1080
-    px, py = page.evaluate(_TO_PAGE, [fx, fy])
+    page = console.page
+    px, py = picture_point(console, *CLIENT_CENTRE)
     page.evaluate("() => window.__inputProbe.take()")
     receiver.take()
     offset_before, rtt_before = clock_offset(page)
@@ -431,116 +403,67 @@ def start_profile(pid: int, seconds: float, out: Path, gil: bool) -> subprocess.
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if os.geteuid() != 0:
-        print("bench/input.py needs root (it makes a network namespace)", file=sys.stderr)
+    problem = cannot_run("bench/input.py")
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    missing = [t for t in ("ip", "Xvfb", "chromium") if shutil.which(t) is None]
-    if missing:
-        print(f"bench/input.py needs {', '.join(missing)}", file=sys.stderr)
-        return 2
-    from playwright.sync_api import sync_playwright
-
     started = time.monotonic()
-
-    def log(text: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f} s] {text}", flush=True)
-
+    log = log_since(started)
     run_conditions = conditions()
     c = run_conditions
     print(
         f"SupportLink input latency, console -> X client, 1920x1080 -- {c['date']}, {c['cpus']} x"
         f" {c['cpu']}, load {c['load_before']}, {c['chromium']}, aiortc {c['aiortc']}"
     )
-    remove_stale()
-    work = Path(tempfile.mkdtemp(prefix="sl-input-"))
-    procs = Procs(work)
-    ns = NetNS.create()
-    drawer: Drawer | None = None
-    receiver: Receiver | None = None
     phases: list[Phase] = []
-    failed = True
-    try:
-        with time_limit(args.time_limit):
-            screen = start_xvfb(procs, ns)
-            drawer = Drawer(ns, screen, work / "screen-client.log", seed=1)
-            receiver = Receiver(ns, screen, work / "input-client.log")
-            server = start_server(procs, ns, work / "server-data")
-            os.environ["DISPLAY"] = screen.display  # for the bare injector, in this process
+    with rig("input", time_limit_s=args.time_limit) as r:
+        receiver = Receiver(r.ns, r.screen, r.work / "input-client.log")
+        try:
+            os.environ["DISPLAY"] = r.screen.display  # for the bare injector, in this process
             import Xlib.display
 
-            xd = Xlib.display.Display(screen.display)
+            xd = Xlib.display.Display(r.screen.display)
             keycode = {k: xd.keysym_to_keycode(ord(k)) for k in KEYS}
             xd.close()
-            with sync_playwright() as playwright:
-                browser = launch(playwright, ns, work / "chromium")
-                try:
-                    context = browser.new_context(viewport={"width": 1280, "height": 800})
-                    context.add_init_script(_PROBE)
-                    page = context.new_page()
-                    console = Console(page, server)
-                    console.log_in()
-                    session_code = console.new_session()
-                    peer = start_peer(
-                        procs,
-                        ns,
-                        screen,
-                        server,
-                        session_code,
-                        allow=("view", "control"),
-                        extra_args=shlex.split(args.peer_args),
-                    )
-                    console.accept()
-                    console.wait_status(CONNECTED, timeout=30)
-                    take_control(page)
-                    log(f"connected ({console.status()}), peer pid {peer.pid} ({comm(peer.pid)})")
-                    # a first click gives the picture the keyboard
-                    fx = (CLIENT[0] + CLIENT[2] / 2) / 1920
-                    fy = (CLIENT[1] + CLIENT[3] / 2) / 1080
-                    page.mouse.click(*page.evaluate(_TO_PAGE, [fx, fy]))
-                    groups = {"peer": [peer.pid]}
-                    for screen_mode in ("still", "heavy"):
-                        label = "idle" if screen_mode == "still" else "heavy"
-                        drawer.mode(screen_mode)
-                        time.sleep(args.settle)
-                        for path in ("console", "bare"):
-                            phase = Phase(f"{path} {label}", label, path)
-                            spy = None
-                            if args.profile and path == "console" and label == "heavy":
-                                spy = start_profile(
-                                    peer.pid, args.events * 0.075, args.profile, args.profile_gil
-                                )
-                            before = cpu_snapshot(groups)
-                            if path == "console":
-                                console_phase(page, receiver, keycode, phase, args.events, log)
-                            else:
-                                bare_phase(receiver, phase, args.bare_events, log)
-                            phase.cpu = cpu_percent(before, cpu_snapshot(groups))
-                            if spy is not None:
-                                spy.wait(30)
-                            phases.append(phase)
-                    drawer.mode("still")
-                    peer.signal(signal.SIGTERM)
-                    try:
-                        peer.wait_exit(15)
-                    except AssertionError:
-                        peer.stop()
-                    for line in peer.lines:
-                        if line.startswith("input:"):
-                            log(f"peer says {line}")
-                    context.close()
-                finally:
-                    browser.close()
-        failed = False
-    finally:
-        for client in (receiver, drawer):
-            if client is not None:
-                client.close()
-        procs.stop_all()
-        ns.destroy()
-        if failed:
-            print(f"logs: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+            with r.console(_PROBE) as console:
+                page = console.page
+                peer = console.connect(
+                    r.start_peer,
+                    allow=("view", "control"),
+                    extra_args=shlex.split(args.peer_args),
+                )
+                take_control(page)
+                log(f"connected ({console.status()}), peer pid {peer.pid} ({comm(peer.pid)})")
+                # a first click gives the picture the keyboard
+                page.mouse.click(*picture_point(console, *CLIENT_CENTRE))
+                groups = {"peer": [peer.pid]}
+                for screen_mode in ("still", "heavy"):
+                    label = "idle" if screen_mode == "still" else "heavy"
+                    r.drawer.mode(screen_mode)
+                    time.sleep(args.settle)
+                    for path in ("console", "bare"):
+                        phase = Phase(f"{path} {label}", label, path)
+                        spy = None
+                        if args.profile and path == "console" and label == "heavy":
+                            spy = start_profile(
+                                peer.pid, args.events * 0.075, args.profile, args.profile_gil
+                            )
+                        before = cpu_snapshot(groups)
+                        if path == "console":
+                            console_phase(console, receiver, keycode, phase, args.events, log)
+                        else:
+                            bare_phase(receiver, phase, args.bare_events, log)
+                        phase.cpu = cpu_percent(before, cpu_snapshot(groups))
+                        if spy is not None:
+                            spy.wait(30)
+                        phases.append(phase)
+                r.drawer.mode("still")
+                end_peer(peer)
+                for line in peer.lines:
+                    if line.startswith("input:"):
+                        log(f"peer says {line}")
+        finally:
+            receiver.close()
     run_conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
     run_conditions["seconds"] = round(time.monotonic() - started, 1)
     print_table(phases)
@@ -562,11 +485,7 @@ def take_control(page: Page) -> None:
 
     expect(page.locator("#control-state")).to_contain_text("You have control", timeout=15_000)
     expect(page.locator("#log")).to_contain_text("input channel open", timeout=10_000)
-    page.wait_for_function(
-        "() => { const v = document.querySelector('video#remote-video');"
-        " return v && v.videoWidth > 0 }",
-        timeout=20_000,
-    )
+    wait_for_picture(page)
 
 
 if __name__ == "__main__":

@@ -31,19 +31,13 @@ Needs root (network namespace), Xvfb and chromium. Exits 0 whether or not the go
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
-import platform
 import shlex
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,21 +46,31 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 import latency_code as code  # noqa: E402
+from rig import (  # noqa: E402
+    Rig,
+    all_ticks,
+    cannot_run,
+    comm,
+    conditions,
+    cpu_percent,
+    cpu_snapshot,
+    descendants,
+    end_peer,
+    fmt,
+    log_since,
+    other_load,
+    pct,
+    rig,
+    wait_for_picture,
+)
 
-from tests.e2e.browser import launch  # noqa: E402
-from tests.e2e.console import Console  # noqa: E402
-from tests.e2e.netns import NetNS, remove_stale  # noqa: E402
-from tests.e2e.procs import Proc, Procs  # noqa: E402
-from tests.e2e.screen import Screen, start_xvfb  # noqa: E402
-from tests.e2e.services import Server, child_env, start_peer, start_server  # noqa: E402
+from tests.e2e.procs import Proc  # noqa: E402
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 PIPELINES = ("tuned", "naive")
 SCENARIOS = ("still", "light", "heavy")
-CONNECTED = r"^Connected \((direct|relay)\)"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAYOUT = {
     "screenWidth": code.SCREEN_W,
     "block": code.BLOCK,
@@ -84,193 +88,6 @@ HEAVY_FPS = 30.0
 STILL_CPU_PCT = 3.0
 STILL_KBPS = 5.0  # "about zero": RTCP and a once-a-second refresh of an unchanged frame
 SPEEDUP = 1.5
-
-
-class BenchTimeout(Exception):
-    """The whole run took longer than --time-limit."""
-
-
-# ---------------------------------------------------------------------------- the X client
-
-
-class Drawer:
-    """``latency_screen.py`` inside the namespace; collects the (counter, time) it reports."""
-
-    def __init__(self, ns: NetNS, screen: Screen, log_path: Path, seed: int) -> None:
-        self._log = log_path.open("w")
-        argv = [sys.executable, str(BENCH / "latency_screen.py"), screen.display, str(seed)]
-        self.popen = subprocess.Popen(
-            ns.argv(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env=child_env(DISPLAY=screen.display),
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
-        self.pid = self.popen.pid
-        self.draws: list[tuple[int, float]] = []
-        self._events: list[str] = []
-        self._cond = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self._wait_event("ready", 15)
-
-    def _read(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            parts = line.split()
-            with self._cond:
-                if parts and parts[0] == "d":
-                    self.draws.append((int(parts[1]) % code.MODULO, float(parts[2])))
-                else:
-                    self._events.append(line.strip())
-                    self._log.write(line)
-                    self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
-
-    def _wait_event(self, prefix: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i, event in enumerate(self._events):
-                    if event.startswith(prefix):
-                        del self._events[: i + 1]
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0 or self.popen.poll() is not None:
-                    raise RuntimeError(f"screen client did not say {prefix!r}: {self._events}")
-                self._cond.wait(min(left, 0.2))
-
-    def mode(self, name: str) -> float:
-        assert self.popen.stdin is not None
-        self.popen.stdin.write(name + "\n")
-        self.popen.stdin.flush()
-        return float(self._wait_event(f"mode {name}", 10).split()[2])
-
-    def between(self, t0: float, t1: float) -> list[tuple[int, float]]:
-        with self._cond:
-            return [(c, t) for c, t in self.draws if t0 <= t < t1]
-
-    def close(self) -> None:
-        try:
-            if self.popen.poll() is None and self.popen.stdin is not None:
-                self.popen.stdin.write("quit\n")
-                self.popen.stdin.close()
-            self.popen.wait(3)
-        except (OSError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.popen.wait(3)
-        self._log.close()
-
-
-# ---------------------------------------------------------------------------- CPU
-
-
-def cpu_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime, all threads
-
-
-def comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except (FileNotFoundError, ProcessLookupError):
-        return ""
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
-    return total - idle, total
-
-
-def all_ticks() -> dict[int, int]:
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            ticks = cpu_ticks(int(entry.name))
-            if ticks is not None:
-                out[int(entry.name)] = ticks
-    return out
-
-
-def descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        found.add(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def other_load(
-    before: dict[int, int], after: dict[int, int], ours: set[int], seconds: float
-) -> list[str]:
-    """What else used more than 5 % of a core during the run (other people's work; processes
-    that ended before the run did are not seen)."""
-    lines = []
-    for pid, ticks in after.items():
-        if pid in ours:
-            continue
-        percent = 100.0 * (ticks - before.get(pid, 0)) / CLK_TCK / seconds
-        if percent >= 5:
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except (FileNotFoundError, ProcessLookupError):
-                cmd = comm(pid)
-            lines.append(f"{percent:5.0f} %  pid {pid}: {cmd.strip()[:70]}")
-    return sorted(lines, reverse=True)
-
-
-@dataclass
-class CpuSnapshot:
-    at: float
-    ticks: dict[str, dict[int, int]]
-    machine: tuple[int, int]
-
-
-def cpu_snapshot(groups: dict[str, list[int]]) -> CpuSnapshot:
-    ticks: dict[str, dict[int, int]] = {}
-    for name, pids in groups.items():
-        ticks[name] = {}
-        for pid in pids:
-            value = cpu_ticks(pid)
-            if value is not None:
-                ticks[name][pid] = value
-    return CpuSnapshot(time.monotonic(), ticks, machine_ticks())
-
-
-def cpu_percent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
-    """% of one core per group over the interval, and the machine's busy % of all cores."""
-    seconds = after.at - before.at
-    out: dict[str, float] = {}
-    for name, ticks in after.ticks.items():
-        used = sum(t - before.ticks.get(name, {}).get(pid, t) for pid, t in ticks.items())
-        out[name] = 100.0 * used / CLK_TCK / seconds
-    busy = after.machine[0] - before.machine[0]
-    total = after.machine[1] - before.machine[1]
-    out["machine"] = 100.0 * busy / total if total else 0.0
-    return out
 
 
 # ---------------------------------------------------------------------------- the page
@@ -303,13 +120,6 @@ def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> float:
 
 
 # ---------------------------------------------------------------------------- results
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 @dataclass
@@ -434,76 +244,53 @@ def apply_stats(phase: Phase, before: dict[str, Any], after: dict[str, Any]) -> 
 
 @dataclass
 class Setup:
-    ns: NetNS
-    procs: Procs
-    screen: Screen
-    server: Server
-    drawer: Drawer
-    browser: Browser
+    rig: Rig
     args: argparse.Namespace
     probe: str
 
 
 def start_pipeline_peer(setup: Setup, pipeline: str, session_code: str) -> Proc:
-    args = setup.args
+    args, r = setup.args, setup.rig
     if pipeline == "tuned" and not args.peer_command:
-        extra = shlex.split(args.peer_args)
-        return start_peer(
-            setup.procs, setup.ns, setup.screen, setup.server, session_code, extra_args=extra
-        )
+        return r.start_peer(session_code, extra_args=shlex.split(args.peer_args))
     if pipeline == "tuned":
-        command = [*shlex.split(args.peer_command), "--server", setup.server.url]
+        command = [*shlex.split(args.peer_command), "--server", r.server.url]
         command += ["--code", session_code, "--allow", "view", *shlex.split(args.peer_args)]
-        return setup.procs.start(
-            "peer", setup.ns.argv(command), env=child_env(DISPLAY=setup.screen.display)
-        )
+        return r.start("peer", command)
     command = [
         sys.executable,
         str(BENCH / "naive_peer.py"),
         "--server",
-        setup.server.url,
+        r.server.url,
         "--code",
         session_code,
         "--allow",
         "view",
     ]
-    return setup.procs.start(
-        "peer-naive", setup.ns.argv(command), env=child_env(DISPLAY=setup.screen.display)
-    )
+    return r.start("peer-naive", command)
 
 
 def run_pipeline(setup: Setup, pipeline: str, run: Run, log: Any) -> None:
-    args = setup.args
-    context = setup.browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(setup.probe)
-    page = context.new_page()
-    try:
-        console = Console(page, setup.server)
-        console.log_in()
-        session_code = console.new_session()
-        setup.drawer.mode("light")
-        peer = start_pipeline_peer(setup, pipeline, session_code)
-        console.accept()
-        console.wait_status(CONNECTED, timeout=30)
-        page.wait_for_function(
-            "() => { const v = document.querySelector('video#remote-video');"
-            " return v && v.videoWidth > 0 }",
-            timeout=20_000,
-        )
+    args, r = setup.args, setup.rig
+    with r.console(setup.probe) as console:
+        page = console.page
+        r.drawer.mode("light")
+        peer = console.connect(functools.partial(start_pipeline_peer, setup, pipeline))
+        wait_for_picture(page)
         if not page.evaluate("(layout) => window.__latency.start(layout)", LAYOUT):
             raise RuntimeError("the page has no requestVideoFrameCallback")
         log(f"{pipeline}: connected ({console.status()}), peer pid {peer.pid} ({comm(peer.pid)})")
         time.sleep(args.warmup)
         groups = {
             "sender": [peer.pid],
-            "xvfb": [setup.screen.xvfb.pid],
-            "screen client": [setup.drawer.pid],
-            "browser": [p for p in setup.ns.pids() if comm(p).startswith(("chromium", "chrome"))],
+            "xvfb": [r.screen.xvfb.pid],
+            "screen client": [r.drawer.pid],
+            "browser": [p for p in r.ns.pids() if comm(p).startswith(("chromium", "chrome"))],
         }
         for scenario in args.scenarios:
             seconds = {"still": args.idle, "light": args.light, "heavy": args.heavy}[scenario]
             phase = Phase(scenario, pipeline, seconds)
-            setup.drawer.mode(scenario)
+            r.drawer.mode(scenario)
             time.sleep(args.settle + (1.0 if scenario == "still" else 0.0))
             page.evaluate("() => window.__latency.take()")
             offset_before, rtt_before = clock_offset(page)
@@ -522,24 +309,14 @@ def run_pipeline(setup: Setup, pipeline: str, run: Run, log: Any) -> None:
             phase.clock_drift_ms = (offset_after - offset_before) * 1000
             phase.cpu = cpu_percent(cpu_before, cpu_after)
             apply_stats(phase, stats_before, stats_after)
-            analyse(phase, setup.drawer.between(t0, t1), records, offset, t0, t1)
+            analyse(phase, r.drawer.between(t0, t1), records, offset, t0, t1)
             run.phases.append(phase)
             log(f"{pipeline} {scenario}: {summary_line(phase)}")
-        setup.drawer.mode("still")
-        peer.signal(signal.SIGTERM)
-        try:
-            peer.wait_exit(15)
-        except AssertionError:
-            peer.stop()
-    finally:
-        context.close()
+        r.drawer.mode("still")
+        end_peer(peer)
 
 
 # ---------------------------------------------------------------------------- printing
-
-
-def fmt(value: float, digits: int = 1) -> str:
-    return "-" if value != value else f"{value:.{digits}f}"  # NaN -> "-"
 
 
 def summary_line(phase: Phase) -> str:
@@ -644,50 +421,7 @@ def print_goals(run: Run) -> None:
             )
 
 
-def conditions() -> dict[str, Any]:
-    load = os.getloadavg()
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    try:
-        chromium = subprocess.run(
-            ["chromium", "--version"], capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        chromium = "?"
-    import aiortc
-    import av
-
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "cpus": os.cpu_count(),
-        "cpu": model,
-        "kernel": platform.release(),
-        "load_before": [round(v, 2) for v in load],
-        "chromium": chromium,
-        "aiortc": aiortc.__version__,
-        "av": av.__version__,
-        "python": platform.python_version(),
-    }
-
-
 # ---------------------------------------------------------------------------- main
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def expired(signum: int, frame: Any) -> None:
-        raise BenchTimeout(f"the run took longer than {seconds:.0f} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -749,69 +483,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if os.geteuid() != 0:
-        print("bench/latency.py needs root (it makes a network namespace)", file=sys.stderr)
+    problem = cannot_run("bench/latency.py")
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    missing = [t for t in ("ip", "Xvfb", "chromium") if shutil.which(t) is None]
-    if missing:
-        print(f"bench/latency.py needs {', '.join(missing)}", file=sys.stderr)
-        return 2
-    from playwright.sync_api import sync_playwright
-
     started = time.monotonic()
-
-    def log(text: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f} s] {text}", flush=True)
-
+    log = log_since(started)
     run = Run(conditions=conditions())
     c = run.conditions
     print(
         f"SupportLink glass-to-glass latency, 1920x1080 -- {c['date']}, {c['cpus']} x {c['cpu']},"
         f" load {c['load_before']}, {c['chromium']}, aiortc {c['aiortc']}, av {c['av']}"
     )
-    remove_stale()
     load_before = all_ticks()
-    work = Path(tempfile.mkdtemp(prefix="sl-latency-"))
-    procs = Procs(work)
-    ns = NetNS.create()
-    drawer: Drawer | None = None
-    failed = True
-    try:
-        with time_limit(args.time_limit):
-            screen = start_xvfb(procs, ns)
-            drawer = Drawer(ns, screen, work / "screen-client.log", seed=1)
-            server = start_server(procs, ns, work / "server-data")
-            with sync_playwright() as playwright:
-                browser = launch(playwright, ns, work / "chromium")
-                try:
-                    setup = Setup(
-                        ns,
-                        procs,
-                        screen,
-                        server,
-                        drawer,
-                        browser,
-                        args,
-                        (BENCH / "latency_probe.js").read_text(),
-                    )
-                    for pipeline in args.pipelines:
-                        run_pipeline(setup, pipeline, run, log)
-                    ours = descendants(os.getpid()) | set(ns.pids())
-                    run.conditions["other_load"] = other_load(
-                        load_before, all_ticks(), ours, time.monotonic() - started
-                    )
-                finally:
-                    browser.close()
-        failed = False
-    finally:
-        if drawer is not None:
-            drawer.close()
-        procs.stop_all()
-        ns.destroy()
-        if failed or args.keep_logs:
-            print(f"logs: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with rig("latency", time_limit_s=args.time_limit, keep_logs=args.keep_logs) as r:
+        setup = Setup(r, args, (BENCH / "latency_probe.js").read_text())
+        for pipeline in args.pipelines:
+            run_pipeline(setup, pipeline, run, log)
+        ours = descendants(os.getpid()) | set(r.ns.pids())
+        run.conditions["other_load"] = other_load(
+            load_before, all_ticks(), ours, time.monotonic() - started
+        )
     run.conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
     run.conditions["seconds"] = round(time.monotonic() - started, 1)
     print_tables(run)

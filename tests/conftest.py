@@ -1,10 +1,11 @@
-"""What the peer's in-process tests share: a real server on loopback with one operator, and
-that operator's browser played by aiortc (``LoopbackOperator``)."""
+"""What the peer's in-process tests share: a real server on loopback with one operator, that
+operator's browser played by aiortc (``LoopbackOperator``), and one peer session joined to it
+(``start_session`` → ``Running``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,13 @@ import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from loopback_ice import LOOPBACK, candidate_addresses
 from sigclient import Endpoint, SigClient, add_operator, server_settings
 
 from peer.cli import HeadlessUI
+from peer.session import Outcome, PeerSession
+from peer.settings import PeerSettings
+from peer.windows import WindowInfo
 from signaling.app import create_app
 from wire import protocol as p
 
@@ -35,15 +40,34 @@ async def loopback_endpoint(
     await http.close()
 
 
+@pytest.fixture
+def xdisplay(display: str) -> Iterator[Any]:
+    """An Xlib connection to the test module's ``display``."""
+    import Xlib.display
+
+    d = Xlib.display.Display(display)
+    yield d
+    d.close()
+
+
 class RecordingUI(HeadlessUI):
-    """The headless UI, keeping its lines instead of printing them."""
+    """The headless UI, keeping its lines instead of printing them; records the questions and
+    window pickers a windowed session (``headless=False``) would show."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lines: list[str] = []
+        self.asked: list[tuple[str, str]] = []
+        self.pickers: list[list[WindowInfo]] = []
 
     def _line(self, text: str) -> None:
         self.lines.append(text)
+
+    def ask(self, capability: str, operator: str) -> None:
+        self.asked.append((capability, operator))
+
+    def pick_window(self, windows: list[WindowInfo]) -> None:
+        self.pickers.append(windows)
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
@@ -63,6 +87,7 @@ class LoopbackOperator:
         self.received: dict[str, list[Any]] = {c.label: [] for c in p.CHANNELS}
         self.tracks: list[MediaStreamTrack] = []
         self.offers: list[str] = []
+        self.answers: list[str] = []
         self.bye: str | None = None
         self._answering: asyncio.Task[None] | None = None
         self.pc.on("datachannel", self._channel)
@@ -78,13 +103,36 @@ class LoopbackOperator:
 
     @property
     def control(self) -> list[Any]:
+        """What arrived on the control channel."""
         return self.received["control"]
+
+    @property
+    def track(self) -> MediaStreamTrack | None:
+        """The first video track received (the customer's screen), once there is one."""
+        return next((t for t in self.tracks if t.kind == "video"), None)
 
     def states(self) -> list[tuple[str, ...]]:
         return [m.granted for m in self.control if isinstance(m, p.ConsentState)]
 
+    def of(self, cls: type[Any]) -> list[Any]:
+        """The control messages of type ``cls``, in order."""
+        return [m for m in self.control if isinstance(m, cls)]
+
     def send(self, label: str, msg: Any) -> None:
         self.channels[label].send(p.serialize(msg))
+
+    def input(self, msg: Any) -> None:
+        """Send on the input channel: a message, or a frame (``str``) exactly as given."""
+        self.channels["input"].send(msg if isinstance(msg, str) else p.serialize(msg))
+
+    def key(self, code: str, key: str, down: bool) -> None:
+        self.input(p.Key(code=code, key=key, down=down))
+
+    def type_text(self, text: str) -> None:
+        for ch in text:
+            code = f"Key{ch.upper()}" if ch.isalpha() else ""
+            self.key(code, ch, True)
+            self.key(code, ch, False)
 
     async def accept(self) -> None:
         """Accept the customer and answer the first offer; later offers are answered too."""
@@ -98,7 +146,8 @@ class LoopbackOperator:
         self.offers.append(offer.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.sig.send(p.Answer(sdp=self.pc.localDescription.sdp))
+        self.answers.append(self.pc.localDescription.sdp)
+        await self.sig.send(p.Answer(sdp=self.answers[-1]))
 
     async def _answer_later_offers(self) -> None:
         while True:
@@ -116,3 +165,70 @@ class LoopbackOperator:
         if self._answering is not None:
             self._answering.cancel()
         await self.pc.close()
+
+
+class Running:
+    """One peer session joined to an operator that answered it."""
+
+    def __init__(
+        self,
+        session: PeerSession,
+        ui: RecordingUI,
+        operator: LoopbackOperator,
+        run: asyncio.Future[Outcome],
+    ) -> None:
+        self.session = session
+        self.ui = ui
+        self.operator = operator
+        self.run = run
+
+    async def settled(self, injected: int) -> None:
+        """Wait until ``injected`` messages were injected and the X server has them."""
+        await until(lambda: self.session.remote.injected >= injected)
+        await self.session.remote.flush()
+
+    async def end(self) -> Outcome:
+        if not self.run.done():
+            self.session.disconnect()
+        outcome = await asyncio.wait_for(self.run, 10)
+        await self.operator.close()
+        await self.operator.sig.close()
+        return outcome
+
+
+async def start_session(
+    endpoint: tuple[Endpoint, str],
+    display: str,
+    *,
+    allow: frozenset[str] = frozenset({"view"}),
+    headless: bool = True,
+    window: str | None = None,
+    **kw: Any,
+) -> Running:
+    """A "screen" session: the peer started with ``allow``, accepted and answered on loopback
+    only, its control and input channels there and (when viewing the whole screen) the input
+    geometry known."""
+    ep, token = endpoint
+    sig = await ep.operator(token)
+    created = await sig.create("screen")
+    settings = PeerSettings(
+        server=ep.base,
+        code=created.code,
+        allow=allow,
+        headless=headless,
+        idle_refresh=0.2,
+        window=window,
+        **kw,
+    )
+    ui = RecordingUI()
+    session = PeerSession(settings, ui, display=display)
+    run = asyncio.ensure_future(session.run(created.code))
+    operator = LoopbackOperator(sig)
+    await operator.accept()
+    offer, answer = operator.offers[0], operator.answers[0]
+    assert "webrtc-datachannel" in offer
+    assert candidate_addresses(offer) == {LOOPBACK} == candidate_addresses(answer)
+    await until(lambda: {"control", "input"} <= set(operator.channels), 10)
+    if "view" in allow and window is None:
+        await until(lambda: bool(operator.of(p.ViewState)))  # input geometry known
+    return Running(session, ui, operator, run)

@@ -13,14 +13,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
+from conftest import start_session, until
 from loopback_ice import loopback_only
-from sigclient import Endpoint, add_operator, server_settings
-from test_peer_remote import start, until
+from sigclient import Endpoint
 from xvfb import virtual_display
 
 from peer import encoder
@@ -28,8 +26,6 @@ from peer.clipboard import XClipboard
 from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
-
-PASSWORD = "correct horse"
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +40,6 @@ def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with loopback_only():
         yield
     encoder.uninstall()
-
-
-@pytest.fixture
-async def endpoint(tmp_path: Path, aiohttp_server: Any) -> AsyncIterator[tuple[Endpoint, str]]:
-    import aiohttp
-
-    from signaling.app import create_app
-
-    add_operator(tmp_path / "data", "alice", PASSWORD)
-    server = await aiohttp_server(create_app(server_settings(tmp_path)), host="127.0.0.1")
-    http = aiohttp.ClientSession()
-    ep = Endpoint(http, str(server.make_url("/")))
-    token = await ep.login("alice", PASSWORD)
-    yield ep, token
-    await http.close()
 
 
 _APP = textwrap.dedent(
@@ -161,39 +142,39 @@ def test_xclipboard_reads_changes_and_serves_text(display: str, app: CustomerApp
 
 
 async def test_clipboard_both_ways_only_while_allowed(
-    endpoint: tuple[Endpoint, str], display: str, app: CustomerApp
+    loopback_endpoint: tuple[Endpoint, str], display: str, app: CustomerApp
 ) -> None:
-    r = await start(endpoint, display, headless=False)
+    r = await start_session(loopback_endpoint, display, headless=False)
     op, session, ui = r.operator, r.session, r.ui
     # not allowed yet: the operator's text is dropped, the customer's copy is not sent
-    op.control(p.Clipboard(text="too early"))
+    op.send("control", p.Clipboard(text="too early"))
     await until(lambda: session.clipboard_counts["dropped"] == 1)
     app.copy("private before consent")
     assert app.paste() == "private before consent"
     assert session.clipboard is None  # not even watched
 
-    op.control(p.ConsentRequest(capability="clipboard"))
+    op.send("control", p.ConsentRequest(capability="clipboard"))
     await until(lambda: ("clipboard", "alice") in ui.asked)
     session.answer("clipboard", True)
     await until(lambda: op.states()[-1] == ("view", "clipboard", "chat"))
 
     app.copy("customer copied this")
-    await until(lambda: p.Clipboard(text="customer copied this") in op.received)
-    assert p.Clipboard(text="private before consent") not in op.received
-    op.control(p.Clipboard(text="operator's text ✓"))
+    await until(lambda: p.Clipboard(text="customer copied this") in op.control)
+    assert p.Clipboard(text="private before consent") not in op.control
+    op.send("control", p.Clipboard(text="operator's text ✓"))
     await until(lambda: "clipboard: received 17 characters" in ui.lines)
     await until(lambda: app.paste() == "operator's text ✓")
 
     # a long copy is cut to what one message carries
     app.copy("x" * (p.MAX_CLIPBOARD_CHARS + 50))
-    await until(lambda: p.Clipboard(text="x" * p.MAX_CLIPBOARD_CHARS) in op.received)
+    await until(lambda: p.Clipboard(text="x" * p.MAX_CLIPBOARD_CHARS) in op.control)
 
     # the customer stops it: nothing more either way
     session.revoke("clipboard")
     await until(lambda: op.states()[-1] == ("view", "chat"))
     sent = len(op.of(p.Clipboard))
     app.copy("after the revoke")
-    op.control(p.Clipboard(text="also too late"))
+    op.send("control", p.Clipboard(text="also too late"))
     await until(lambda: session.clipboard_counts["dropped"] == 2)
     import asyncio
 

@@ -10,29 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
-from loopback_ice import LOOPBACK, candidate_addresses, loopback_only
-from sigclient import Endpoint, SigClient, add_operator, server_settings
+from conftest import Running, start_session, until
+from loopback_ice import loopback_only
+from sigclient import Endpoint
 from xrecorder import Recorder
 from xvfb import virtual_display
 
 from peer import encoder
-from peer.cli import HeadlessUI
 from peer.inject import held_keys, pointer_buttons
-from peer.session import Outcome, PeerSession
-from peer.settings import PeerSettings
-from peer.windows import WindowInfo
 from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
-PASSWORD = "correct horse"
 SCREEN = (1280, 720)
 WINDOW = (100, 100, 600, 300)  # where the recorder sits
 
@@ -49,171 +42,6 @@ def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with loopback_only():
         yield
     encoder.uninstall()
-
-
-@pytest.fixture
-async def endpoint(tmp_path: Path, aiohttp_server: Any) -> AsyncIterator[tuple[Endpoint, str]]:
-    import aiohttp
-
-    add_operator(tmp_path / "data", "alice", PASSWORD)
-    server = await aiohttp_server(create_app_for(tmp_path), host="127.0.0.1")
-    http = aiohttp.ClientSession()
-    ep = Endpoint(http, str(server.make_url("/")))
-    token = await ep.login("alice", PASSWORD)
-    yield ep, token
-    await http.close()
-
-
-def create_app_for(tmp_path: Path) -> Any:
-    from signaling.app import create_app
-
-    return create_app(server_settings(tmp_path))
-
-
-@pytest.fixture
-def xdisplay(display: str) -> Iterator[Any]:
-    import Xlib.display
-
-    d = Xlib.display.Display(display)
-    yield d
-    d.close()
-
-
-class RecordingUI(HeadlessUI):
-    """The headless printer, keeping its lines; records questions and window pickers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.asked: list[tuple[str, str]] = []
-        self.pickers: list[list[WindowInfo]] = []
-
-    def _line(self, text: str) -> None:
-        self.lines.append(text)
-
-    def ask(self, capability: str, operator: str) -> None:
-        self.asked.append((capability, operator))
-
-    def pick_window(self, windows: list[WindowInfo]) -> None:
-        self.pickers.append(windows)
-
-
-class Operator:
-    """The operator's browser, played by aiortc: answers, sends on ``control`` and ``input``."""
-
-    def __init__(self, sig: SigClient) -> None:
-        self.sig = sig
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.received: list[Any] = []
-        self.channels: dict[str, Any] = {}
-        self.track: MediaStreamTrack | None = None
-        self.pc.on("datachannel", self._channel)
-        self.pc.on("track", self._track)
-
-    def _channel(self, channel: Any) -> None:
-        self.channels[channel.label] = channel
-        if channel.label == "control":
-            channel.on("message", lambda m: self.received.append(p.parse(m, p.CONTROL)))
-
-    def _track(self, track: MediaStreamTrack) -> None:
-        self.track = track
-
-    async def connect(self) -> None:
-        request = await self.sig.expect(p.JoinRequest)
-        await self.sig.send(p.Accept(session_id=request.session_id))
-        await self.sig.expect(p.Paired)
-        offer = await self.sig.expect(p.Offer, timeout=10)
-        assert "webrtc-datachannel" in offer.sdp
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        answer = self.pc.localDescription.sdp
-        assert candidate_addresses(offer.sdp) == {LOOPBACK} == candidate_addresses(answer)
-        await self.sig.send(p.Answer(sdp=answer))
-        await until(lambda: {"control", "input"} <= set(self.channels), 10)
-
-    def control(self, msg: Any) -> None:
-        self.channels["control"].send(p.serialize(msg))
-
-    def input(self, msg: Any) -> None:
-        self.channels["input"].send(p.serialize(msg) if not isinstance(msg, str) else msg)
-
-    def key(self, code: str, key: str, down: bool) -> None:
-        self.input(p.Key(code=code, key=key, down=down))
-
-    def type_text(self, text: str) -> None:
-        for ch in text:
-            code = f"Key{ch.upper()}" if ch.isalpha() else ""
-            self.key(code, ch, True)
-            self.key(code, ch, False)
-
-    def states(self) -> list[tuple[str, ...]]:
-        return [m.granted for m in self.received if isinstance(m, p.ConsentState)]
-
-    def of(self, cls: type[Any]) -> list[Any]:
-        return [m for m in self.received if isinstance(m, cls)]
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
-class Running:
-    """One peer session joined to an operator that answered it."""
-
-    def __init__(
-        self, session: PeerSession, ui: RecordingUI, operator: Operator, run: Any, sig: SigClient
-    ) -> None:
-        self.session = session
-        self.ui = ui
-        self.operator = operator
-        self.run = run
-        self.sig = sig
-
-    async def settled(self, injected: int) -> None:
-        """Wait until ``injected`` messages were injected and the X server has them."""
-        await until(lambda: self.session.remote.injected >= injected)
-        await self.session.remote.flush()
-
-    async def end(self) -> Outcome:
-        if not self.run.done():
-            self.session.disconnect()
-        outcome: Outcome = await asyncio.wait_for(self.run, 10)
-        await self.operator.pc.close()
-        await self.sig.close()
-        return outcome
-
-
-async def start(
-    endpoint: tuple[Endpoint, str],
-    display: str,
-    *,
-    allow: frozenset[str] = frozenset({"view"}),
-    headless: bool = True,
-    window: str | None = None,
-    **kw: Any,
-) -> Running:
-    ep, token = endpoint
-    sig = await ep.operator(token)
-    created = await sig.create("screen")
-    settings = PeerSettings(
-        server=ep.base,
-        code=created.code,
-        allow=allow,
-        headless=headless,
-        idle_refresh=0.2,
-        window=window,
-        **kw,
-    )
-    ui = RecordingUI()
-    session = PeerSession(settings, ui, display=display)
-    run = asyncio.ensure_future(session.run(created.code))
-    operator = Operator(sig)
-    await operator.connect()
-    if "view" in allow and window is None:
-        await until(lambda: bool(operator.of(p.ViewState)))  # input geometry known
-    return Running(session, ui, operator, run, sig)
 
 
 def pressed_by_peer(running: Running, d: Any) -> set[int]:
@@ -233,10 +61,10 @@ def keycode(d: Any, name: str) -> int:
 
 
 async def test_control_is_asked_injected_revoked_and_handed_back(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
     with Recorder(display, *WINDOW) as rec:
-        r = await start(endpoint, display, headless=False)
+        r = await start_session(loopback_endpoint, display, headless=False)
         op, session, ui = r.operator, r.session, r.ui
         # view pre-granted; the window (GUI flow) will ask about control
         await until(lambda: bool(op.of(p.ViewState)))
@@ -256,11 +84,11 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         assert rec.events() == []
 
         # the operator asks, the customer allows
-        op.control(p.ConsentRequest(capability="control"))
+        op.send("control", p.ConsentRequest(capability="control"))
         await until(lambda: ("control", "alice") in ui.asked)
         session.answer("control", True)
         await until(lambda: ("view", "control", "chat") in op.states())
-        assert p.ConsentReply(capability="control", allowed=True) in op.received
+        assert p.ConsentReply(capability="control", allowed=True) in op.control
         assert "control: press Ctrl+Alt+End to take back control" in ui.lines
 
         # a click lands where the operator pointed, typing arrives in the recorder
@@ -300,7 +128,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         assert [e for e in rec.events() if e["ev"] == "key_down"] == []
 
         # the operator asks again and then hands control back while holding Control
-        op.control(p.ConsentRequest(capability="control"))
+        op.send("control", p.ConsentRequest(capability="control"))
         await until(lambda: ui.asked.count(("control", "alice")) == 2)
         session.answer("control", True)
         await until(lambda: op.states()[-1] == ("view", "control", "chat"))
@@ -308,7 +136,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         op.key("ControlLeft", "Control", True)
         await r.settled(injected + 1)
         assert keycode(xdisplay, "Control_L") in held_keys(xdisplay)
-        op.control(p.Release(capability="control"))
+        op.send("control", p.Release(capability="control"))
         await until(lambda: op.states()[-1] == ("view", "chat"))
         await session.remote.flush()
         assert keycode(xdisplay, "Control_L") not in held_keys(xdisplay)
@@ -329,12 +157,12 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
 
 
 async def test_hotkey_takes_control_back_and_releases(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
     from Xlib import X
     from Xlib.ext import xtest
 
-    r = await start(endpoint, display, allow=frozenset({"view", "control"}))
+    r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "control"}))
     op, session, ui = r.operator, r.session, r.ui
     await until(lambda: ("view", "control", "chat") in op.states())
     assert "consent: control allowed (pre-granted by --allow)" in ui.lines
@@ -360,19 +188,19 @@ async def test_hotkey_takes_control_back_and_releases(
     assert "consent: control denied (revoked by the customer)" in ui.lines
 
     # headless: a second request is denied, a limit request is not available
-    op.control(p.ConsentRequest(capability="control"))
-    op.control(p.LimitRequest())
+    op.send("control", p.ConsentRequest(capability="control"))
+    op.send("control", p.LimitRequest())
     denied = p.ConsentReply(capability="control", allowed=False)
-    await until(lambda: denied in op.received)
+    await until(lambda: denied in op.control)
     await until(lambda: "limit to one application: not available in headless mode" in ui.lines)
     assert "consent: control denied (not in --allow)" in ui.lines
     await r.end()
 
 
 async def test_closed_input_channel_and_lost_connection_release_everything(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
-    r = await start(endpoint, display, allow=frozenset({"view", "control"}))
+    r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "control"}))
     op, session = r.operator, r.session
     await until(lambda: ("view", "control", "chat") in op.states())
     op.key("AltLeft", "Alt", True)
@@ -391,9 +219,9 @@ async def test_closed_input_channel_and_lost_connection_release_everything(
 
 
 async def test_disconnect_releases_keys_held_for_the_operator(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
-    r = await start(endpoint, display, allow=frozenset({"view", "control"}))
+    r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "control"}))
     op, session = r.operator, r.session
     await until(lambda: ("view", "control", "chat") in op.states())
     op.key("ControlRight", "Control", True)
@@ -412,10 +240,10 @@ async def test_disconnect_releases_keys_held_for_the_operator(
 
 
 async def test_bad_input_is_dropped_and_counted_never_injected(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
     with Recorder(display, *WINDOW) as rec:
-        r = await start(endpoint, display, allow=frozenset({"view", "control"}))
+        r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "control"}))
         op, session = r.operator, r.session
         await until(lambda: ("view", "control", "chat") in op.states())
         frames = [

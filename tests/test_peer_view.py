@@ -13,16 +13,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import av
 import numpy as np
 import pytest
+from conftest import Running, start_session, until
 from loopback_ice import loopback_only
-from sigclient import Endpoint, add_operator, server_settings
-from test_peer_remote import Running, start, until
+from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
 
 from peer import encoder
@@ -30,7 +29,6 @@ from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
-PASSWORD = "correct horse"
 TITLE = "Notes - SupportLink test"
 APP = (200, 150, 401, 301)  # an odd size: the picture is cropped to even
 COVER = Block(450, 300, 200, 100, "#ff0000")  # over the app's lower right part
@@ -55,30 +53,6 @@ def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with loopback_only():
         yield
     encoder.uninstall()
-
-
-@pytest.fixture
-async def endpoint(tmp_path: Path, aiohttp_server: Any) -> AsyncIterator[tuple[Endpoint, str]]:
-    import aiohttp
-
-    from signaling.app import create_app
-
-    add_operator(tmp_path / "data", "alice", PASSWORD)
-    server = await aiohttp_server(create_app(server_settings(tmp_path)), host="127.0.0.1")
-    http = aiohttp.ClientSession()
-    ep = Endpoint(http, str(server.make_url("/")))
-    token = await ep.login("alice", PASSWORD)
-    yield ep, token
-    await http.close()
-
-
-@pytest.fixture
-def xdisplay(display: str) -> Iterator[Any]:
-    import Xlib.display
-
-    d = Xlib.display.Display(display)
-    yield d
-    d.close()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -209,11 +183,11 @@ def pointer(d: Any) -> tuple[int, int]:
 
 
 async def test_monitors_are_listed_and_switched_and_input_follows(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
     blocks = [Block(300, 200, 200, 200, "#0000ff"), Block(1100, 200, 200, 200, "#ff0000")]
     with ColourBlocks(display, blocks):
-        r = await start(endpoint, display, allow=frozenset({"view", "control"}))
+        r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "control"}))
         op, session, ui = r.operator, r.session, r.ui
         first = op.of(p.ViewState)[-1]
         assert [(m.index, m.x, m.width, m.primary) for m in first.monitors][:2] == [
@@ -226,7 +200,7 @@ async def test_monitors_are_listed_and_switched_and_input_follows(
             r, lambda px: px.shape[:2] == (600, 800) and near(px[300, 400], (255, 0, 0))
         )
 
-        op.control(p.SelectMonitor(index=1))
+        op.send("control", p.SelectMonitor(index=1))
         await until(lambda: op.of(p.ViewState)[-1].monitor == 1)
         assert "view: monitor 1 (800x600)" in ui.lines
         # the second monitor's picture: the red block at 1100..1300 is at 300..500 in it
@@ -236,7 +210,7 @@ async def test_monitors_are_listed_and_switched_and_input_follows(
         assert pointer(xdisplay) == (1200, 300)
 
         # a monitor that does not exist: refused, nothing changes
-        op.control(p.SelectMonitor(index=9))
+        op.send("control", p.SelectMonitor(index=9))
         await until(lambda: session.refused["select_monitor"] == 1)
         assert op.of(p.ViewState)[-1].monitor == 1
         op.input(p.PointerMove(x=0.0, y=0.0))
@@ -246,13 +220,16 @@ async def test_monitors_are_listed_and_switched_and_input_follows(
 
 
 async def test_one_window_only_crops_blacks_out_follows_and_drops_input_outside(
-    endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
 ) -> None:
     app = App(display)
     try:
         with ColourBlocks(display, [COVER, ELSEWHERE]):
-            r = await start(
-                endpoint, display, allow=frozenset({"view", "control"}), window="NOTES - supp"
+            r = await start_session(
+                loopback_endpoint,
+                display,
+                allow=frozenset({"view", "control"}),
+                window="NOTES - supp",
             )
             op, session, ui = r.operator, r.session, r.ui
             await until(lambda: bool(op.of(p.ViewState)))
@@ -279,8 +256,8 @@ async def test_one_window_only_crops_blacks_out_follows_and_drops_input_outside(
             await until(lambda: session.remote.core.counters["outside_window"] == 1)
 
             # no switching monitors while limited to one window; the operator cannot widen it
-            op.control(p.SelectMonitor(index=0))
-            op.control(p.LimitRequest())
+            op.send("control", p.SelectMonitor(index=0))
+            op.send("control", p.LimitRequest())
             await until(lambda: session.refused["select_monitor"] == 1)
             assert session.view is not None and session.view.refused["window_mode"] == 1
 
@@ -311,13 +288,13 @@ async def test_one_window_only_crops_blacks_out_follows_and_drops_input_outside(
 
 
 async def test_the_window_picker_limits_the_session(
-    endpoint: tuple[Endpoint, str], display: str
+    loopback_endpoint: tuple[Endpoint, str], display: str
 ) -> None:
     app = App(display)
     try:
-        r = await start(endpoint, display, headless=False)
+        r = await start_session(loopback_endpoint, display, headless=False)
         op, session, ui = r.operator, r.session, r.ui
-        op.control(p.LimitRequest())
+        op.send("control", p.LimitRequest())
         await until(lambda: bool(ui.pickers))
         titles = [w.title for w in ui.pickers[-1]]
         assert TITLE in titles

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .procs import Proc
 from .screen import RGB, Block
 
 if TYPE_CHECKING:
@@ -52,6 +53,12 @@ _FRAMES = """() => {
 
 CODE_RE = re.compile(r"^\d{4} \d{4}$")
 VERIFICATION_RE = re.compile(r"^\d{3} \d{3}$")
+#: ``#status`` once the session is connected, either way.
+CONNECTED = r"^Connected \((direct|relay)\)"
+
+#: Starts the customer's peer: ``start_peer(code, **options) -> Proc`` (the ``start_peer``
+#: fixture, or ``services.start_peer`` with its first arguments bound).
+StartPeer = Callable[..., Proc]
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class Console:
     def __init__(self, page: Page, server: Server) -> None:
         self.page = page
         self.server = server
+        #: The code of the last session made with "New session" ("1234 5678").
+        self.session_code: str | None = None
 
     def log_in(self, timeout: float = 15) -> None:
         from playwright.sync_api import expect
@@ -83,7 +92,26 @@ class Console:
         self.page.get_by_role("button", name="New session").click()
         code = self.page.locator("#session-code")
         expect(code).to_have_text(CODE_RE, timeout=timeout * 1000)
-        return code.inner_text().strip()
+        self.session_code = code.inner_text().strip()
+        return self.session_code
+
+    def connect(
+        self,
+        start_peer: StartPeer,
+        *,
+        status: str = CONNECTED,
+        timeout: float = 30,
+        **peer_options: Any,
+    ) -> Proc:
+        """A session as an operator starts one: log in, click "New session", start the
+        customer's peer with the code read off the page (``start_peer(code, **peer_options)``),
+        click "Accept", and wait up to ``timeout`` s until ``#status`` matches the regex
+        ``status``. Returns the peer."""
+        self.log_in()
+        peer = start_peer(self.new_session(), **peer_options)
+        self.accept()
+        self.wait_status(status, timeout=timeout)
+        return peer
 
     def join_request(self) -> Any:
         return self.page.locator("#join-request")

@@ -1,10 +1,12 @@
-"""Helpers for the remote-control end-to-end tests (``test_remote_control.py``).
+"""Helpers for the remote-control end-to-end tests (``test_remote_control.py``,
+``test_console_control.py``).
 
     OperatorKeyboard(page)    key events as an operator's browser with a German layout makes them
     x_input(display)          what the X server reports held (keys, buttons) and the pointer
     watch_channels(page)      before log-in: lets a test send raw INPUT frames as a console could
     watch_video_colour(...)   counts every presented video frame showing a given colour
-    connect / take_control / page_point / wait_until / press_hotkey
+    take_control / page_point / picture_point / wait_until / press_hotkey
+    connect                   ``Console.connect`` with the options given by position
 
 Why key events go through CDP ``Input.dispatchKeyEvent`` and not Playwright's keyboard:
 ``keyboard.type()`` sends characters its US layout lacks (``ü``, ``é``, ``€``) as
@@ -30,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .console import Console
+from .console import Console, StartPeer
 from .procs import Proc
 from .screen import Screen
 
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import CDPSession, Page
 
 T = TypeVar("T")
-StartPeer = Callable[..., Proc]
-
-CONNECTED = r"^Connected \((direct|relay)\)"
 
 # CDP Input.dispatchKeyEvent modifier bits
 ALT, CTRL, META, SHIFT = 1, 2, 4, 8
@@ -421,12 +420,8 @@ def connect(
     allow: tuple[str, ...],
     extra_args: Sequence[str] = (),
 ) -> Proc:
-    console.log_in()
-    code = console.new_session()
-    peer = start_peer(code, allow=allow, extra_args=extra_args)
-    console.accept()
-    console.wait_status(CONNECTED, timeout=30)
-    return peer
+    """``console.connect`` (``test_remote_control.py`` passes ``allow`` by position)."""
+    return console.connect(start_peer, allow=allow, extra_args=extra_args)
 
 
 def take_control(console: Console) -> None:

@@ -20,25 +20,14 @@ from typing import IO, Any
 
 from xrecorder import Recorder
 
-from .console import Console
-from .procs import Proc
+from .console import Console, StartPeer
+from .remote_helpers import expect as playwright_expect
+from .remote_helpers import page_point, picture_point, press_hotkey, take_control, wait_until
 from .screen import Screen
 
-StartPeer = Callable[..., Proc]
-
-CONNECTED = r"^Connected \((direct|relay)\)"
 CAPTURE_TEXT = "Keyboard goes to the customer — Esc 3× or Release keyboard to stop"
 #: Where the recording window sits on the customer's 1920x1080 screen.
 RECORDER = (560, 300, 800, 420)
-
-# Where a point of the customer's screen is on the page: through object-fit: contain.
-_SCREEN_TO_PAGE = """([fx, fy]) => {
-    const video = document.querySelector("video#remote-video");
-    const r = video.getBoundingClientRect();
-    const scale = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
-    const w = video.videoWidth * scale, h = video.videoHeight * scale;
-    return [r.left + (r.width - w) / 2 + fx * w, r.top + (r.height - h) / 2 + fy * h];
-}"""
 
 # The customer's CLIPBOARD as another X client sees it, or "" when nobody owns it.
 _READ_CLIPBOARD = """
@@ -62,20 +51,6 @@ root.update()
 print("owned", flush=True)
 root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
 root.mainloop()
-"""
-
-# The customer presses the peer's hotkey (Ctrl+Alt+End) on their own keyboard.
-_PRESS_HOTKEY = """
-import sys
-import Xlib.display, Xlib.X, Xlib.XK
-from Xlib.ext import xtest
-display = Xlib.display.Display(sys.argv[1])
-codes = [display.keysym_to_keycode(Xlib.XK.string_to_keysym(n)) for n in sys.argv[2:]]
-for code in codes:
-    xtest.fake_input(display, Xlib.X.KeyPress, code)
-for code in reversed(codes):
-    xtest.fake_input(display, Xlib.X.KeyRelease, code)
-display.sync()
 """
 
 # An application window with a title (not override-redirect, so the peer can share it alone):
@@ -107,65 +82,21 @@ def _read_line(stream: IO[str], timeout: float = 10) -> str:
     return stream.readline()
 
 
-def _connect(console: Console, start_peer: StartPeer, allow: tuple[str, ...]) -> Proc:
-    console.log_in()
-    code = console.new_session()
-    peer = start_peer(code, allow=allow)
-    console.accept()
-    console.wait_status(CONNECTED, timeout=30)
-    return peer
-
-
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
-
-
 def _take_control(console: Console) -> None:
-    """Ask for control unless the customer already gave it; wait until it is granted and the
-    input channel is open."""
-    page = console.page
-    expect = _expect()
-    state = page.locator("#control-state")
-    request = page.get_by_role("button", name="Request control")
-    hand_back = page.get_by_role("button", name="Hand back control")
-    deadline = time.monotonic() + 15
-    while not (request.is_visible() or hand_back.is_visible()):
-        words = state.inner_text()
-        assert time.monotonic() < deadline, f"no control button shows; #control-state: {words!r}"
-        time.sleep(0.1)
-    if request.is_visible():
-        request.click()
-    expect(state).to_contain_text("You have control", timeout=15_000)
-    expect(page.get_by_role("button", name="Hand back control")).to_be_visible()
-    expect(page.locator("#log")).to_contain_text("input channel open", timeout=10_000)
-
-
-def _page_point(console: Console, screen: Screen, x: float, y: float) -> tuple[float, float]:
-    px, py = console.page.evaluate(_SCREEN_TO_PAGE, [x / screen.width, y / screen.height])
-    return float(px), float(py)
+    """``take_control``, and the console offers to hand control back."""
+    take_control(console)
+    button = console.page.get_by_role("button", name="Hand back control")
+    playwright_expect()(button).to_be_visible()
 
 
 def _wait_events(
     rec: Recorder, want: Callable[[list[dict[str, Any]]], bool], timeout: float = 10
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        events = rec.events()
-        if want(events):
-            return events
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the customer's window did not get what was expected: {events}")
-        time.sleep(0.1)
+    return wait_until(rec.events, want, "the customer's window gets what was expected", timeout)
 
 
 def _wait_text(rec: Recorder, text: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while (got := rec.text()) != text:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the customer's window holds {got!r}, not {text!r}")
-        time.sleep(0.1)
+    wait_until(rec.text, lambda got: got == text, f"the customer's window holds {text!r}", timeout)
 
 
 def _buttons(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,9 +112,9 @@ def _recorder(screen: Screen) -> Iterator[Recorder]:
 def test_control_click_type_and_hand_back(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
-    _connect(console, start_peer, ("view", "control"))
+    console.connect(start_peer, allow=("view", "control"))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     with _recorder(xvfb) as rec:
         _take_control(console)
         console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
@@ -191,7 +122,7 @@ def test_control_click_type_and_hand_back(
 
         # A click on the picture lands at the same point of the customer's screen.
         target = (RECORDER[0] + 200, RECORDER[1] + 150)
-        page.mouse.click(*_page_point(console, xvfb, *target))
+        page.mouse.click(*page_point(console, xvfb, *target))
         events = _wait_events(rec, lambda ev: len(_buttons(ev)) >= 2)
         down, up = _buttons(events)[:2]
         assert (down["ev"], down["num"], up["ev"], up["num"]) == (
@@ -226,7 +157,7 @@ def test_control_click_type_and_hand_back(
         assert rec.text() == "Hello 42"
 
         # A click captures again; the visible button releases.
-        page.mouse.click(*_page_point(console, xvfb, *target))
+        page.mouse.click(*page_point(console, xvfb, *target))
         expect(capture).to_be_visible()
         page.get_by_role("button", name="Release keyboard").click()
         expect(capture).to_be_hidden()
@@ -236,7 +167,7 @@ def test_control_click_type_and_hand_back(
         expect(page.locator("#control-state")).to_contain_text("handed back", timeout=5000)
         expect(page.get_by_role("button", name="Request control")).to_be_visible(timeout=10_000)
         rec.forget()
-        page.mouse.click(*_page_point(console, xvfb, *target))
+        page.mouse.click(*page_point(console, xvfb, *target))
         page.keyboard.type("no")
         time.sleep(1.5)
         assert _buttons(rec.events()) == [], rec.events()
@@ -245,25 +176,20 @@ def test_control_click_type_and_hand_back(
 
 
 def test_customer_takes_control_back(console: Console, start_peer: StartPeer, xvfb: Screen) -> None:
-    _connect(console, start_peer, ("view", "control"))
+    console.connect(start_peer, allow=("view", "control"))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     with _recorder(xvfb) as rec:
         _take_control(console)
         console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
-        page.mouse.click(*_page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
+        page.mouse.click(*page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
         capture = page.locator("#keyboard-capture")
         expect(capture).to_be_visible()
         rec.clear()
         page.keyboard.type("ab")
         _wait_text(rec, "ab")
 
-        subprocess.run(
-            [sys.executable, "-c", _PRESS_HOTKEY, xvfb.display, "Control_L", "Alt_L", "End"],
-            env=xvfb.env(),
-            check=True,
-            timeout=15,
-        )
+        press_hotkey(xvfb)
         expect(page.locator("#control-state")).to_contain_text(
             "The customer took back control", timeout=10_000
         )
@@ -282,9 +208,9 @@ def test_customer_takes_control_back(console: Console, start_peer: StartPeer, xv
 
 def test_control_denied(console: Console, start_peer: StartPeer, xvfb: Screen) -> None:
     # Headless, without "control" in --allow, the peer denies the request itself.
-    _connect(console, start_peer, ("view",))
+    console.connect(start_peer, allow=("view",))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     expect(page.get_by_role("button", name="Hand back control")).to_be_hidden()
     request = page.get_by_role("button", name="Request control")
     expect(request).to_be_visible(timeout=15_000)
@@ -296,7 +222,7 @@ def test_control_denied(console: Console, start_peer: StartPeer, xvfb: Screen) -
     with _recorder(xvfb) as rec:
         console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
         rec.forget()
-        page.mouse.click(*_page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
+        page.mouse.click(*page_point(console, xvfb, RECORDER[0] + 100, RECORDER[1] + 100))
         page.keyboard.type("no")
         time.sleep(1.5)
         assert _buttons(rec.events()) == [], rec.events()
@@ -307,9 +233,9 @@ def test_control_denied(console: Console, start_peer: StartPeer, xvfb: Screen) -
 def test_monitor_picker_and_view_state(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
-    _connect(console, start_peer, ("view",))
+    console.connect(start_peer, allow=("view",))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     picker = page.locator("select#monitor")
     expect(picker).to_be_visible(timeout=15_000)
     options = picker.locator("option")
@@ -324,7 +250,7 @@ def test_one_application_view_and_its_mapping(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     x, y, width, height = 300, 200, 640, 480
     with subprocess.Popen(
         [
@@ -342,11 +268,9 @@ def test_one_application_view_and_its_mapping(
         assert window.stdin is not None and window.stdout is not None
         try:
             assert _read_line(window.stdout).strip() == "ready"
-            console.log_in()
-            code = console.new_session()
-            start_peer(code, allow=("view", "control"), extra_args=("--window", "ledger"))
-            console.accept()
-            console.wait_status(CONNECTED, timeout=30)
+            console.connect(
+                start_peer, allow=("view", "control"), extra_args=("--window", "ledger")
+            )
             expect(page.locator("#view-state")).to_have_text(
                 "One application: Ledger - SupportLink test", timeout=15_000
             )
@@ -365,8 +289,7 @@ def test_one_application_view_and_its_mapping(
                     break
                 assert time.monotonic() < deadline, state
                 time.sleep(0.2)
-            px, py = page.evaluate(_SCREEN_TO_PAGE, [0.25, 0.75])
-            page.mouse.click(float(px), float(py))
+            page.mouse.click(*picture_point(console, 0.25, 0.75))
             line = _read_line(window.stdout)  # the window prints its first button press
             press = [int(v) for v in line.split()]
             target = (x + width * 0.25, y + height * 0.75)
@@ -393,9 +316,9 @@ def _customer_clipboard(screen: Screen) -> str:
 def test_clipboard_both_ways_only_after_consent(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
-    _connect(console, start_peer, ("view", "clipboard"))
+    console.connect(start_peer, allow=("view", "clipboard"))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     out = page.locator("textarea#clipboard-out")
     expect(out).to_be_visible(timeout=15_000)
     expect(page.get_by_role("button", name="Request clipboard")).to_be_hidden()
@@ -435,9 +358,9 @@ def test_clipboard_both_ways_only_after_consent(
 
 def test_clipboard_off_until_allowed(console: Console, start_peer: StartPeer) -> None:
     # Headless, without "clipboard" in --allow, the peer denies it.
-    _connect(console, start_peer, ("view",))
+    console.connect(start_peer, allow=("view",))
     page = console.page
-    expect = _expect()
+    expect = playwright_expect()
     request = page.get_by_role("button", name="Request clipboard")
     expect(request).to_be_visible(timeout=15_000)
     expect(page.locator("textarea#clipboard-out")).to_be_hidden()

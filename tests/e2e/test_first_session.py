@@ -10,35 +10,15 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Callable
 
-from .console import Console
-from .procs import Proc
+from .console import Console, StartPeer
 from .screen import Screen
-
-StartPeer = Callable[..., Proc]
-
-CONNECTED = r"^Connected \((direct|relay)\)"
-
-
-def _digits(code: str) -> str:
-    return code.replace(" ", "")
-
-
-def _connect(console: Console, start_peer: StartPeer, **peer_options: object) -> Proc:
-    """Log in, make a session, start the peer with the code read off the page, accept it."""
-    console.log_in()
-    code = console.new_session()
-    peer = start_peer(code, **peer_options)
-    console.accept()
-    console.wait_status(CONNECTED, timeout=30)
-    return peer
 
 
 def test_operator_sees_the_customer_screen(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
-    peer = _connect(console, start_peer, allow=("view",))
+    peer = console.connect(start_peer, allow=("view",))
     assert console.status().startswith("Connected (direct)"), console.status()
 
     sample = console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=20)
@@ -52,7 +32,7 @@ def test_operator_sees_the_customer_screen(
 
 def test_denied_view_sends_no_picture(console: Console, start_peer: StartPeer) -> None:
     # Headless, with nothing pre-granted, the peer denies the screen view itself.
-    _connect(console, start_peer, allow=())
+    console.connect(start_peer, allow=())
     page = console.page
     from playwright.sync_api import expect
 
@@ -66,7 +46,7 @@ def test_denied_view_sends_no_picture(console: Console, start_peer: StartPeer) -
 
 
 def test_customer_disconnect_ends_the_session(console: Console, start_peer: StartPeer) -> None:
-    peer = _connect(console, start_peer, allow=("view",))
+    peer = console.connect(start_peer, allow=("view",))
     peer.signal(signal.SIGTERM)
     console.wait_status("Customer disconnected", timeout=15)
     code = peer.wait_exit(15)
@@ -74,13 +54,9 @@ def test_customer_disconnect_ends_the_session(console: Console, start_peer: Star
 
 
 def test_a_code_works_once(console: Console, start_peer: StartPeer) -> None:
-    console.log_in()
-    code = console.new_session()
-    first = start_peer(code, allow=("view",), name="peer-1")
-    console.accept()
-    console.wait_status(CONNECTED, timeout=30)
+    first = console.connect(start_peer, allow=("view",), name="peer-1")
 
-    second = start_peer(code, allow=("view",), name="peer-2")
+    second = start_peer(console.session_code, allow=("view",), name="peer-2")
     assert second.wait_exit(20) == 2, second.output()  # 2: code refused
     assert re.search(r"(?i)already been used", second.output()), second.output()
     # The first session is untouched.
@@ -93,7 +69,7 @@ def test_logging_out_ends_the_session_and_clears_the_picture(
 ) -> None:
     """An operator who logs out mid-session (and whoever logs in next in that tab) must not
     keep seeing the customer's screen, and the customer is told the session ended."""
-    peer = _connect(console, start_peer, allow=("view",))
+    peer = console.connect(start_peer, allow=("view",))
     console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=20)
     page = console.page
     page.get_by_role("button", name="Log out").click()

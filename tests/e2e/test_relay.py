@@ -33,6 +33,7 @@ its log, and ending the session there ends the peer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -243,14 +244,14 @@ def browser(routed: Routed, certs: CertSet, tmp_path: Path) -> Iterator[Browser]
 # --------------------------------------------------------------------------- helpers
 
 
-def _begin(console: Console, customer: NetNS, procs: Procs, screen: Screen) -> Proc:
-    """Log in with the recorder installed, make a session, start the peer, accept it."""
+def _begin(
+    console: Console, customer: NetNS, procs: Procs, screen: Screen, status: str, timeout: float
+) -> Proc:
+    """With the recorder installed: log in, make a session, start the peer, accept it and wait
+    until the status matches ``status``."""
     console.page.add_init_script(_RECORDER)
-    console.log_in()
-    code = console.new_session()
-    peer = start_peer(procs, customer, screen, console.server, code, allow=("view",))
-    console.accept()
-    return peer
+    start = functools.partial(start_peer, procs, customer, screen, console.server)
+    return console.connect(start, allow=("view",), status=status, timeout=timeout)
 
 
 def _route(console: Console) -> dict[str, Any]:
@@ -280,8 +281,7 @@ def test_customer_with_only_443_out_connects_through_turn_over_tls(
     firewall: Firewall,
 ) -> None:
     started = time.monotonic()
-    peer = _begin(console, customer, routed_procs, screen)
-    console.wait_status(r"^Connected \(relay\)$", timeout=20)
+    peer = _begin(console, customer, routed_procs, screen, r"^Connected \(relay\)$", 20)
     connected = time.monotonic() - started
 
     sample = console.wait_for_blocks(screen.blocks, (screen.width, screen.height), timeout=20)
@@ -358,8 +358,7 @@ def test_without_a_working_relay_the_session_does_not_connect(
     if breakage == "coturn stopped":
         coturn.proc.stop()
     started = time.monotonic()
-    peer = _begin(console, customer, routed_procs, screen)
-    console.wait_status(r"^Connection failed$", timeout=40)
+    peer = _begin(console, customer, routed_procs, screen, r"^Connection failed$", 40)
     failed = time.monotonic() - started
 
     statuses = _statuses(console)
