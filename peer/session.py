@@ -124,6 +124,7 @@ class PeerSession:
         self._stop_reason = "peer_ended"
         self._connected = False
         self._verified = False
+        self._shown_granted: tuple[str, ...] | None = None
         self._outcome: Outcome | None = None
         self._by_type: dict[str, Feature] = {}
         self._raw: dict[str, Feature] = {}
@@ -515,7 +516,9 @@ class PeerSession:
                 )
             elif isinstance(action, c.State):
                 self.send("control", protocol.ConsentState(granted=action.granted))
-                self.ui.granted(action.granted)
+                if action.granted != self._shown_granted:
+                    self._shown_granted = action.granted
+                    self.ui.granted(action.granted)
 
         for capability in unavailable:
             self.ui.notice(f"{capability}: not available on this computer")

@@ -224,7 +224,7 @@ export class ChatPanel {
     if (!this.#canSend()) return;
     const problem = chatProblem(text);
     if (problem !== null) {
-      this.#setProblem(problem);
+      this.#setProblem(problem, "length");
       return;
     }
     if (!this.hooks.send({ type: "chat", text })) {
@@ -249,17 +249,19 @@ export class ChatPanel {
     const over = count > MAX_CHAT_CHARS;
     this.el.counter.textContent = counterText(text);
     this.el.counter.classList.toggle("over", over);
-    if (over) this.#setProblem(/** @type {string} */ (chatProblem(text)));
+    if (over) this.#setProblem(/** @type {string} */ (chatProblem(text)), "length");
     else if (this.el.problem.dataset.kind === "length") this.#setProblem("");
-    this.el.problem.dataset.kind = over ? "length" : "";
     this.el.send.disabled = !this.#canSend() || text.trim() === "" || over;
   }
 
-  /** @param {string} text */
-  #setProblem(text) {
+  /**
+   * @param {string} text empty hides the notice
+   * @param {"" | "length"} [kind] "length": it goes away once the text fits again
+   */
+  #setProblem(text, kind = "") {
     this.el.problem.textContent = text;
     this.el.problem.hidden = text === "";
-    this.el.problem.dataset.kind = "";
+    this.el.problem.dataset.kind = kind;
   }
 
   #update() {

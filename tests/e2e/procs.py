@@ -32,6 +32,7 @@ class Proc:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stdin_text: str | None = None,
+        stdin_open: bool = False,
         pass_fds: Sequence[int] = (),
     ) -> None:
         self.name = name
@@ -44,7 +45,7 @@ class Proc:
         self._log.flush()
         self.popen = subprocess.Popen(
             self.argv,
-            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_text is not None or stdin_open else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -81,6 +82,12 @@ class Proc:
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
+
+    def write_line(self, text: str) -> None:
+        """Type one line on the process's standard input (started with ``stdin_open``)."""
+        assert self.popen.stdin is not None, f"{self.name} has no standard input to write to"
+        self.popen.stdin.write(text + "\n")
+        self.popen.stdin.flush()
 
     @property
     def returncode(self) -> int | None:
@@ -180,11 +187,19 @@ class Procs:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stdin_text: str | None = None,
+        stdin_open: bool = False,
         pass_fds: Sequence[int] = (),
     ) -> Proc:
         log_path = self.log_dir / f"{len(self.started):02d}-{name}.log"
         proc = Proc(
-            name, argv, log_path, env=env, cwd=cwd, stdin_text=stdin_text, pass_fds=pass_fds
+            name,
+            argv,
+            log_path,
+            env=env,
+            cwd=cwd,
+            stdin_text=stdin_text,
+            stdin_open=stdin_open,
+            pass_fds=pass_fds,
         )
         self.started.append(proc)
         return proc

@@ -145,7 +145,8 @@ def start_peer(
 ) -> Proc:
     """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code``. With an
     ``https://`` server the peer trusts the server's CA (``SSL_CERT_FILE``), for the signaling
-    WebSocket and for TURN over TLS alike."""
+    WebSocket and for TURN over TLS alike. Its standard input stays open, as a terminal's
+    would: ``Proc.write_line`` types a chat message."""
     command = [tool("supportlink-peer"), "--server", server.url, "--code", code]
     if allow:
         command += ["--allow", ",".join(allow)]
@@ -153,7 +154,7 @@ def start_peer(
     env = child_env(DISPLAY=screen.display)
     if server.ca_cert is not None:
         env["SSL_CERT_FILE"] = str(server.ca_cert)
-    return procs.start(name, ns.argv(command), env=env)
+    return procs.start(name, ns.argv(command), env=env, stdin_open=True)
 
 
 @dataclass
