@@ -111,6 +111,9 @@ class Feature:
     def frame(self, label: str, data: str | bytes) -> None:
         """A raw frame of a channel in ``reads_raw``, while allowed."""
 
+    def refused(self) -> None:
+        """A message for this feature was dropped: its capability is not allowed."""
+
     def from_ui(self, action: str, value: str) -> None:
         """The customer did ``action`` in this feature's pane."""
 

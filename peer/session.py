@@ -34,19 +34,14 @@ from wire import protocol
 
 from . import consent as c
 from .capture import ScreenTrack, default_grabber
-from .clipboard import XClipboard
 from .connection import PeerLink
 from .encoder import install
 from .feature import Feature, Shown
 from .features import make_features
-from .features.chat import ChatFeature
-from .features.clipboard import ClipboardFeature
-from .features.control import ControlFeature
 from .features.view import ViewFeature
-from .remote import InjectorLike, RemoteControl, default_injector
+from .remote import InjectorLike, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
-from .view import View
 from .windows import WindowInfo
 
 logger = logging.getLogger(__name__)
@@ -173,46 +168,15 @@ class PeerSession:
 
     # ------------------------------------------------------------------ the features, by name
 
-    def _feature(self, cls: type[F]) -> F | None:
+    def feature(self, cls: type[F]) -> F | None:
+        """This session's feature of class ``cls``, if the session has one."""
         feature = self.features.get(cls.capability)
         return feature if isinstance(feature, cls) else None
 
     @property
-    def remote(self) -> RemoteControl:
-        control = self._feature(ControlFeature)
-        if control is None:  # before pairing, or a call: nothing can ever be injected
-            control = self._idle_control
-        return control.remote
-
-    @property
-    def _idle_control(self) -> ControlFeature:
-        if not hasattr(self, "_idle"):
-            self._idle = ControlFeature(self, self._injector)
-        return self._idle
-
-    @property
     def track(self) -> ScreenTrack | None:
-        view = self._feature(ViewFeature)
+        view = self.feature(ViewFeature)
         return None if view is None else view.track
-
-    @property
-    def view(self) -> View | None:
-        view = self._feature(ViewFeature)
-        return None if view is None else view.view
-
-    @property
-    def clipboard(self) -> XClipboard | None:
-        feature = self._feature(ClipboardFeature)
-        return None if feature is None else feature.clipboard
-
-    @property
-    def clipboard_counts(self) -> Counter[str]:
-        feature = self._feature(ClipboardFeature)
-        return Counter() if feature is None else feature.counts
-
-    @property
-    def chat(self) -> ChatFeature | None:
-        return self._feature(ChatFeature)
 
     # ------------------------------------------------------------------ from the UI
 
@@ -240,22 +204,17 @@ class PeerSession:
 
     def limit_to_window(self, wid: int, title: str) -> None:
         """The customer picked the one window to share."""
-        if self.view is not None:
-            self.view.limit_to_window(wid, title)
+        if view := self.feature(ViewFeature):
+            view.view.limit_to_window(wid, title)
 
     def share_whole_screen(self) -> None:
         """The customer ends window mode."""
-        if self.view is not None:
-            self.view.share_whole_screen()
-
-    def windows(self) -> list[WindowInfo]:
-        """The windows the customer may limit the session to."""
-        return [] if self.view is None else self.view.windows()
+        if view := self.feature(ViewFeature):
+            view.view.share_whole_screen()
 
     def offer_window_choice(self) -> None:
         """Show the customer the window picker (GUI)."""
-        view = self._feature(ViewFeature)
-        if view is not None:
+        if view := self.feature(ViewFeature):
             view.offer_window_choice()
 
     # ------------------------------------------------------------------ media
@@ -406,7 +365,6 @@ class PeerSession:
         for action in self.consent.end():  # quietly: the ending line says it all
             if isinstance(action, c.Decided):
                 self._carry_out(action.capability, False)
-        self.remote.allow(False)
         if self.link is not None:
             for feature in self.features.values():
                 line = feature.summary()
@@ -424,8 +382,6 @@ class PeerSession:
                 await feature.close()
             except Exception:
                 logger.exception("closing %s failed", feature.capability)
-        if hasattr(self, "_idle"):
-            await self._idle.close()
         for task in list(self._tasks):
             task.cancel()
         if self.link is not None:
@@ -479,8 +435,7 @@ class PeerSession:
         if not self.consent.allows(feature.capability):
             logger.warning("%s refused: %s not allowed", msg.type, feature.capability)
             self.refused[msg.type] += 1
-            if isinstance(feature, ClipboardFeature):
-                feature.refused()
+            feature.refused()
             if self.link is not None:
                 self.link.tell(
                     label, "not_allowed", f"the customer has not allowed {feature.capability}"
@@ -523,6 +478,3 @@ class PeerSession:
         for capability in unavailable:
             self.ui.notice(f"{capability}: not available on this computer")
             self._apply(self.consent.revoke(capability))
-
-    def _send(self, msg: Any) -> None:
-        self.send("control", msg)

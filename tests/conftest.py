@@ -17,8 +17,14 @@ from loopback_ice import LOOPBACK, candidate_addresses
 from sigclient import Endpoint, SigClient, add_operator, server_settings
 
 from peer.cli import HeadlessUI
+from peer.features.chat import ChatFeature
+from peer.features.clipboard import ClipboardFeature
+from peer.features.control import ControlFeature
+from peer.features.view import ViewFeature
+from peer.remote import RemoteControl
 from peer.session import Outcome, PeerSession
 from peer.settings import PeerSettings
+from peer.view import View
 from peer.windows import WindowInfo
 from signaling.app import create_app
 from wire import protocol as p
@@ -68,6 +74,29 @@ class RecordingUI(HeadlessUI):
 
     def pick_window(self, windows: list[WindowInfo]) -> None:
         self.pickers.append(windows)
+
+
+def remote_of(session: PeerSession) -> RemoteControl:
+    """The session's remote control (its ``control`` feature's)."""
+    feature = session.feature(ControlFeature)
+    assert feature is not None, "this session has no remote control"
+    return feature.remote
+
+
+def view_of(session: PeerSession) -> View:
+    feature = session.feature(ViewFeature)
+    assert feature is not None, "this session shares no screen"
+    return feature.view
+
+
+def clipboard_of(session: PeerSession) -> ClipboardFeature:
+    feature = session.feature(ClipboardFeature)
+    assert feature is not None, "this session has no clipboard feature"
+    return feature
+
+
+def chat_of(session: PeerSession) -> ChatFeature | None:
+    return session.feature(ChatFeature)
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
@@ -184,8 +213,8 @@ class Running:
 
     async def settled(self, injected: int) -> None:
         """Wait until ``injected`` messages were injected and the X server has them."""
-        await until(lambda: self.session.remote.injected >= injected)
-        await self.session.remote.flush()
+        await until(lambda: remote_of(self.session).injected >= injected)
+        await remote_of(self.session).flush()
 
     async def end(self) -> Outcome:
         if not self.run.done():

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import av
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
-from conftest import LoopbackOperator, RecordingUI, until
+from conftest import LoopbackOperator, RecordingUI, chat_of, remote_of, until
 from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
@@ -79,7 +79,7 @@ async def test_chat_both_ways_without_any_consent(
 
     op.send("chat", p.Chat(text=HOSTILE))
     op.send("chat", p.Chat(text="line one\nline two"))
-    await until(lambda: session.chat is not None and session.chat.counts["received"] == 2)
+    await until(lambda: chat_of(session) is not None and chat_of(session).counts["received"] == 2)
     assert f"chat: alice: {HOSTILE}" in ui.lines  # literally, markup and marks and all
     assert "chat: alice: line one\\nline two" in ui.lines  # one message, one line
 
@@ -98,7 +98,7 @@ async def test_too_long_chat_is_refused_with_words_both_ways(
     await until(lambda: any(isinstance(m, p.Error) for m in op.received["chat"]))
     error = next(m for m in op.received["chat"] if isinstance(m, p.Error))
     assert error.code == "too_long" and "4000" in error.message
-    await until(lambda: session.chat is not None and session.chat.counts["received"] == 1)
+    await until(lambda: chat_of(session) is not None and chat_of(session).counts["received"] == 1)
 
     session.feature_input("chat", "send", "x" * (p.MAX_CHAT_CHARS + 1))
     await until(
@@ -117,7 +117,9 @@ async def test_a_flood_of_chat_is_handled_and_the_session_goes_on(
     op, session, ui, run = await start(loopback_endpoint, display, "screen", frozenset({"view"}))
     for i in range(10_000):
         op.send("chat", p.Chat(text=f"message {i}"))
-    await until(lambda: session.chat is not None and session.chat.counts["received"] == 10_000, 60)
+    await until(
+        lambda: chat_of(session) is not None and chat_of(session).counts["received"] == 10_000, 60
+    )
     assert ui.lines.count("chat: alice: message 9999") == 1
     # control still answers at once
     op.send("control", p.ConsentRequest(capability="view"))
@@ -146,7 +148,7 @@ async def test_a_track_added_and_removed_mid_session_flows_and_view_and_control_
     # the picture and the other channels are undisturbed
     assert isinstance(await asyncio.wait_for(video.recv(), 10), av.VideoFrame)
     op.send("input", p.PointerMove(x=0.5, y=0.5))
-    await until(lambda: session.remote.injected >= 1)
+    await until(lambda: remote_of(session).injected >= 1)
     op.send("chat", p.Chat(text="still talking"))
     await until(lambda: "chat: alice: still talking" in ui.lines)
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import start_session, until
+from conftest import clipboard_of, start_session, until
 from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import virtual_display
@@ -148,10 +148,10 @@ async def test_clipboard_both_ways_only_while_allowed(
     op, session, ui = r.operator, r.session, r.ui
     # not allowed yet: the operator's text is dropped, the customer's copy is not sent
     op.send("control", p.Clipboard(text="too early"))
-    await until(lambda: session.clipboard_counts["dropped"] == 1)
+    await until(lambda: clipboard_of(session).counts["dropped"] == 1)
     app.copy("private before consent")
     assert app.paste() == "private before consent"
-    assert session.clipboard is None  # not even watched
+    assert clipboard_of(session).clipboard is None  # not even watched
 
     op.send("control", p.ConsentRequest(capability="clipboard"))
     await until(lambda: ("clipboard", "alice") in ui.asked)
@@ -175,7 +175,7 @@ async def test_clipboard_both_ways_only_while_allowed(
     sent = len(op.of(p.Clipboard))
     app.copy("after the revoke")
     op.send("control", p.Clipboard(text="also too late"))
-    await until(lambda: session.clipboard_counts["dropped"] == 2)
+    await until(lambda: clipboard_of(session).counts["dropped"] == 2)
     import asyncio
 
     await asyncio.sleep(1.2)  # more than two polls

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Running, start_session, until
+from conftest import Running, remote_of, start_session, until
 from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xrecorder import Recorder
@@ -46,7 +46,7 @@ def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def pressed_by_peer(running: Running, d: Any) -> set[int]:
     """Keycodes the X server reports down that the peer's injector pressed."""
-    injector = running.session.remote._injector
+    injector = remote_of(running.session)._injector
     codes = set() if injector is None else set(getattr(injector, "pressed_keycodes", ()))
     return codes & held_keys(d)
 
@@ -79,8 +79,8 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         # before consent nothing is injected: dropped and counted
         op.input(p.PointerButton(button="left", down=True, x=0.3, y=0.3))
         op.type_text("no")
-        await until(lambda: session.remote.core.counters["not_allowed"] == 5)
-        assert session.remote._injector is None  # no X connection for input before consent
+        await until(lambda: remote_of(session).core.counters["not_allowed"] == 5)
+        assert remote_of(session)._injector is None  # no X connection for input before consent
         assert rec.events() == []
 
         # the operator asks, the customer allows
@@ -114,17 +114,17 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         assert keycode(xdisplay, "Shift_L") in held_keys(xdisplay)
         assert 1 in pointer_buttons(xdisplay)
         session.revoke("control")
-        await session.remote.flush()
+        await remote_of(session).flush()
         assert keycode(xdisplay, "Shift_L") not in held_keys(xdisplay)
         assert pointer_buttons(xdisplay) == set()
         assert "control: revoked" in ui.lines
         await until(lambda: op.states()[-1] == ("view", "chat"))
         # after the revoke nothing more is injected
         rec.forget()
-        before = session.remote.core.counters["not_allowed"]
+        before = remote_of(session).core.counters["not_allowed"]
         op.type_text("zz")
-        await until(lambda: session.remote.core.counters["not_allowed"] == before + 4)
-        await session.remote.flush()
+        await until(lambda: remote_of(session).core.counters["not_allowed"] == before + 4)
+        await remote_of(session).flush()
         assert [e for e in rec.events() if e["ev"] == "key_down"] == []
 
         # the operator asks again and then hands control back while holding Control
@@ -132,13 +132,13 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         await until(lambda: ui.asked.count(("control", "alice")) == 2)
         session.answer("control", True)
         await until(lambda: op.states()[-1] == ("view", "control", "chat"))
-        injected = session.remote.injected
+        injected = remote_of(session).injected
         op.key("ControlLeft", "Control", True)
         await r.settled(injected + 1)
         assert keycode(xdisplay, "Control_L") in held_keys(xdisplay)
         op.send("control", p.Release(capability="control"))
         await until(lambda: op.states()[-1] == ("view", "chat"))
-        await session.remote.flush()
+        await remote_of(session).flush()
         assert keycode(xdisplay, "Control_L") not in held_keys(xdisplay)
 
         # channels are not interchangeable: input on control, control on input are dropped
@@ -146,12 +146,12 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         op.input(p.serialize(p.ConsentRequest(capability="control")))
         op.input("{not json")
         await until(lambda: session.link is not None and session.link.dropped["unknown_type"] == 1)
-        await until(lambda: session.remote.core.counters["malformed"] == 2)
+        await until(lambda: remote_of(session).core.counters["malformed"] == 2)
 
         outcome = await r.end()
         assert outcome.exit_status == 0
         summary = next(line for line in ui.lines if line.startswith("input: "))
-        assert summary.startswith(f"input: injected {session.remote.injected}, dropped ")
+        assert summary.startswith(f"input: injected {remote_of(session).injected}, dropped ")
         assert "not_allowed=9" in summary and "malformed=2" in summary
         assert ui.lines[-1] == "ended: you ended the session"
 
@@ -182,7 +182,7 @@ async def test_hotkey_takes_control_back_and_releases(
     xdisplay.sync()
     await until(lambda: "control: revoked" in ui.lines)
     await until(lambda: op.states()[-1] == ("view", "chat"))
-    await session.remote.flush()
+    await remote_of(session).flush()
     assert held_keys(xdisplay).isdisjoint({keycode(xdisplay, "Shift_R"), *keys})
     assert pointer_buttons(xdisplay) == set()
     assert "consent: control denied (revoked by the customer)" in ui.lines
@@ -208,8 +208,8 @@ async def test_closed_input_channel_and_lost_connection_release_everything(
     await r.settled(2)
     assert keycode(xdisplay, "Alt_L") in held_keys(xdisplay) and 2 in pointer_buttons(xdisplay)
     op.channels["input"].close()
-    await until(lambda: not session.remote.core.held_keysyms)
-    await session.remote.flush()
+    await until(lambda: not remote_of(session).core.held_keysyms)
+    await remote_of(session).flush()
     assert keycode(xdisplay, "Alt_L") not in held_keys(xdisplay)
     assert pointer_buttons(xdisplay) == set()
     assert pressed_by_peer(r, xdisplay) == set()
@@ -230,8 +230,8 @@ async def test_disconnect_releases_keys_held_for_the_operator(
     down = {keycode(xdisplay, "Control_R"), keycode(xdisplay, "q")}
     assert down <= held_keys(xdisplay)
     await op.pc.close()  # the operator's side is gone: nobody will send the key-ups
-    await until(lambda: not session.remote.core.held_keysyms, 10)
-    await session.remote.flush()
+    await until(lambda: not remote_of(session).core.held_keysyms, 10)
+    await remote_of(session).flush()
     assert held_keys(xdisplay).isdisjoint(down)
     outcome = await r.end()
     assert outcome.exit_status in (0, 1)
@@ -260,21 +260,21 @@ async def test_bad_input_is_dropped_and_counted_never_injected(
         for frame in frames:
             op.input(frame)
         op.channels["input"].send(b"\x00binary")
-        counters = session.remote.core.counters
+        counters = remote_of(session).core.counters
         await until(lambda: counters["malformed"] == 7 and counters["no_keysym"] == 1)
         assert counters["not_held"] == 2
         # a flood: far more moves than the bucket allows, dropped but never a crash
-        before = session.remote.injected
+        before = remote_of(session).injected
         for i in range(1500):
             op.input(p.PointerMove(x=(i % 100) / 100, y=0.5))
-        await until(lambda: session.remote.injected - before + counters["flood"] == 1500, 10)
+        await until(lambda: remote_of(session).injected - before + counters["flood"] == 1500, 10)
         assert counters["flood"] > 0
         await asyncio.sleep(0.6)  # the bucket fills again
-        injected = session.remote.injected
+        injected = remote_of(session).injected
         op.input(p.PointerButton(button="left", down=True, x=0.2, y=0.2))  # into the recorder
         op.input(p.PointerButton(button="left", down=False, x=0.2, y=0.2))
         op.type_text("ok")
         await r.settled(injected + 6)
         assert rec.text() == "ok"
-        assert session.remote.injected < 1500 + 4
+        assert remote_of(session).injected < 1500 + 4
         await r.end()

@@ -19,7 +19,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from conftest import Running, start_session, until
+from conftest import Running, remote_of, start_session, until, view_of
 from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
@@ -253,18 +253,21 @@ async def test_one_window_only_crops_blacks_out_follows_and_drops_input_outside(
             await r.settled(2)
             assert pointer(xdisplay) == (x0 + 40, y0 + 30)
             op.input(p.PointerButton(button="left", down=True, x=cx / 400, y=cy / 300))
-            await until(lambda: session.remote.core.counters["outside_window"] == 1)
+            await until(lambda: remote_of(session).core.counters["outside_window"] == 1)
 
             # no switching monitors while limited to one window; the operator cannot widen it
             op.send("control", p.SelectMonitor(index=0))
             op.send("control", p.LimitRequest())
             await until(lambda: session.refused["select_monitor"] == 1)
-            assert session.view is not None and session.view.refused["window_mode"] == 1
+            assert view_of(session) is not None and view_of(session).refused["window_mode"] == 1
 
             # the window moves: input follows without a new view_state; it resizes: one more
             app.command("move 600 200")
             await until(
-                lambda: session.remote.core.rect is not None and session.remote.core.rect.x == 600
+                lambda: (
+                    remote_of(session).core.rect is not None
+                    and remote_of(session).core.rect.x == 600
+                )
             )
             op.input(p.PointerMove(x=0.0, y=0.0))
             await r.settled(3)
