@@ -210,3 +210,146 @@ def test_chat_pane_shows_text_literally_sends_on_enter_and_stays_bounded(
         window.session = None
     finally:
         root.destroy()
+
+
+class Background:
+    """An event loop on a thread of its own, for the server and the operator, while Tk owns
+    the test's thread."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: object, timeout: float = 20) -> object:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def test_a_real_session_in_the_window_asks_in_the_operators_words_and_chats(
+    tk_display: str, tmp_path: object
+) -> None:
+    """The Tk window, the real session, the real server and the operator played by aiortc:
+    the code typed in the window, the question from the capability table, chat both ways."""
+    import time
+    import tkinter as tk
+    from pathlib import Path
+
+    from aiohttp import ClientSession, web
+    from conftest import OPERATOR_PASSWORD, LoopbackOperator
+    from loopback_ice import loopback_only
+    from sigclient import Endpoint, add_operator, server_settings
+
+    from peer.gui import PeerWindow
+    from peer.gui_panes import ChatPane
+    from signaling.app import create_app
+    from wire import protocol as p
+
+    data = Path(str(tmp_path))
+    add_operator(data / "data", "alice", OPERATOR_PASSWORD)
+    bg = Background()
+    state: dict[str, object] = {}
+
+    async def serve() -> str:
+        runner = web.AppRunner(create_app(server_settings(data)))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        state["runner"] = runner
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        http = state["http"] = ClientSession()
+        ep = Endpoint(http, f"http://127.0.0.1:{port}/")
+        state["base"] = f"http://127.0.0.1:{port}"
+        sig = state["sig"] = await ep.operator(await ep.login("alice", OPERATOR_PASSWORD))
+        created = await sig.create("screen")
+        state["op"] = LoopbackOperator(sig)
+        return created.code
+
+    async def stop() -> None:
+        await state["op"].close()  # type: ignore[attr-defined]
+        await state["sig"].close()  # type: ignore[attr-defined]
+        await state["http"].close()  # type: ignore[attr-defined]
+        await state["runner"].cleanup()  # type: ignore[attr-defined]
+
+    with loopback_only():
+        code = str(bg.run(serve()))
+        base = str(state["base"])
+        op: LoopbackOperator = state["op"]  # type: ignore[assignment]
+        root = tk.Tk()
+        try:
+            window = PeerWindow(root, PeerSettings(server=base, headless=False))
+
+            def pump(predicate: Callable[[], object], timeout: float = 20) -> None:
+                deadline = time.monotonic() + timeout
+                while not predicate():
+                    assert time.monotonic() < deadline, "condition not met in time"
+                    root.update()
+                    time.sleep(0.02)
+
+            window.code.set(f"{code[:4]} {code[4:]}")  # as a person types it
+            window.connect()
+            accepted = asyncio_future(bg, op.accept())
+            pump(lambda: accepted.done(), 20)
+            accepted.result()
+            # the view question, in the table's words, with the operator's name
+            pump(lambda: _dialog_text(root) is not None)
+            assert _dialog_text(root) == "Allow alice to see your screen?"
+            _click(root, "Deny")
+            pump(lambda: "chat" in window.panes and op.channels.get("chat") is not None)
+            pump(lambda: op.channels["chat"].readyState == "open")
+            pane = window.panes["chat"]
+            assert isinstance(pane, ChatPane)
+
+            bg.loop.call_soon_threadsafe(op.send, "chat", p.Chat(text="Hello from <b>alice</b>"))
+            pump(lambda: "alice: Hello from <b>alice</b>" in pane.text())
+            pane.entry.focus_force()
+            root.update()
+            pane.entry.insert(0, "Hi! The printer is offline.")
+            pane.entry.event_generate("<Return>")
+            pump(lambda: p.Chat(text="Hi! The printer is offline.") in op.received["chat"])
+            pump(lambda: "You: Hi! The printer is offline." in pane.text())
+            assert op.states()[-1] == ("chat",)  # nothing else was allowed
+
+            window.disconnect()
+            pump(lambda: window.session is None, 20)
+            assert str(pane.entry.cget("state")) == "disabled"
+            assert "alice: Hello from <b>alice</b>" in pane.text()  # still readable
+        finally:
+            root.destroy()
+            bg.run(stop())
+            bg.close()
+
+
+def asyncio_future(bg: Background, coro: object) -> object:
+    import asyncio
+
+    return asyncio.run_coroutine_threadsafe(coro, bg.loop)  # type: ignore[arg-type]
+
+
+def _dialog_text(root: object) -> str | None:
+    for top in root.winfo_children():  # type: ignore[attr-defined]
+        if top.winfo_class() == "Toplevel":
+            for child in top.winfo_children():
+                if child.winfo_class() == "TLabel":
+                    return str(child.cget("text"))
+    return None
+
+
+def _click(root: object, name: str) -> None:
+    for top in root.winfo_children():  # type: ignore[attr-defined]
+        if top.winfo_class() == "Toplevel":
+            for frame in top.winfo_children():
+                for button in frame.winfo_children():
+                    if button.winfo_class() == "TButton" and button.cget("text") == name:
+                        button.invoke()
+                        return
+    raise AssertionError(f"no {name!r} button in a dialog")
