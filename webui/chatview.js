@@ -2,8 +2,9 @@
 /**
  * The chat panel: the transcript, the text box, the unread badge and the download.
  *
- * Shown from the moment a session is paired, in both modes, whatever the customer allows for
- * the screen. Every text is put on the page with `textContent`, each message in its own
+ * Shown once the peer announces chat in a paired session (its `capabilities`), in both modes,
+ * whatever the customer allows for the screen; after the session the transcript stays until the
+ * next one. Every text is put on the page with `textContent`, each message in its own
  * direction-isolated element (`dir="auto"`), so markup, scripts and bidi override marks in a
  * message show literally and cannot reorder the rest of the line.
  *
@@ -12,10 +13,13 @@
  *
  *   const chat = new ChatPanel(elements, {send: (msg) => link.send("chat", msg), log});
  *   chat.start({operator, user, host, startedAt});   // paired
+ *   chat.setSupported(true);                          // the peer carries chat: shown
  *   chat.setOpen(true);                               // the chat channel opened
  *   chat.receive(msg);                                // chat / error from the peer
  *   chat.end();                                       // session over: offer the download
  *   chat.reset();                                     // a new session, or log out
+ *
+ * `CHAT_PANEL` registers it as the panel of the `chat` capability (`panels.js`).
  */
 
 import {
@@ -28,7 +32,9 @@ import {
   transcriptFileName,
   transcriptText,
 } from "./chat.js";
+import { definePanel } from "./panels.js";
 import { MAX_CHAT_CHARS } from "./protocol.js";
+import { byId } from "./ui.js";
 
 /**
  * @typedef {import("./chat.js").ChatEntry} ChatEntry
@@ -73,8 +79,8 @@ export class ChatPanel {
     this.open = false;
     /** Whether the session is over (the transcript stays until the next one). */
     this.ended = false;
-    /** The peer does not carry chat in this session (its `capabilities` say so). */
-    this.unsupported = false;
+    /** The peer does not carry chat in this session (or has not said so yet). */
+    this.unsupported = true;
     this.collapsed = false;
     this.unread = 0;
     /** Whether the message list is on screen (not scrolled away). */
@@ -105,7 +111,7 @@ export class ChatPanel {
     this.facts = null;
     this.open = false;
     this.ended = false;
-    this.unsupported = false;
+    this.unsupported = true;
     this.received = 0;
     this.transcript.clear();
     this.queue.clear();
@@ -128,17 +134,22 @@ export class ChatPanel {
   start(facts) {
     this.reset();
     this.facts = { ...facts };
-    this.el.panel.hidden = false;
     this.#update();
-    this.hooks.onlayout?.();
   }
 
   /**
-   * Whether the peer carries chat in this session (from its `capabilities`).
+   * Whether the peer carries chat in this session (from its `capabilities`): the panel shows
+   * only then. Once the session has ended the transcript stays as it is.
    * @param {boolean} supported
    */
   setSupported(supported) {
+    if (this.ended) return;
     this.unsupported = !supported;
+    const hidden = this.facts === null || !supported;
+    if (hidden !== this.el.panel.hidden) {
+      this.el.panel.hidden = hidden;
+      this.hooks.onlayout?.();
+    }
     this.#update();
   }
 
@@ -268,7 +279,6 @@ export class ChatPanel {
     const el = this.el;
     let state = "";
     if (this.ended) state = "The session has ended. You can save the transcript.";
-    else if (this.unsupported) state = "The customer's program does not offer chat in this session.";
     else if (!this.open) state = "Connecting the chat…";
     el.state.textContent = state;
     el.state.hidden = state === "";
@@ -354,3 +364,31 @@ function messageElement(entry) {
   item.append(text);
   return item;
 }
+
+/** The `chat` capability's panel: `chat` and `error` from the peer on the chat channel. */
+export const CHAT_PANEL = definePanel({
+  capability: "chat",
+  receives: { chat: ["chat", "error"] },
+  create: (hooks) => {
+    const toggle = /** @type {HTMLButtonElement} */ (byId("chat-toggle"));
+    const chat = new ChatPanel(
+      { panel: byId("chat-panel"), toggle,
+        toggleLabel: /** @type {HTMLElement} */ (toggle.querySelector(".chat-toggle-label")),
+        unread: byId("chat-unread"), body: byId("chat-body"), state: byId("chat-state"), log: byId("chat-log"),
+        input: byId("chat-input"), send: byId("chat-send"), counter: byId("chat-counter"),
+        problem: byId("chat-problem"), download: byId("chat-download") },
+      { send: (msg) => hooks.send("chat", msg), log: hooks.log },
+    );
+    return {
+      start: ({ operator, user, host, startedAt }) => chat.start({ operator, user, host, startedAt }),
+      update: (now) => {
+        if (chat.ended) return; // the transcript stays as it is until the next session
+        chat.setSupported(now.offered);
+        chat.setOpen(now.isOpen("chat"));
+      },
+      receive: (_label, msg) => chat.receive(msg),
+      end: () => chat.end(),
+      reset: () => chat.reset(),
+    };
+  },
+});

@@ -8,8 +8,11 @@
  * on the operator's clipboard — through `navigator.clipboard` in a secure context, else by
  * selecting the text and the browser's copy command.
  *
- * `clipboardProblem` is pure (tested with node); `ClipboardPanel` is the DOM around it.
+ * `clipboardProblem` is pure (tested with node); `ClipboardPanel` is the DOM around it, and
+ * `CLIPBOARD_PANEL` registers it as the panel of the `clipboard` capability (`panels.js`).
  */
+
+import { definePanel } from "./panels.js";
 
 import {
   MAX_CLIPBOARD_CHARS,
@@ -19,6 +22,7 @@ import {
   serialize,
   utf8Length,
 } from "./protocol.js";
+import { byId } from "./ui.js";
 
 /**
  * Why `text` cannot go out as one clipboard message, in words for the operator; null if it can.
@@ -206,3 +210,28 @@ export function clipboardStateText(status, open) {
     case "off": return "Off until the customer allows it";
   }
 }
+
+/** The `clipboard` capability's panel: `clipboard{text}` from the peer, in both modes. */
+export const CLIPBOARD_PANEL = definePanel({
+  capability: "clipboard",
+  receives: { control: ["clipboard"] },
+  create: (hooks) => {
+    const clipboard = new ClipboardPanel(
+      { panel: byId("clipboard-panel"), state: byId("clipboard-state"),
+        requestButton: byId("request-clipboard-button"), area: byId("clipboard-area"),
+        out: byId("clipboard-out"), counter: byId("clipboard-counter"), problem: byId("clipboard-problem"),
+        sendButton: byId("send-clipboard-button"), received: byId("clipboard-received"),
+        incoming: byId("clipboard-in"), copyButton: byId("copy-clipboard-button") },
+      { sendControl: (msg) => hooks.send("control", msg), channelOpen: () => hooks.isOpen("control"),
+        consent: hooks.consent, log: hooks.log },
+    );
+    return {
+      reset: () => clipboard.reset(),
+      update: (now) => {
+        clipboard.live = now.offered;
+        clipboard.update();
+      },
+      receive: (_label, msg) => clipboard.receive({ text: msg.text }),
+    };
+  },
+});

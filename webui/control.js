@@ -12,10 +12,14 @@
  *   granted          -> input enabled; a click on the picture focuses it and captures the keyboard
  *   Hand back        -> input disabled (release_all), then release{control}
  *   revoked          -> input disabled at once: "The customer took back control"
+ *
+ * `CONTROL_PANEL` registers it as the panel of the `control` capability (`panels.js`).
  */
 
 import { controlStateText } from "./consent.js";
 import { attachInput } from "./input.js";
+import { definePanel } from "./panels.js";
+import { byId } from "./ui.js";
 
 /**
  * @typedef {import("./consent.js").ConsentTracker} ConsentTracker
@@ -146,3 +150,27 @@ export class RemoteControl {
     this.hooks.log(active ? "keyboard: key presses go to the customer" : "keyboard: released to this browser");
   }
 }
+
+/** The `control` capability's panel: only in a screen session whose peer carries it. */
+export const CONTROL_PANEL = definePanel({
+  capability: "control",
+  create: (hooks) => {
+    const control = new RemoteControl(
+      { panel: byId("control-panel"), state: byId("control-state"), hint: byId("control-hint"),
+        requestButton: byId("request-control-button"), handBackButton: byId("hand-back-button"),
+        captureBar: byId("capture-bar"), keyboardCapture: byId("keyboard-capture"),
+        releaseKeyboardButton: byId("release-keyboard-button"),
+        videoWrap: byId("video-wrap"), video: byId("remote-video") },
+      { sendControl: (msg) => hooks.send("control", msg),
+        sendInput: (msg) => hooks.link()?.sendInput(msg) ?? false,
+        channelOpen: () => hooks.isOpen("control"), consent: hooks.consent, log: hooks.log },
+    );
+    return {
+      reset: () => control.reset(),
+      update: (now) => {
+        control.live = now.mode === "screen" && now.offered;
+        control.update();
+      },
+    };
+  },
+});

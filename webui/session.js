@@ -10,6 +10,8 @@
  * customer `granted` (its latest `consent_state`). Both are null until the peer says so, and
  * forgotten when the session ends. An older peer that never sends `capabilities` is taken to
  * support what the protocol table lists for the mode, once its first `consent_state` arrives.
+ * Whether the peer's picture is `shared` (a video track on the page), with the mode and consent,
+ * says what the stage shows (`picture`).
  *
  *   let s = INITIAL;
  *   s = reduce(s, {type: "paired", mode: "call", user: "bob", host: "pc1", operator: "alice"});
@@ -32,7 +34,7 @@ import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
  *   shared: boolean,
  *   reason: string | null,
  * }>} SessionState
- *   shared: the peer's picture (a video track) has arrived; reason: why the session ended
+ *   shared: the peer's picture (a video track) is on the page; reason: why the session ended
  * @typedef {{type: "offline"}
  *   | {type: "ready"}
  *   | {type: "creating"}
@@ -42,6 +44,7 @@ import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
  *   | {type: "capabilities", supported: readonly string[]}
  *   | {type: "consent_state", granted: readonly string[]}
  *   | {type: "track", kind: string}
+ *   | {type: "track_ended", kind: string}
  *   | {type: "connected"}
  *   | {type: "failed"}
  *   | {type: "ended", reason: string}} SessionEvent
@@ -101,6 +104,9 @@ export function reduce(state, event) {
     case "track":
       if (!LINKED.has(state.phase) || event.kind !== "video") return state;
       return { ...state, shared: true };
+    case "track_ended":
+      if (!state.shared || event.kind !== "video") return state;
+      return { ...state, shared: false };
     case "connected":
       if (!LINKED.has(state.phase)) return state;
       return { ...state, phase: "connected" };
@@ -151,4 +157,22 @@ export function allows(state, capability) {
  */
 export function unknownCapabilities(state) {
   return (state.supported ?? []).filter((c) => !CAPABILITY_BY_NAME.has(c));
+}
+
+/**
+ * What the stage shows: the picture only in a screen session while the customer allows viewing
+ * and a video track is on the page; otherwise the words over the blank picture.
+ * @param {SessionState} state
+ * @param {boolean} linked whether a peer connection exists
+ * @returns {{visible: boolean, words: string}}
+ */
+export function picture(state, linked) {
+  const granted = state.granted;
+  const allowed = granted?.includes("view") ?? false;
+  const visible = state.shared && allowed && state.mode === "screen";
+  let words = "No picture";
+  if (state.mode === "call" && state.phase !== "ended") words = "Voice call: no screen is shared";
+  else if (linked && granted && !allowed) words = "Screen viewing is not allowed";
+  else if (linked && !visible) words = "Waiting for the customer's screen…";
+  return { visible, words };
 }

@@ -4,8 +4,12 @@
  * limited to one application window. The peer reports it in `view_state`; the operator answers
  * with `select_monitor{index}` or `limit_request` (the customer picks the window).
  *
- * The pure helpers come first (tested with node); `ViewPanel` is the DOM around them.
+ * The pure helpers come first (tested with node); `ViewPanel` is the DOM around them, and
+ * `VIEW_PANEL` registers it as the panel of the `view` capability (`panels.js`).
  */
+
+import { definePanel } from "./panels.js";
+import { byId } from "./ui.js";
 
 /**
  * @typedef {{index: number, x: number, y: number, width: number, height: number, primary: boolean}} Monitor
@@ -72,6 +76,8 @@ export class ViewPanel {
     this.hooks = hooks;
     /** @type {ViewState | null} */
     this.view = null;
+    /** Whether the peer carries screen viewing in the live session. */
+    this.live = false;
     el.monitor.addEventListener("change", () => this.#select());
     el.limitButton.addEventListener("click", () => this.#limit());
     this.reset();
@@ -80,6 +86,7 @@ export class ViewPanel {
   /** The session is over (or a new one starts): nothing is shown. */
   reset() {
     this.view = null;
+    this.live = false;
     this.el.monitor.replaceChildren();
     this.el.viewState.textContent = "";
     this.el.note.textContent = "";
@@ -110,7 +117,7 @@ export class ViewPanel {
   /** Show what applies: the tools only while the picture may be seen. */
   update() {
     const view = this.view;
-    const live = view !== null && this.hooks.viewAllowed();
+    const live = this.live && view !== null && this.hooks.viewAllowed();
     this.el.tools.hidden = !live;
     const windowMode = view?.window != null;
     this.el.monitor.hidden = !live || windowMode; // one application: no monitor to pick
@@ -140,3 +147,25 @@ export class ViewPanel {
     }
   }
 }
+
+/** The `view` capability's panel: what is shared, from `view_state`. */
+export const VIEW_PANEL = definePanel({
+  capability: "view",
+  receives: { control: ["view_state"] },
+  create: (hooks) => {
+    const views = new ViewPanel(
+      { tools: byId("view-tools"), viewState: byId("view-state"), note: byId("view-note"),
+        monitor: byId("monitor"), limitButton: byId("limit-button") },
+      { sendControl: (msg) => hooks.send("control", msg), viewAllowed: () => hooks.consent.allows("view"),
+        log: hooks.log },
+    );
+    return {
+      reset: () => views.reset(),
+      update: (now) => {
+        views.live = now.offered;
+        views.update();
+      },
+      receive: (_label, msg) => views.show(/** @type {ViewState} */ (/** @type {unknown} */ (msg))),
+    };
+  },
+});

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { INITIAL, allows, offers, reduce, supportedNow, unknownCapabilities } from "../../webui/session.js";
+import { INITIAL, allows, offers, picture, reduce, supportedNow, unknownCapabilities } from "../../webui/session.js";
 
 /** @param {import("../../webui/session.js").SessionEvent[]} events */
 const run = (...events) => events.reduce(reduce, INITIAL);
@@ -107,4 +107,35 @@ test("a failed connection goes back to connecting; a join_request only while wai
   assert.equal(s.phase, "connecting");
   const idle = run({ type: "ready" });
   assert.equal(reduce(idle, { type: "join_request", user: "u", host: "h" }), idle);
+});
+
+test("the picture's video track ending takes it off the stage; a sound track's changes nothing", () => {
+  const shared = run(PAIRED, { type: "track", kind: "video" });
+  assert.equal(reduce(shared, { type: "track_ended", kind: "audio" }), shared);
+  const gone = reduce(shared, { type: "track_ended", kind: "video" });
+  assert.equal(gone.shared, false);
+  assert.equal(gone.phase, "connecting");
+  assert.equal(reduce(gone, { type: "track_ended", kind: "video" }), gone); // twice: the same state
+  assert.equal(reduce(gone, { type: "track", kind: "video" }).shared, true); // renegotiated back
+});
+
+test("the stage shows the picture only in a screen session, with a video track, while view is allowed", () => {
+  const shared = run(PAIRED, { type: "track", kind: "video" });
+  assert.deepEqual(picture(INITIAL, false), { visible: false, words: "No picture" });
+  assert.deepEqual(picture(run(PAIRED), true), { visible: false, words: "Waiting for the customer's screen…" });
+  assert.deepEqual(picture(shared, true), { visible: false, words: "Waiting for the customer's screen…" });
+  const allowed = reduce(shared, { type: "consent_state", granted: ["view"] });
+  assert.equal(picture(allowed, true).visible, true);
+  const denied = reduce(shared, { type: "consent_state", granted: ["chat"] });
+  assert.deepEqual(picture(denied, true), { visible: false, words: "Screen viewing is not allowed" });
+  assert.equal(picture(reduce(allowed, { type: "track_ended", kind: "video" }), true).visible, false);
+  // after the end (no link) the blank stage just says so
+  assert.deepEqual(picture(reduce(allowed, { type: "ended", reason: "peer_ended" }), false),
+    { visible: false, words: "No picture" });
+});
+
+test("a voice call never shows a picture, even with view granted and a video track", () => {
+  const call = run({ ...PAIRED, mode: "call" }, { type: "track", kind: "video" }, { type: "consent_state", granted: ["view"] });
+  assert.deepEqual(picture(call, true), { visible: false, words: "Voice call: no screen is shared" });
+  assert.equal(picture(reduce(call, { type: "ended", reason: "peer_ended" }), false).words, "No picture");
 });

@@ -1,0 +1,305 @@
+// @ts-check
+/**
+ * The console's session: the signaling socket with one small handler per message
+ * (`switch (msg.type)`) and the operator's actions. The session itself (phase, mode, what the
+ * peer supports, what the customer allows, whether a picture is shared) is one value changed
+ * by `session.js`'s `reduce`; every change of its phase goes to the log panel. The session
+ * card is `sessionview.js`'s; once paired, the connection to the customer, consent and the
+ * capability panels are `live.js`'s.
+ *
+ *     idle -> waiting -> joined -> connecting -> connected -> ended
+ *               (code)   (accept?)  (paired)     (ICE/DTLS up)
+ */
+
+import { formatCountdown } from "./format.js";
+import { LiveSession } from "./live.js";
+import { BYE_REASONS, byeText } from "./protocol.js";
+import { INITIAL, reduce } from "./session.js";
+import { SessionView } from "./sessionview.js";
+import { Signaling, socketUrl } from "./signaling.js";
+
+/**
+ * @typedef {import("./protocol.js").Message} Message
+ * @typedef {import("./session.js").SessionEvent} SessionEvent
+ * @typedef {(line: string, level?: "info" | "error") => void} Log
+ */
+
+export class SessionController {
+  /**
+   * Find the page's elements and wire the session card's buttons (the page must be there).
+   * @param {{log: Log, onrefused: () => void}} hooks
+   *   onrefused: the server refused the socket before the upgrade (the login may have expired)
+   */
+  constructor({ log, onrefused }) {
+    this.log = log;
+    this.onrefused = onrefused;
+    /** @type {Signaling | null} */
+    this.signaling = null;
+    this.welcomed = false;
+    /** Send create_session as soon as the socket is welcomed. */
+    this.createWhenReady = false;
+    /** Phase, mode, what the peer supports and the customer allows (`session.js`). */
+    this.session = INITIAL;
+    /** @type {string | null} */
+    this.sessionId = null;
+    this.view = new SessionView({
+      create: () => this.createSession(),
+      cancel: () => this.cancelSession(),
+      accept: () => this.accept(),
+      reject: () => this.reject(),
+      end: () => this.endByOperator(),
+    });
+    /** The connection to the customer, consent and the capability panels. */
+    this.live = new LiveSession(this, log);
+  }
+
+  /**
+   * Move the session on by `event` and say where it is now.
+   * @param {SessionEvent} event
+   * @param {string} words what #status says
+   */
+  setPhase(event, words) {
+    const before = this.session.phase;
+    this.session = reduce(this.session, event);
+    const phase = this.session.phase;
+    if (phase !== before) this.log(`session: ${before} -> ${phase}`);
+    this.view.phase(phase, words);
+  }
+
+  /**
+   * Change the session by `event` without a new status line (what the peer says and sends).
+   * @param {SessionEvent} event
+   */
+  dispatch(event) {
+    this.session = reduce(this.session, event);
+  }
+
+  // ----------------------------------------------------------------------- signaling
+
+  connect() {
+    this.welcomed = false;
+    const signaling = new Signaling(socketUrl("/ws/operator"));
+    this.signaling = signaling;
+    this.log("connecting to the signaling server");
+    signaling.onmessage = (msg) => {
+      if (this.signaling === signaling) this.handle(msg);
+    };
+    signaling.onprotocolerror = (err) => this.log(`bad frame from the server (${err.code}): ${err.message}`, "error");
+    signaling.onclose = (event) => {
+      if (this.signaling !== signaling) return;
+      this.signaling = null;
+      this.welcomed = false;
+      this.socketClosed(event);
+    };
+  }
+
+  /**
+   * @param {{type: string, [field: string]: any}} msg
+   * @returns {boolean}
+   */
+  send(msg) {
+    if (!this.signaling?.send(msg)) {
+      this.log(`not sent (${msg.type}): no connection to the server`, "error");
+      return false;
+    }
+    return true;
+  }
+
+  /** @param {Message} msg */
+  handle(msg) {
+    switch (msg.type) {
+      case "welcome": return this.onWelcome(msg);
+      case "session_created": return this.onSessionCreated(msg);
+      case "join_request": return this.onJoinRequest(msg);
+      case "paired": return this.onPaired(msg);
+      case "offer": return this.onOffer(msg);
+      case "candidate": return this.onCandidate(msg);
+      case "bye": return this.onBye(msg);
+      case "error": return this.onError(msg);
+      default:
+        this.log(`unexpected ${msg.type} from the server`, "error");
+    }
+  }
+
+  /** @param {Message} msg */
+  onWelcome(msg) {
+    this.welcomed = true;
+    this.log(`signed in to the signaling server${msg.operator ? ` as ${msg.operator}` : ""} (protocol ${msg.protocol})`);
+    if (this.createWhenReady) {
+      this.createWhenReady = false;
+      this.createSession();
+    } else if (this.session.phase === "offline") {
+      this.setPhase({ type: "ready" }, "Ready. Press “New session” to get a code.");
+    }
+  }
+
+  /** @param {Message} msg */
+  onSessionCreated(msg) {
+    this.sessionId = msg.session_id;
+    this.view.code(msg.code, msg.expires_at, () => {
+      if (this.session.phase === "waiting") this.view.detail("The code has expired.", "error");
+    });
+    this.setPhase({ type: "created", mode: msg.mode }, "Waiting for the customer to enter the code");
+    this.log(`session created (${msg.mode}), the code is valid for ${formatCountdown(msg.ttl)}`);
+  }
+
+  /** @param {Message} msg */
+  onJoinRequest(msg) {
+    this.sessionId = msg.session_id;
+    this.setPhase({ type: "join_request", user: msg.user, host: msg.host }, `Customer joined: ${msg.user} on ${msg.host} (${msg.os})`);
+    this.view.joinRequest({ host: msg.host, user: msg.user, os: msg.os, address: msg.address });
+    this.log(`join request from ${msg.user} on ${msg.host}, ${msg.os}, ${msg.address || "address unknown"}`);
+  }
+
+  /** @param {Message} msg */
+  onPaired(msg) {
+    this.view.stopCountdown();
+    this.sessionId = msg.session_id;
+    this.view.peer(`${msg.user} on ${msg.host} (${msg.os})`);
+    this.live.reset();
+    this.setPhase({ type: "paired", mode: msg.mode, user: msg.user, host: msg.host, operator: msg.operator },
+      "Connecting to the customer…");
+    this.log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
+    this.live.connect(msg);
+  }
+
+  /** @param {Message} msg */
+  onOffer(msg) {
+    const link = this.live.link;
+    if (!link) return this.log("offer before pairing: ignored", "error");
+    this.log("offer received, answering");
+    link.acceptOffer(msg.sdp).catch((err) => {
+      this.log(`could not answer the offer: ${err.message}`, "error");
+      this.view.detail(`Could not answer the customer's offer: ${err.message}`, "error");
+    });
+  }
+
+  /** @param {Message} msg */
+  onCandidate(msg) {
+    const link = this.live.link;
+    if (!link) return this.log("candidate before pairing: ignored", "error");
+    void link.addCandidate(/** @type {any} */ (msg));
+  }
+
+  /** @param {Message} msg */
+  onBye(msg) {
+    this.log(`bye from the server: ${msg.reason}`);
+    if (this.session.phase === "ended" || this.session.phase === "idle") return;
+    this.endSession(msg.reason);
+  }
+
+  /** @param {Message} msg */
+  onError(msg) {
+    const retry = msg.retry_after != null ? ` (retry in ${Math.ceil(msg.retry_after)} s)` : "";
+    this.log(`server error ${msg.code}: ${msg.message}${retry}`, "error");
+    if (this.session.phase === "creating") {
+      this.setPhase({ type: "ready" }, "Could not start a session");
+      this.view.detail(`${msg.message}${retry}`, "error");
+    } else {
+      this.view.detail(`Server: ${msg.message}${retry}`, "error");
+    }
+  }
+
+  /**
+   * @param {{code: number, reason: string, wasOpen: boolean}} event
+   */
+  socketClosed(event) {
+    const why = event.reason ? `: ${event.reason}` : "";
+    this.log(`signaling connection closed (code ${event.code}${why})`, "error");
+    const phase = this.session.phase;
+    const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(phase);
+    if (live) this.endSession("operator_left", "the connection to the server was lost");
+    else if (phase !== "offline") this.setPhase({ type: "ended", reason: "operator_left" }, "Not connected to the server");
+    this.view.detail("The connection to the server was lost. “New session” connects again.", "error");
+    this.createWhenReady = false;
+    if (!event.wasOpen || event.code === 1008) this.onrefused(); // perhaps the web session expired
+  }
+
+  // ----------------------------------------------------------------------- the operator's actions
+
+  /** Logged in: connect to the signaling server. */
+  online() {
+    this.session = INITIAL;
+    this.setPhase({ type: "offline" }, "Connecting to the server…");
+    this.connect();
+  }
+
+  createSession() {
+    const mode = this.view.chosenMode();
+    this.resetSessionView();
+    if (!this.signaling || !this.welcomed) {
+      this.createWhenReady = true;
+      if (!this.signaling) this.connect();
+      this.setPhase({ type: "creating" }, "Connecting to the server…");
+      return;
+    }
+    this.setPhase({ type: "creating" }, "Creating a session…");
+    if (!this.send({ type: "create_session", mode })) this.setPhase({ type: "ready" }, "Not connected to the server");
+  }
+
+  cancelSession() {
+    this.send({ type: "bye", reason: "cancelled" });
+    this.endSession("cancelled");
+  }
+
+  accept() {
+    if (!this.sessionId) return;
+    this.view.answered();
+    this.log("accepting the customer");
+    this.send({ type: "accept", session_id: this.sessionId });
+  }
+
+  reject() {
+    if (!this.sessionId) return;
+    this.view.answered();
+    this.log("rejecting the customer");
+    this.send({ type: "reject", session_id: this.sessionId });
+    this.endSession("rejected");
+  }
+
+  endByOperator() {
+    this.send({ type: "bye", reason: "operator_ended" });
+    this.endSession("operator_ended");
+  }
+
+  /** Log out: end the session, forget it (the chat too) and close the socket. */
+  leave() {
+    const linked = this.live.link !== null;
+    if (linked || this.session.phase === "waiting" || this.session.phase === "joined") {
+      this.send({ type: "bye", reason: linked ? "operator_ended" : "cancelled" });
+    }
+    this.live.forget(); // nothing of the chat stays after logging out
+    this.clearSession(); // the last customer's picture must not stay on the page
+    const signaling = this.signaling;
+    this.signaling = null;
+    signaling?.close();
+  }
+
+  /**
+   * Tear the session down and say why.
+   * @param {string} reason a BYE_REASONS key (or another token from the server)
+   * @param {string} [words] instead of the reason's text
+   */
+  endSession(reason, words) {
+    this.clearSession();
+    const customerGone = reason === "peer_ended" || reason === "peer_left";
+    const text = `Ended: ${words ?? byeText(reason)}${customerGone ? ". Customer disconnected." : ""}`;
+    this.setPhase({ type: "ended", reason }, text);
+    if (!(reason in BYE_REASONS)) this.log(`the session ended for an unknown reason: ${reason}`, "error");
+  }
+
+  /** Stop everything of the current session and take its picture, sound and details off the page. */
+  clearSession() {
+    this.view.stopCountdown();
+    this.live.clear();
+    this.sessionId = null;
+    this.view.verification(null);
+    this.view.peer(null);
+  }
+
+  /** A new session is being made, or the operator logged out: no code, no customer, no chat. */
+  resetSessionView() {
+    this.view.clear();
+    this.live.forget();
+  }
+}

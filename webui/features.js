@@ -1,0 +1,14 @@
+// @ts-check
+/**
+ * Every capability panel this console has, one line each (as `peer/features/__init__.py` lists
+ * the peer's features). A panel module registers itself with `definePanel` (`panels.js`); adding
+ * a capability to the console is that module and one line here. Listed in table order.
+ */
+
+import { CHAT_PANEL } from "./chatview.js";
+import { CLIPBOARD_PANEL } from "./clipboard.js";
+import { CONTROL_PANEL } from "./control.js";
+import { VIEW_PANEL } from "./view.js";
+
+/** @type {readonly import("./panels.js").PanelSpec[]} */
+export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, CHAT_PANEL]);

@@ -1,0 +1,190 @@
+// @ts-check
+/**
+ * Everything of a paired session on the operator's side: the peer connection (`rtc.js`), what
+ * the customer allows (`consentview.js`), the capability panels (`panels.js`, listed in
+ * `features.js`) and the stage (`media.js`). Each message on a data channel goes to consent or
+ * to the one panel that handles its type; after every change of capabilities, consent or a
+ * channel, `refresh` shows what applies. The session value and its phase stay the host's
+ * (`controller.js`).
+ *
+ *   const live = new LiveSession(host, log);
+ *   live.connect(paired);    // a peer connection to the customer, every panel started
+ *   live.clear();            // the session is over: nothing more is sent
+ *   live.forget();           // a new session, or log out: nothing kept (the chat neither)
+ */
+
+import { ConsentPanel } from "./consentview.js";
+import { PANELS } from "./features.js";
+import { MediaView, connectedRoute } from "./media.js";
+import { Panels } from "./panels.js";
+import { PeerLink } from "./rtc.js";
+import { offers, picture } from "./session.js";
+
+/**
+ * @typedef {import("./protocol.js").Message} Message
+ * @typedef {import("./session.js").SessionEvent} SessionEvent
+ * @typedef {(line: string, level?: "info" | "error") => void} Log
+ * @typedef {{
+ *   readonly session: import("./session.js").SessionState,
+ *   dispatch: (event: SessionEvent) => void,
+ *   setPhase: (event: SessionEvent, words: string) => void,
+ *   send: (msg: Message) => boolean,
+ *   view: import("./sessionview.js").SessionView,
+ * }} LiveHost
+ *   the session controller: the session value, the signaling socket and the session card
+ */
+
+export class LiveSession {
+  /**
+   * @param {LiveHost} host
+   * @param {Log} log
+   */
+  constructor(host, log) {
+    this.host = host;
+    this.log = log;
+    /** @type {PeerLink | null} */
+    this.link = null;
+    /** The session's ICE servers include a TURN relay. */
+    this.turn = false;
+    this.media = new MediaView(log);
+    this.consent = new ConsentPanel({
+      log,
+      send: (msg) => this.link?.sendControl(msg) ?? false,
+      isOpen: () => this.link?.control?.readyState === "open",
+      onsession: (event) => host.dispatch(event),
+      onchange: () => this.refresh(),
+    });
+    this.panels = new Panels(PANELS, {
+      log,
+      link: () => this.link,
+      send: (label, msg) => this.link?.send(label, msg) ?? false,
+      isOpen: (label) => this.link?.channel(label)?.readyState === "open",
+      consent: this.consent.consent,
+    });
+    this.updatePicture();
+  }
+
+  /** Show what applies now: after consent or capabilities change, and when a data channel opens or closes. */
+  refresh() {
+    const session = this.host.session;
+    this.consent.update((capability) => offers(session, capability));
+    this.updatePicture();
+    this.panels.update(session);
+  }
+
+  /** Show the picture only while the customer allows viewing (blank otherwise). */
+  updatePicture() {
+    this.media.picture(picture(this.host.session, this.link !== null));
+  }
+
+  /** Paired, before the phase changes: nothing of an earlier session is shown. */
+  reset() {
+    this.consent.reset();
+    this.panels.reset();
+    this.updatePicture();
+  }
+
+  /**
+   * Paired: connect to the customer's peer and start every panel.
+   * @param {Message} msg the `paired` message
+   */
+  connect(msg) {
+    this.turn = msg.ice_servers.some((/** @type {{urls: string[]}} */ server) => server.urls.some((url) => url.startsWith("turn")));
+    this.link?.close();
+    this.link = new PeerLink(msg.ice_servers, {
+      send: (m) => void this.host.send(m),
+      onlog: this.log,
+      ontrack: (event) => this.onTrack(event),
+      onmessage: (label, m) => this.receive(label, m),
+      onchannelchange: () => this.refresh(),
+      onstate: (state) => this.onConnectionState(state),
+      onquality: (q) => this.showQuality(q),
+    });
+    this.consent.start();
+    this.panels.start({ mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date() });
+    this.refresh();
+  }
+
+  /**
+   * A data-channel message from the peer: to consent, or to the panel that handles its type.
+   * @param {string} label
+   * @param {Message} msg
+   */
+  receive(label, msg) {
+    if (this.consent.receive(label, msg) || this.panels.route(label, msg)) return;
+    this.log(`${label} message ${msg.type} not handled by this console`);
+  }
+
+  /**
+   * A track from the peer: at the start, or added later by a new offer (renegotiation).
+   * @param {RTCTrackEvent} event
+   */
+  onTrack(event) {
+    const track = event.track;
+    const link = this.link;
+    this.media.track(track, () => this.link === link, (kind) => {
+      this.host.dispatch({ type: "track_ended", kind });
+      this.updatePicture();
+    });
+    this.host.dispatch({ type: "track", kind: track.kind });
+    this.updatePicture();
+  }
+
+  /** @param {RTCPeerConnectionState} connection */
+  onConnectionState(connection) {
+    const link = this.link;
+    const host = this.host;
+    if (!link) return;
+    if (connection === "connected") {
+      void connectedRoute(link).then((route) => {
+        if (this.link !== link) return;
+        host.setPhase({ type: "connected" }, route ? `Connected (${route})` : "Connected");
+        if (link.verification) {
+          host.view.verification(link.verification);
+          this.log(`verification code ${link.verification}`);
+        }
+      });
+    } else if (connection === "failed") {
+      host.setPhase({ type: "failed" }, "Connection failed");
+      host.view.detail(
+        this.turn
+          ? "No network path to the customer, not even through the TURN relay (its errors are in the log)."
+          : "No network path to the customer. A TURN relay is needed for customers behind strict firewalls.",
+        "error",
+      );
+    } else if (connection === "disconnected" && host.session.phase === "connected") {
+      host.view.detail("Connection interrupted; waiting for it to recover…", "error");
+    }
+  }
+
+  /** @param {import("./stats.js").Quality | null} q */
+  showQuality(q) {
+    this.media.quality(q);
+    if (q?.route && this.host.session.phase === "connected") {
+      const words = `Connected (${q.route})`;
+      if (this.host.view.status !== words) {
+        this.log(`route: ${q.route} (${q.localType} -> ${q.remoteType})`);
+        this.host.view.status = words;
+      }
+    }
+  }
+
+  /** The session is over: stop sending, close the connection, take the picture and sound off the page. */
+  clear() {
+    this.consent.reset(); // first: nothing more goes out on the input channel
+    this.panels.end(); // before the link closes: nothing more is sent on it; the chat keeps its transcript
+    this.link?.close();
+    this.link = null;
+    this.media.clear();
+    this.host.dispatch({ type: "track_ended", kind: "video" });
+    this.updatePicture();
+    this.showQuality(null);
+  }
+
+  /** A new session is being made, or the operator logs out: nothing of the last one kept. */
+  forget() {
+    this.consent.reset();
+    this.panels.reset();
+    this.showQuality(null);
+  }
+}

@@ -1,0 +1,86 @@
+// @ts-check
+/**
+ * The sign-in form and the account bar: which of the login view and the console is on the page.
+ *
+ *   const login = new LoginView({onlogin: (name) => ..., onlogout: () => ...});
+ *   login.show("Your login has expired. Please log in again.");
+ *   login.showConsole("alice");
+ */
+
+import * as api from "./api.js";
+import { byId, setText, show } from "./ui.js";
+
+/**
+ * @typedef {{onlogin: (name: string) => void, onlogout: () => void}} LoginHooks
+ *   onlogin: the server accepted the operator's name and password; onlogout: "Log out" pressed
+ */
+
+export class LoginView {
+  /** @param {LoginHooks} hooks */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.el = {
+      loading: byId("loading"),
+      loginView: byId("login-view"),
+      loginForm: /** @type {HTMLFormElement} */ (byId("login-form")),
+      username: /** @type {HTMLInputElement} */ (byId("username")),
+      password: /** @type {HTMLInputElement} */ (byId("password")),
+      loginError: byId("login-error"),
+      loginButton: /** @type {HTMLButtonElement} */ (byId("login-button")),
+      account: byId("account"),
+      operatorName: byId("operator-name"),
+      logoutButton: /** @type {HTMLButtonElement} */ (byId("logout-button")),
+      consoleView: byId("console-view"),
+    };
+    this.el.loginForm.addEventListener("submit", (event) => void this.#submit(/** @type {SubmitEvent} */ (event)));
+    this.el.logoutButton.addEventListener("click", () => hooks.onlogout());
+  }
+
+  /** @param {string} [message] shown in the alert */
+  show(message = "") {
+    const el = this.el;
+    show(el.loading, false);
+    show(el.consoleView, false);
+    show(el.account, false);
+    show(el.loginView, true);
+    setText(el.loginError, message);
+    show(el.loginError, message !== "");
+    el.loginButton.disabled = false;
+    el.username.focus();
+  }
+
+  /** @param {string} name the operator signed in */
+  showConsole(name) {
+    const el = this.el;
+    show(el.loading, false);
+    show(el.loginView, false);
+    show(el.consoleView, true);
+    show(el.account, true);
+    setText(el.operatorName, name);
+    el.password.value = "";
+  }
+
+  /** @param {SubmitEvent} event */
+  async #submit(event) {
+    event.preventDefault();
+    const el = this.el;
+    const username = el.username.value.trim();
+    const password = el.password.value;
+    if (!username || !password) {
+      setText(el.loginError, "Enter your username and password.");
+      show(el.loginError, true);
+      return;
+    }
+    el.loginButton.disabled = true;
+    try {
+      this.hooks.onlogin(await api.login(username, password));
+    } catch (err) {
+      const e = /** @type {api.ApiError} */ (err);
+      const retry = e.retryAfter ? ` Try again in ${Math.ceil(e.retryAfter)} s.` : "";
+      setText(el.loginError, `${e.message}${retry}`);
+      show(el.loginError, true);
+      el.loginButton.disabled = false;
+      el.password.select();
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// @ts-check
+/**
+ * The stage: the customer's picture and sound, the placeholder over a blank picture, the
+ * quality strip and full screen. What to show comes from `controller.js` (the placeholder's
+ * words from `session.js`'s `picture`).
+ *
+ *   const media = new MediaView(log);
+ *   media.track(track, () => link === current, (kind) => ...);   // a track from the peer
+ *   media.picture({visible: true, words: "No picture"});
+ *   media.quality(q);                                             // once a second; null clears
+ */
+
+import { qualityText } from "./stats.js";
+import { byId, setText } from "./ui.js";
+
+/**
+ * @typedef {import("./stats.js").Quality} Quality
+ * @typedef {(line: string, level?: "info" | "error") => void} Log
+ */
+
+export class MediaView {
+  /** @param {Log} log */
+  constructor(log) {
+    this.log = log;
+    this.el = {
+      videoWrap: byId("video-wrap"),
+      video: /** @type {HTMLVideoElement} */ (byId("remote-video")),
+      videoPlaceholder: byId("video-placeholder"),
+      audio: /** @type {HTMLAudioElement} */ (byId("remote-audio")),
+      fullscreenButton: /** @type {HTMLButtonElement} */ (byId("fullscreen-button")),
+      qFps: byId("q-fps"),
+      qKbps: byId("q-kbps"),
+      qRtt: byId("q-rtt"),
+      qRoute: byId("q-route"),
+    };
+    const el = this.el;
+    el.fullscreenButton.addEventListener("click", () => this.toggleFullscreen());
+    document.addEventListener("fullscreenchange", () => {
+      setText(el.fullscreenButton, document.fullscreenElement ? "Exit full screen" : "Full screen");
+    });
+    let pictureSize = "";
+    el.video.addEventListener("resize", () => {
+      const size = `${el.video.videoWidth}×${el.video.videoHeight}`;
+      if (el.video.videoWidth && size !== pictureSize) log(`picture size ${size}`);
+      pictureSize = size;
+    });
+  }
+
+  /**
+   * A track from the peer: at the start, or added later by a new offer (renegotiation). Each
+   * kind gets a stream of its own, so sound coming or going never touches the picture.
+   * @param {MediaStreamTrack} track
+   * @param {() => boolean} current whether the session it came with is still the current one
+   * @param {(kind: string) => void} ongone the track on the page ended and was taken off it
+   */
+  track(track, current, ongone) {
+    const el = this.el;
+    if (track.kind === "video") {
+      el.video.srcObject = new MediaStream([track]);
+    } else if (track.kind === "audio") {
+      el.audio.srcObject = new MediaStream([track]);
+      el.audio.play().catch((err) => this.log(`the customer's sound does not play yet: ${err.message}`, "error"));
+    }
+    // A transceiver the peer turned off (direction inactive) mutes or ends its track.
+    track.addEventListener("mute", () => {
+      if (current()) this.log(`the customer's ${track.kind} track paused`);
+    });
+    track.addEventListener("unmute", () => {
+      if (current()) this.log(`the customer's ${track.kind} track resumed`);
+    });
+    track.addEventListener("ended", () => {
+      if (!current()) return;
+      this.log(`the customer's ${track.kind} track ended`);
+      const media = track.kind === "video" ? el.video : el.audio;
+      const shown = media.srcObject instanceof MediaStream ? media.srcObject.getTracks()[0] : null;
+      if (shown === track) {
+        media.srcObject = null;
+        ongone(track.kind);
+      }
+    });
+  }
+
+  /** No picture, no sound. */
+  clear() {
+    this.el.video.srcObject = null;
+    this.el.audio.srcObject = null;
+  }
+
+  /**
+   * Show the picture, or blank it with these words over it.
+   * @param {{visible: boolean, words: string}} picture
+   */
+  picture({ visible, words }) {
+    this.el.videoWrap.classList.toggle("blanked", !visible);
+    setText(this.el.videoPlaceholder, words);
+  }
+
+  /** @param {Quality | null} q the latest sample; null clears the strip */
+  quality(q) {
+    const el = this.el;
+    setText(el.qFps, q?.fps != null ? String(q.fps) : "–");
+    setText(el.qKbps, q?.kbps != null ? String(q.kbps) : "–");
+    setText(el.qRtt, q?.rttMs != null ? String(q.rttMs) : "–");
+    setText(el.qRoute, q?.route ?? "–");
+    el.qRoute.dataset.route = q?.route ?? "";
+    if (q) el.videoWrap.title = qualityText(q);
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else this.el.videoWrap.requestFullscreen().catch((err) => this.log(`full screen refused: ${err.message}`, "error"));
+  }
+}
+
+/**
+ * Whether the connection runs direct or through the relay, once the browser's stats know its
+ * selected candidate pair (they may not at the very moment it connects); null if they never do.
+ * @param {import("./rtc.js").PeerLink} link
+ * @returns {Promise<string | null>}
+ */
+export async function connectedRoute(link) {
+  for (let tries = 0; tries < 10; tries++) {
+    const quality = await link.sampleStats();
+    if (quality?.route) return quality.route;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
+}

@@ -1,0 +1,173 @@
+// @ts-check
+/**
+ * The session card's DOM: the status line and its detail, the start and code panels with the
+ * countdown, the customer's join request, who the customer is, the verification code and the
+ * end button. It holds no session state: `controller.js` says what to show.
+ *
+ *   const view = new SessionView({create, cancel, accept, reject, end});
+ *   view.phase("waiting", "Waiting for the customer to enter the code");
+ *   view.code("123456789", expiresAt, () => ...);   // shown with its countdown
+ */
+
+import { formatCode, formatCountdown, secondsLeft } from "./format.js";
+import { MODES } from "./protocol.js";
+import { byId, setText, show } from "./ui.js";
+
+/**
+ * @typedef {import("./session.js").Phase} Phase
+ * @typedef {{create: () => void, cancel: () => void, accept: () => void, reject: () => void, end: () => void}} SessionActions
+ *   what the buttons do
+ */
+
+export class SessionView {
+  /** @param {SessionActions} actions */
+  constructor(actions) {
+    this.el = {
+      startPanel: byId("start-panel"),
+      newSessionButton: /** @type {HTMLButtonElement} */ (byId("new-session-button")),
+      codePanel: byId("code-panel"),
+      sessionCode: byId("session-code"),
+      countdown: byId("countdown"),
+      cancelButton: /** @type {HTMLButtonElement} */ (byId("cancel-button")),
+      status: byId("status"),
+      statusDetail: byId("status-detail"),
+      joinRequest: byId("join-request"),
+      joinHost: byId("join-host"),
+      joinUser: byId("join-user"),
+      joinOs: byId("join-os"),
+      joinAddress: byId("join-address"),
+      acceptButton: /** @type {HTMLButtonElement} */ (byId("accept-button")),
+      rejectButton: /** @type {HTMLButtonElement} */ (byId("reject-button")),
+      peerPanel: byId("peer-panel"),
+      peerInfo: byId("peer-info"),
+      verifyPanel: byId("verify-panel"),
+      verificationCode: byId("verification-code"),
+      endButton: /** @type {HTMLButtonElement} */ (byId("end-button")),
+    };
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.countdownTimer = null;
+    const el = this.el;
+    el.newSessionButton.addEventListener("click", actions.create);
+    el.cancelButton.addEventListener("click", actions.cancel);
+    el.acceptButton.addEventListener("click", actions.accept);
+    el.rejectButton.addEventListener("click", actions.reject);
+    el.endButton.addEventListener("click", actions.end);
+  }
+
+  /**
+   * The session is in `phase`: show the panels that belong to it and say so.
+   * @param {Phase} phase
+   * @param {string} words what #status says
+   */
+  phase(phase, words) {
+    const el = this.el;
+    el.status.dataset.phase = phase;
+    setText(el.status, words);
+    this.detail("");
+    const live = phase === "connecting" || phase === "connected";
+    show(el.startPanel, phase === "idle" || phase === "ended" || phase === "offline");
+    el.newSessionButton.disabled = phase === "creating";
+    show(el.codePanel, phase === "waiting" || phase === "joined");
+    show(el.endButton, live);
+    if (phase !== "joined") show(el.joinRequest, false);
+  }
+
+  /** The mode picked for a new session ("screen" unless the page offers a choice). */
+  chosenMode() {
+    const checked = /** @type {HTMLInputElement | null} */ (
+      document.querySelector('input[name="mode"]:checked')
+    );
+    return checked && MODES.includes(checked.value) ? checked.value : "screen";
+  }
+
+  /** What #status says now. */
+  get status() {
+    return this.el.status.textContent ?? "";
+  }
+
+  /** @param {string} words what #status says, in the same phase */
+  set status(words) {
+    setText(this.el.status, words);
+  }
+
+  /**
+   * @param {string} text words under the status line; empty hides it
+   * @param {"info" | "error"} [level]
+   */
+  detail(text, level = "info") {
+    setText(this.el.statusDetail, text);
+    this.el.statusDetail.classList.toggle("alert", level === "error");
+    show(this.el.statusDetail, text !== "");
+  }
+
+  /**
+   * The session's code, counting down to `expiresAt`.
+   * @param {string} code
+   * @param {number} expiresAt Unix seconds
+   * @param {() => void} onexpired once, when the countdown reaches zero
+   */
+  code(code, expiresAt, onexpired) {
+    setText(this.el.sessionCode, formatCode(code));
+    this.el.sessionCode.dataset.code = code;
+    this.stopCountdown();
+    const tick = () => {
+      const left = secondsLeft(expiresAt, Date.now());
+      setText(this.el.countdown, formatCountdown(left));
+      this.el.countdown.classList.toggle("countdown-low", left < 60);
+      if (left <= 0) {
+        this.stopCountdown();
+        onexpired();
+      }
+    };
+    tick();
+    this.countdownTimer = setInterval(tick, 250);
+  }
+
+  stopCountdown() {
+    if (this.countdownTimer) clearInterval(this.countdownTimer);
+    this.countdownTimer = null;
+  }
+
+  /**
+   * A customer entered the code: who they are, and Accept / Reject (after `phase("joined", ...)`).
+   * @param {{host: string, user: string, os: string, address?: string | null}} request
+   */
+  joinRequest(request) {
+    const el = this.el;
+    setText(el.joinHost, request.host);
+    setText(el.joinUser, request.user);
+    setText(el.joinOs, request.os);
+    setText(el.joinAddress, request.address || "unknown");
+    show(el.joinRequest, true);
+    el.acceptButton.disabled = false;
+    el.rejectButton.disabled = false;
+    el.acceptButton.focus();
+  }
+
+  /** The join request was answered: no second answer. */
+  answered() {
+    this.el.acceptButton.disabled = true;
+    this.el.rejectButton.disabled = true;
+  }
+
+  /** @param {string | null} text who the customer is; null hides it */
+  peer(text) {
+    if (text !== null) setText(this.el.peerInfo, text);
+    show(this.el.peerPanel, text !== null);
+  }
+
+  /** @param {string | null} code the verification code; null hides it */
+  verification(code) {
+    if (code !== null) setText(this.el.verificationCode, code);
+    show(this.el.verifyPanel, code !== null);
+  }
+
+  /** A new session is being made (or the operator logs out): no code, no customer. */
+  clear() {
+    setText(this.el.sessionCode, "");
+    setText(this.el.countdown, "--:--");
+    setText(this.el.verificationCode, "");
+    show(this.el.verifyPanel, false);
+    show(this.el.peerPanel, false);
+  }
+}
