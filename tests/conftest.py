@@ -13,9 +13,10 @@ import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
-from loopback_ice import LOOPBACK, candidate_addresses
+from loopback_ice import LOOPBACK, candidate_addresses, loopback_only
 from sigclient import Endpoint, SigClient, add_operator, server_settings
 
+from peer import encoder
 from peer.cli import HeadlessUI
 from peer.features.chat import ChatFeature
 from peer.features.clipboard import ClipboardFeature
@@ -30,6 +31,21 @@ from signaling.app import create_app
 from wire import protocol as p
 
 OPERATOR_PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def loopback_peer() -> Iterator[None]:
+    """aiortc in this process gathers on 127.0.0.1 only; the screen encoder is put back after."""
+    with loopback_only():
+        yield
+    encoder.uninstall()
+
+
+@pytest.fixture
+def peer_display(display: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``$DISPLAY`` set to the module's virtual display (the injector's X connection reads it)."""
+    monkeypatch.setenv("DISPLAY", display)
+    return display
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import av
 import pytest
 from aiortc.mediastreams import AudioStreamTrack
 from conftest import LoopbackOperator, RecordingUI, chat_of, remote_of, until
-from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
 
-from peer import encoder
 from peer.cli import one_line
 from peer.session import PeerSession
 from peer.settings import PeerSettings
@@ -31,11 +29,7 @@ def display() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(autouse=True)
-def loopback() -> Iterator[None]:
-    with loopback_only():
-        yield
-    encoder.uninstall()
+pytestmark = pytest.mark.usefixtures("loopback_peer")
 
 
 async def start(

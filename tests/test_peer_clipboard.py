@@ -17,11 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import clipboard_of, start_session, until
-from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import virtual_display
 
-from peer import encoder
 from peer.clipboard import XClipboard
 from wire import protocol as p
 
@@ -34,12 +32,7 @@ def display() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(autouse=True)
-def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DISPLAY", display)
-    with loopback_only():
-        yield
-    encoder.uninstall()
+pytestmark = pytest.mark.usefixtures("loopback_peer", "peer_display")
 
 
 _APP = textwrap.dedent(

@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 from conftest import Running, remote_of, start_session, until
-from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xrecorder import Recorder
 from xvfb import virtual_display
 
-from peer import encoder
 from peer.inject import held_keys, pointer_buttons
 from wire import protocol as p
 
@@ -36,12 +34,7 @@ def display() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(autouse=True)
-def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DISPLAY", display)  # the injector (pynput) uses $DISPLAY
-    with loopback_only():
-        yield
-    encoder.uninstall()
+pytestmark = pytest.mark.usefixtures("loopback_peer", "peer_display")
 
 
 def pressed_by_peer(running: Running, d: Any) -> set[int]:

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 import av
 import pytest
 from conftest import LoopbackOperator, RecordingUI, until
-from loopback_ice import LOOPBACK, candidate_addresses, loopback_only
+from loopback_ice import LOOPBACK, candidate_addresses
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
 
-from peer import encoder
 from peer.session import PeerSession
 from peer.settings import PeerSettings
 from wire import protocol as p
@@ -26,11 +25,7 @@ def display() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(autouse=True)
-def loopback() -> Iterator[None]:
-    with loopback_only():
-        yield
-    encoder.uninstall()
+pytestmark = pytest.mark.usefixtures("loopback_peer")
 
 
 def settings(ep: Endpoint, code: str, allow: frozenset[str]) -> PeerSettings:

@@ -20,11 +20,9 @@ import av
 import numpy as np
 import pytest
 from conftest import Running, remote_of, start_session, until, view_of
-from loopback_ice import loopback_only
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
 
-from peer import encoder
 from wire import protocol as p
 
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
@@ -47,12 +45,7 @@ def display() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(autouse=True)
-def loopback(display: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DISPLAY", display)
-    with loopback_only():
-        yield
-    encoder.uninstall()
+pytestmark = pytest.mark.usefixtures("loopback_peer", "peer_display")
 
 
 # --------------------------------------------------------------------------- helpers
