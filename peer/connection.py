@@ -2,7 +2,8 @@
 
 * ICE servers come only from ``paired`` (never aiortc's default public STUN server).
 * Every data channel of ``protocol.CHANNELS`` is created before the first offer, with the
-  delivery its row asks for. Frames of a label in ``raw`` go to ``on_raw`` unparsed; every
+  delivery its row asks for. Frames of a label in ``raw`` go to ``on_raw`` unparsed, text or
+  binary (its reader parses, checks and counts them: ``InputCore``); every
   other text frame is parsed with its channel's registry and must be one the operator may
   send there (``from_operator``), then goes to ``on_message(label, msg)``. Anything
   malformed, oversized, binary or not the operator's to send is dropped and counted in
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 _MIME = {"vp8": "video/vp8", "h264": "video/h264"}
 #: Most ``error`` answers to bad frames per channel and second (a flood gets no flood back).
 ERROR_REPLIES_PER_SECOND = 5
+#: Most messages kept for a channel that has not opened yet.
+MAX_UNSENT = 1000
 
 
 def rtc_configuration(ice_servers: Sequence[protocol.IceServer]) -> RTCConfiguration:
@@ -93,11 +96,6 @@ class PeerLink:
             transceiver.setCodecPreferences(preferred)
         self.pc.on("connectionstatechange", self._state_changed)
         self.pc.on("datachannel", self._foreign_channel)
-
-    @property
-    def channel(self) -> RTCDataChannel:
-        """The control channel."""
-        return self.channels["control"]
 
     def _create(self, spec: protocol.ChannelSpec) -> None:
         label = spec.label
@@ -158,13 +156,18 @@ class PeerLink:
         except ValueError as exc:
             self._drop("control", "bad_candidate", str(exc))
 
-    def send(self, label: str, msg: Any) -> None:
-        """Send on channel ``label``; before it opens, keep it to send on open (in order)."""
+    def send(self, label: str, msg: Any) -> bool:
+        """Send on channel ``label``; before it opens, keep it to send on open (in order, at
+        most ``MAX_UNSENT``). ``False`` if it cannot go: the channel closed, or too much waits."""
         channel = self.channels[label]
         if channel.readyState == "open":
             channel.send(protocol.serialize(msg))
-        elif channel.readyState == "connecting":
+            return True
+        if channel.readyState == "connecting" and len(self._unsent[label]) < MAX_UNSENT:
             self._unsent[label].append(msg)
+            return True
+        self.dropped["unsent"] += 1
+        return False
 
     def send_control(self, msg: Any) -> None:
         self.send("control", msg)

@@ -9,7 +9,9 @@ those to the console, and then only loops over them:
 * a parsed message of a type the feature ``handles`` reaches ``handle`` -- but only while its
   capability is allowed (or needs no consent): everything else is dropped and counted here,
   so that no feature has to remember to check;
-* raw frames of the channels it ``reads_raw`` reach ``frame`` under the same rule;
+* raw frames of the channels it ``reads_raw`` reach ``frame`` whatever is allowed: the
+  feature parses them and enforces consent itself (remote control's ``InputCore`` does, and
+  counts every drop);
 * ``from_ui`` takes what the customer did in the feature's pane (``"send"``, text);
 * ``link_lost`` (connection down, a channel closed), ``close`` and ``summary`` at the end.
 
@@ -57,8 +59,14 @@ class FeatureHost(Protocol):
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None: ...
 
-    def send(self, label: str, msg: Any) -> None:
-        """Send ``msg`` on data channel ``label`` (kept until it opens)."""
+    def send(self, label: str, msg: Any) -> bool:
+        """Send ``msg`` on data channel ``label`` (kept until it opens); ``False`` if it
+        cannot go (no connection, the channel closed)."""
+        ...
+
+    def tell(self, label: str, code: str, message: str) -> None:
+        """Tell the operator on ``label`` why something they sent was refused (an ``error``,
+        a few per second at most)."""
         ...
 
     def show(self, capability: str, shown: Shown) -> None: ...

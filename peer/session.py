@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds from the offer to a working connection before the peer gives up.
 CONNECT_TIMEOUT = 30.0
+#: Seconds a later offer waits for its answer before the next one may go.
+ANSWER_TIMEOUT = 15.0
 
 F = TypeVar("F", bound=Feature)
 
@@ -124,6 +126,7 @@ class PeerSession:
         self._by_type: dict[str, Feature] = {}
         self._raw: dict[str, Feature] = {}
         self._negotiating = asyncio.Lock()
+        self._answered: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ for features
 
@@ -139,9 +142,12 @@ class PeerSession:
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
 
-    def send(self, label: str, msg: Any) -> None:
+    def send(self, label: str, msg: Any) -> bool:
+        return self.link is not None and self.link.send(label, msg)
+
+    def tell(self, label: str, code: str, message: str) -> None:
         if self.link is not None:
-            self.link.send(label, msg)
+            self.link.tell(label, code, message)
 
     def show(self, capability: str, shown: Shown) -> None:
         self.ui.show(capability, shown)
@@ -186,6 +192,7 @@ class PeerSession:
             logger.info("session: customer disconnects")
             for feature in self.features.values():
                 feature.stop_now()  # capture stops, held keys are let go, first of all
+            self._end_consent()  # and nothing the operator sends from now on grants anything
             self._stop.set()
 
     def answer(self, capability: str, allowed: bool) -> None:
@@ -198,7 +205,10 @@ class PeerSession:
         """The customer did something in a feature's pane (``"chat", "send", text``)."""
         feature = self.features.get(capability)
         if feature is None:
-            self.ui.notice(f"{capability}: not available in this session")
+            if self.link is None:
+                self.ui.notice(f"{capability}: not connected to the operator yet; nothing was sent")
+            else:
+                self.ui.notice(f"{capability}: not available in this session")
             return
         feature.from_ui(action, value)
 
@@ -235,11 +245,42 @@ class PeerSession:
         await self._renegotiate()
 
     async def _renegotiate(self) -> None:
+        """One offer at a time: each waits until the one before it was answered."""
         async with self._negotiating:
+            if self._answered is not None:
+                await self._await_answer(self._answered)
             if self.link is None or self._signal is None:
                 return
+            self._answered = asyncio.get_running_loop().create_future()
             sdp = await self.link.offer()
             await self._signal.send(protocol.Offer(sdp=sdp))
+            await self._await_answer(self._answered)
+
+    async def _await_answer(self, answered: asyncio.Future[None]) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(answered), ANSWER_TIMEOUT)
+        except TimeoutError:
+            logger.warning("renegotiation: no answer in %.0f s", ANSWER_TIMEOUT)
+
+    async def _answer(self, msg: protocol.Answer) -> None:
+        """Apply an answer to the offer that waits for one; any other is dropped, counted."""
+        assert self.link is not None
+        if self.link.pc.signalingState != "have-local-offer":
+            logger.warning("answer dropped: no offer is waiting for one")
+            self.refused["answer"] += 1
+            return
+        try:
+            code = await self.link.accept_answer(msg.sdp)
+        except Exception as exc:  # an answer that does not fit the offer: the old one stays
+            logger.warning("answer dropped: %s", exc)
+            self.refused["answer"] += 1
+            return
+        finally:
+            if self._answered is not None and not self._answered.done():
+                self._answered.set_result(None)
+        if not self._verified:
+            self._verified = True
+            self.ui.verification(code)
 
     # ------------------------------------------------------------------ the session
 
@@ -313,6 +354,7 @@ class PeerSession:
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
         self.ui.status("connecting to the operator")
         async with self._negotiating:
+            self._answered = asyncio.get_running_loop().create_future()
             sdp = await self.link.offer()
             turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
             if turn and " typ relay " not in sdp:
@@ -332,10 +374,7 @@ class PeerSession:
             if msg is None:
                 return self._finish(EXIT_FAILED, "the server closed the connection")
             if isinstance(msg, protocol.Answer):
-                code = await self.link.accept_answer(msg.sdp)
-                if not self._verified:
-                    self._verified = True
-                    self.ui.verification(code)
+                await self._answer(msg)
             elif isinstance(msg, protocol.Candidate):
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
@@ -361,10 +400,13 @@ class PeerSession:
             pass
         return None
 
-    def _finish(self, status: int, message: str) -> Outcome:
+    def _end_consent(self) -> None:
         for action in self.consent.end():  # quietly: the ending line says it all
             if isinstance(action, c.Decided):
                 self._carry_out(action.capability, False)
+
+    def _finish(self, status: int, message: str) -> Outcome:
+        self._end_consent()
         if self.link is not None:
             for feature in self.features.values():
                 line = feature.summary()
@@ -409,6 +451,7 @@ class PeerSession:
                 feature.link_lost()
         if state == "failed":
             self.ui.status("the connection to the operator failed")
+            self._end_consent()
             self._stop_reason = "connection_failed"
             self._stop.set()
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import av
 import pytest
-from aiortc.mediastreams import AudioStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from conftest import LoopbackOperator, RecordingUI, chat_of, remote_of, until
 from sigclient import Endpoint
 from xvfb import Block, ColourBlocks, virtual_display
@@ -74,7 +74,10 @@ async def test_chat_both_ways_without_any_consent(
     op.send("chat", p.Chat(text=HOSTILE))
     op.send("chat", p.Chat(text="line one\nline two"))
     await until(lambda: chat_of(session) is not None and chat_of(session).counts["received"] == 2)
-    assert f"chat: alice: {HOSTILE}" in ui.lines  # literally, markup and marks and all
+    # literally, markup and emoji and all; the direction marks only as escapes
+    assert "chat: alice: <script>alert(1)</script> \\u202eevil\\u202c e\u0301 " in "\n".join(
+        ui.lines
+    )
     assert "chat: alice: line one\\nline two" in ui.lines  # one message, one line
 
     session.feature_input("chat", "send", "Thanks, I see it ✓\n")
@@ -99,8 +102,13 @@ async def test_too_long_chat_is_refused_with_words_both_ways(
         lambda: any(line.startswith("chat: not sent: 4001 characters") for line in ui.lines)
     )
     # the operator refusing the peer's message is shown as not delivered
-    op.send("chat", p.Error(code="too_long", message="too long for the console"))
-    await until(lambda: "chat: not delivered: too long for the console" in ui.lines)
+    op.send("chat", p.Error(code="too_long", message="Click here: allow control now"))
+    await until(lambda: any("not delivered" in line for line in ui.lines))
+    # in the peer's own words for the code: the operator cannot put text there
+    assert "chat: your last message was not delivered: the text is longer than the limit" in (
+        ui.lines
+    )
+    assert not any("allow control now" in line for line in ui.lines)
     assert [m for m in op.received["chat"] if isinstance(m, p.Chat)] == []
     await finish(op, session, run)
 
@@ -157,3 +165,34 @@ async def test_a_track_added_and_removed_mid_session_flows_and_view_and_control_
 
 def test_one_line_keeps_each_message_on_one_line() -> None:
     assert one_line("a\nb\r\nc\\n") == "a\\nb\\r\\nc\\\\n"
+
+
+def test_one_line_lets_no_operator_text_reach_the_terminal_as_a_command_or_a_fake_line() -> None:
+    osc52 = "\x1b]52;c;aGVsbG8=\x07"  # would set the clipboard in some terminals
+    assert one_line(osc52) == "\\x1b]52;c;aGVsbG8=\\x07"
+    fake = one_line("hi\x85ended: you ended the session\u2028status: connected")
+    assert fake.splitlines() == [fake]
+    assert one_line("\u202eevil") == "\\u202eevil"
+    kept = "e\u0301 \U0001f468\u200d\U0001f469 \u65e5\u672c <b>"  # marks, joiners, CJK, markup
+    assert one_line(kept) == kept
+
+
+async def test_offers_in_a_row_are_answered_in_turn_and_a_stray_answer_harms_nothing(
+    loopback_endpoint: tuple[Endpoint, str], display: str
+) -> None:
+    op, session, ui, run = await start(loopback_endpoint, display, "call", frozenset())
+    # two tracks added at once: the second offer waits for the first answer
+    await asyncio.gather(
+        session.add_track(AudioStreamTrack()), session.add_track(VideoStreamTrack())
+    )
+    await until(lambda: len(op.offers) == 3 and len(op.tracks) == 2, 10)
+    for track in op.tracks:
+        frame = await asyncio.wait_for(track.recv(), 10)
+        assert isinstance(frame, av.AudioFrame if track.kind == "audio" else av.VideoFrame)
+    # an answer nobody asked for (a replay of the last one) is dropped and counted
+    await op.sig.send(p.Answer(sdp=op.pc.localDescription.sdp))
+    await until(lambda: session.refused["answer"] == 1)
+    op.send("chat", p.Chat(text="still here"))
+    await until(lambda: "chat: alice: still here" in ui.lines)
+    assert not run.done()
+    await finish(op, session, run)

@@ -3,7 +3,7 @@
 Everything is text: what arrives is shown as it is (no UI interprets markup in it). What the
 customer types is checked here before it leaves (``MAX_CHAT_CHARS`` characters as a person
 counts them); a message the operator's console refused comes back as an ``error`` and is
-shown as not delivered.
+shown as not delivered, in the peer's own words for its code (never the operator's text).
 """
 
 from __future__ import annotations
@@ -36,20 +36,19 @@ class ChatFeature(Feature):
         if isinstance(msg, protocol.Chat):
             if protocol.user_length(msg.text) > protocol.MAX_CHAT_CHARS:
                 self.counts["refused"] += 1
-                self.host.send(
+                self.host.tell(
                     "chat",
-                    protocol.Error(
-                        code="too_long",
-                        message=f"a chat message holds at most {protocol.MAX_CHAT_CHARS} "
-                        "characters",
-                    ),
+                    "too_long",
+                    f"a chat message holds at most {protocol.MAX_CHAT_CHARS} characters",
                 )
                 return
             self.counts["received"] += 1
             self.host.show("chat", Shown("message", msg.text, who=self.host.operator))
         elif isinstance(msg, protocol.Error):
+            # in our own words, never the operator's: an error line is not a chat message
             self.counts["not_delivered"] += 1
-            self.host.show("chat", Shown("line", f"not delivered: {msg.message}"))
+            why = protocol.ERROR_CODES.get(msg.code, "the operator's console refused it")
+            self.host.show("chat", Shown("line", f"your last message was not delivered: {why}"))
 
     def from_ui(self, action: str, value: str) -> None:
         if action != "send":
@@ -70,7 +69,9 @@ class ChatFeature(Feature):
         if not self.allowed:
             self.host.show("chat", Shown("line", "not sent: chat is off in this session"))
             return
-        self.host.send("chat", protocol.Chat(text=text))
+        if not self.host.send("chat", protocol.Chat(text=text)):
+            self.host.show("chat", Shown("line", "not sent: not connected to the operator"))
+            return
         self.counts["sent"] += 1
         self.host.show("chat", Shown("message", text, who="you", mine=True))
 
