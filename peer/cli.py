@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -192,9 +193,42 @@ class HeadlessUI:
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line: line breaks become the two characters ``\\n``, backslashes
-    double, so that a script reading standard output sees one message per line."""
-    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+    """``text`` safe for one line of a terminal or a script: a backslash doubles, and every
+    control character (line breaks, ESC, BEL, NEL, ...), line or paragraph separator and
+    bidirectional override becomes an escape (``\\n``, ``\\x1b``, ``\\u202e``). So the operator
+    can neither start a fake line nor send the customer's terminal a command."""
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif _unsafe(ch):
+            cp = ord(ch)
+            out.append(f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Bidirectional embeddings, overrides, isolates and marks: they could reorder what follows.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unsafe(ch: str) -> bool:
+    return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def _may_read(stream: Any) -> bool:
+    """Not a terminal, or one this process has in the foreground: reading a terminal from
+    the background (``supportlink-peer ... &``) would stop the whole process (SIGTTIN)."""
+    try:
+        if not stream.isatty():
+            return True
+        return bool(os.tcgetpgrp(stream.fileno()) == os.getpgrp())
+    except (OSError, ValueError):
+        return False
 
 
 def read_chat(session: PeerSession, stream: Any = None) -> None:
@@ -203,7 +237,7 @@ def read_chat(session: PeerSession, stream: Any = None) -> None:
     A daemon thread reads, so that a terminal nobody types into never holds up the exit."""
     loop = asyncio.get_running_loop()
     stream = sys.stdin if stream is None else stream
-    if stream is None or stream.closed:
+    if stream is None or stream.closed or not _may_read(stream):
         return
 
     def read() -> None:
