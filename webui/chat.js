@@ -27,6 +27,8 @@ import {
 
 /** Messages kept in memory for the transcript; older ones are trimmed. */
 export const MAX_TRANSCRIPT = 5000;
+/** UTF-16 code units of text kept for the transcript (about 8 MB); older messages go first. */
+export const MAX_TRANSCRIPT_UNITS = 4_000_000;
 /** Message elements kept on the page; older ones leave the top of the list. */
 export const MAX_RENDERED = 500;
 
@@ -108,33 +110,49 @@ export function localDate(date) {
 
 /** The messages of one session, the last `limit` of them. */
 export class Transcript {
-  /** @param {number} [limit] */
-  constructor(limit = MAX_TRANSCRIPT) {
+  /**
+   * @param {number} [limit] most messages kept
+   * @param {number} [units] most UTF-16 code units of text kept (long messages count for more)
+   */
+  constructor(limit = MAX_TRANSCRIPT, units = MAX_TRANSCRIPT_UNITS) {
     this.limit = limit;
+    this.units = units;
     /** @type {ChatEntry[]} */
     this.entries = [];
-    /** How many older messages were dropped to stay within `limit`. */
+    /** Code units of text in `entries`. */
+    this.size = 0;
+    /** How many older messages were dropped to stay within the limits. */
     this.trimmed = 0;
   }
 
   /** @param {ChatEntry} entry */
   add(entry) {
     this.entries.push(entry);
-    if (this.entries.length > this.limit * 1.1) this.kept(); // trim in batches, not per message
+    this.size += entry.text.length;
+    // trim in batches, not per message
+    if (this.entries.length > this.limit * 1.1 || this.size > this.units) this.kept();
   }
 
-  /** The entries within the limit (trimming is batched, so this is exact). */
+  /** The entries within the limits (trimming is batched, so this is exact). */
   kept() {
-    const over = this.entries.length - this.limit;
+    let over = Math.max(0, this.entries.length - this.limit);
+    let size = this.size;
+    for (let i = 0; i < over; i++) size -= this.entries[i].text.length;
+    while (size > this.units && over < this.entries.length - 1) {
+      size -= this.entries[over].text.length;
+      over++;
+    }
     if (over > 0) {
       this.entries.splice(0, over);
       this.trimmed += over;
+      this.size = size;
     }
     return this.entries;
   }
 
   clear() {
     this.entries = [];
+    this.size = 0;
     this.trimmed = 0;
   }
 }

@@ -313,7 +313,8 @@ def clean_text(text: str) -> str:
 
 
 def user_length(text: str) -> int:
-    """How many characters a person sees in ``text``: combining marks, variation selectors,
+    """How many characters a person sees in ``text``: combining and spacing marks (``e\u0301``,
+    the vowel signs of Indic scripts), Hangul vowel and final jamo, variation selectors,
     emoji modifiers and whatever a zero-width joiner glues on count with the character
     before them, and a pair of regional indicators (a flag) counts once. Close to Unicode's
     grapheme clusters, which the console counts with ``Intl.Segmenter``."""
@@ -337,7 +338,9 @@ def user_length(text: str) -> int:
             continue
         flag_open = False
         if count and (
-            unicodedata.category(ch) in ("Mn", "Me")
+            unicodedata.category(ch) in ("Mn", "Me", "Mc")
+            or 0x1160 <= cp <= 0x11FF  # Hangul vowel and final jamo
+            or 0xD7B0 <= cp <= 0xD7FF
             or 0xFE00 <= cp <= 0xFE0F
             or 0x1F3FB <= cp <= 0x1F3FF
             or 0xE0020 <= cp <= 0xE007F
@@ -977,7 +980,8 @@ def capabilities_of(mode: str) -> tuple[str, ...]:
 def parse(text: str | bytes, registry: Registry = SIGNALING) -> Any:
     """Parse one frame into its message, or raise ``ProtocolError`` saying what is wrong.
 
-    ``registry`` is ``SIGNALING`` (default), ``CONTROL`` or ``INPUT``; its size limit applies.
+    ``registry`` is ``SIGNALING`` (default) or a data channel's (``CONTROL``, ``INPUT``,
+    ``CHAT``); its size limit applies.
     """
     limit = registry.max_bytes
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))

@@ -126,3 +126,20 @@ test("in the .txt, a bidi override cannot flip the rest of the line", () => {
   const last = transcriptText({ operator: "a", user: "bob", host: "h", startedAt: at }, t).trimEnd().split("\n").at(-1);
   assert.equal(last, "09:30 \u2068bob\u202e\u2069: \u2068x\u202ey\u2069");
 });
+
+test("the console counts characters exactly as the peer does (shared vectors)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const data = JSON.parse(await readFile(new URL("../data/user_lengths.json", import.meta.url), "utf8"));
+  for (const [text, length] of data.vectors) assert.equal(graphemeCount(text), length, JSON.stringify(text));
+});
+
+test("the transcript keeps a bounded amount of text, however long each message is", () => {
+  const t = new Transcript(5000, 100_000);
+  const long = "x".repeat(16_000);
+  for (let i = 0; i < 100; i++) t.add({ who: "customer", name: "c", text: long, at: new Date(0) });
+  const kept = t.kept();
+  assert.ok(t.size <= 100_000, `${t.size}`);
+  assert.equal(kept.reduce((n, e) => n + e.text.length, 0), t.size);
+  assert.equal(kept.length + t.trimmed, 100);
+  assert.ok(kept.length >= 1);
+});
