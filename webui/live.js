@@ -95,6 +95,7 @@ export class LiveSession {
       send: (m) => void this.host.send(m),
       onlog: this.log,
       ontrack: (event) => this.onTrack(event),
+      ontrackstopped: (track) => this.media.stopped(track),
       onmessage: (label, m) => this.receive(label, m),
       onchannelchange: () => this.refresh(),
       onstate: (state) => this.onConnectionState(state),

@@ -22,6 +22,8 @@ export class MediaView {
   /** @param {Log} log */
   constructor(log) {
     this.log = log;
+    /** What to do when a track on the page goes. @type {WeakMap<MediaStreamTrack, () => void>} */
+    this.gone = new WeakMap();
     this.el = {
       videoWrap: byId("video-wrap"),
       video: /** @type {HTMLVideoElement} */ (byId("remote-video")),
@@ -68,7 +70,7 @@ export class MediaView {
     track.addEventListener("unmute", () => {
       if (current()) this.log(`the customer's ${track.kind} track resumed`);
     });
-    track.addEventListener("ended", () => {
+    const gone = () => {
       if (!current()) return;
       this.log(`the customer's ${track.kind} track ended`);
       const media = track.kind === "video" ? el.video : el.audio;
@@ -77,7 +79,20 @@ export class MediaView {
         media.srcObject = null;
         ongone(track.kind);
       }
-    });
+    };
+    this.gone.set(track, gone);
+    track.addEventListener("ended", gone);
+  }
+
+  /**
+   * The peer stopped sending `track` for good (a later offer made its transceiver inactive):
+   * take it off the page as if it had ended.
+   * @param {MediaStreamTrack} track
+   */
+  stopped(track) {
+    const gone = this.gone.get(track);
+    this.gone.delete(track);
+    gone?.();
   }
 
   /** No picture, no sound. */

@@ -30,6 +30,7 @@ import { computeQuality } from "./stats.js";
  *   send: (msg: Message) => void,
  *   onlog: (line: string, level?: "info" | "error") => void,
  *   ontrack: (event: RTCTrackEvent) => void,
+ *   ontrackstopped?: (track: MediaStreamTrack) => void,
  *   onmessage: (label: string, msg: Message) => void,
  *   onchannelchange?: (label: string, state: string) => void,
  *   onstate: (state: RTCPeerConnectionState) => void,
@@ -173,7 +174,11 @@ export class PeerLink {
     if (this.closed) return;
     this.handlers.send({ type: "answer", sdp: local });
     for (const t of pc.getTransceivers()) {
-      if (!first && t.mid !== null) this.handlers.onlog(`transceiver ${t.mid} (${t.receiver.track.kind}): ${t.currentDirection ?? t.direction}`);
+      if (first || t.mid === null) continue;
+      const direction = t.currentDirection ?? t.direction;
+      this.handlers.onlog(`transceiver ${t.mid} (${t.receiver.track.kind}): ${direction}`);
+      // The peer stopped sending on it: its track only mutes, so say so, or a picture freezes.
+      if (!direction.includes("recv")) this.handlers.ontrackstopped?.(t.receiver.track);
     }
     if (this.verification === null) {
       try {
