@@ -231,8 +231,10 @@ class PeerWindow:
             row = ttk.Frame(self.panel)
             row.pack(fill="x")
             ttk.Label(row, text=f"  {may_now(capability)}").pack(side="left")
-            stop = functools.partial(self.revoke, capability)
-            ttk.Button(row, text="Stop", command=stop).pack(side="right")
+            spec = protocol.CAPABILITY_BY_NAME.get(capability)
+            if spec is None or spec.consent != "none":  # what needs consent can be taken back
+                stop = functools.partial(self.revoke, capability)
+                ttk.Button(row, text="Stop", command=stop).pack(side="right")
             if capability in PANES:
                 self.pane(capability)
 

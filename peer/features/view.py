@@ -12,7 +12,6 @@ from ..feature import Feature
 from ..remote import RemoteControl
 from ..settings import PeerSettings
 from ..view import View
-from ..windows import WindowInfo
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +67,6 @@ class ViewFeature(Feature):
             logger.warning("window list: %s", exc)
             windows = []
         self.host.pick_window(windows)
-
-    def windows(self) -> list[WindowInfo]:
-        return self.view.windows()
 
     def stop_now(self) -> None:
         self.track.close_gate()  # capture stops before anything else happens
