@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 
@@ -18,6 +19,15 @@ def tk_display() -> Iterator[str]:
     with virtual_display(800, 600) as name, pytest.MonkeyPatch.context() as mp:
         mp.setenv("DISPLAY", name)
         yield name
+
+
+@pytest.fixture(autouse=True)
+def tk_garbage_on_this_thread() -> Iterator[None]:
+    """Tk objects must be freed on Tk's own thread: collect what earlier tests left before a
+    test starts threads of its own (a collection there would free them on the wrong one)."""
+    gc.collect()
+    yield
+    gc.collect()
 
 
 def test_code_entry_rejects_a_bad_code_and_shows_the_panel(tk_display: str) -> None:
@@ -280,6 +290,7 @@ def test_a_real_session_in_the_window_asks_in_the_operators_words_and_chats(
         await state["http"].close()  # type: ignore[attr-defined]
         await state["runner"].cleanup()  # type: ignore[attr-defined]
 
+    gc.disable()  # no collection on the session's or the server's thread while Tk lives
     with loopback_only():
         code = str(bg.run(serve()))
         base = str(state["base"])
@@ -327,6 +338,7 @@ def test_a_real_session_in_the_window_asks_in_the_operators_words_and_chats(
             root.destroy()
             bg.run(stop())
             bg.close()
+            gc.enable()
 
 
 def asyncio_future(bg: Background, coro: object) -> object:

@@ -1,0 +1,46 @@
+"""The real ``supportlink-peer`` with two extra lines it understands on standard input, for
+testing renegotiation against the real console: ``/add-audio`` sends one more track (a
+silent Opus stream) in the running session, ``/remove-audio`` stops it again; each prints
+``rig: ...`` once its new offer is answered. Every other line is chat, as usual.
+
+    python tests/e2e/renegotiating_peer.py --server URL --code CODE ...  (supportlink-peer's)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
+
+import peer.cli  # noqa: E402
+from peer.session import PeerSession  # noqa: E402
+
+
+class RenegotiatingSession(PeerSession):
+    transceiver: Any = None
+
+    def feature_input(self, capability: str, action: str, value: str) -> None:
+        command = value.strip()
+        if command == "/add-audio":
+            asyncio.ensure_future(self._add())
+        elif command == "/remove-audio":
+            asyncio.ensure_future(self._remove())
+        else:
+            super().feature_input(capability, action, value)
+
+    async def _add(self) -> None:
+        self.transceiver = await self.add_track(AudioStreamTrack())
+        print("rig: audio added", flush=True)
+
+    async def _remove(self) -> None:
+        await self.remove_track(self.transceiver)
+        print("rig: audio removed", flush=True)
+
+
+peer.cli.PeerSession = RenegotiatingSession  # type: ignore[misc]
+sys.exit(peer.cli.main())
