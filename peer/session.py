@@ -39,6 +39,7 @@ from .encoder import install
 from .feature import Feature, Shown
 from .features import make_features
 from .features.view import ViewFeature
+from .negotiation import Negotiation
 from .remote import InjectorLike, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
@@ -48,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 #: Seconds from the offer to a working connection before the peer gives up.
 CONNECT_TIMEOUT = 30.0
-#: Seconds a later offer waits for its answer before the next one may go.
-ANSWER_TIMEOUT = 15.0
 
 F = TypeVar("F", bound=Feature)
 
@@ -125,8 +124,7 @@ class PeerSession:
         self._outcome: Outcome | None = None
         self._by_type: dict[str, Feature] = {}
         self._raw: dict[str, Feature] = {}
-        self._negotiating = asyncio.Lock()
-        self._answered: asyncio.Future[None] | None = None
+        self._negotiation: Negotiation | None = None
 
     # ------------------------------------------------------------------ for features
 
@@ -245,42 +243,8 @@ class PeerSession:
         await self._renegotiate()
 
     async def _renegotiate(self) -> None:
-        """One offer at a time: each waits until the one before it was answered."""
-        async with self._negotiating:
-            if self._answered is not None:
-                await self._await_answer(self._answered)
-            if self.link is None or self._signal is None:
-                return
-            self._answered = asyncio.get_running_loop().create_future()
-            sdp = await self.link.offer()
-            await self._signal.send(protocol.Offer(sdp=sdp))
-            await self._await_answer(self._answered)
-
-    async def _await_answer(self, answered: asyncio.Future[None]) -> None:
-        try:
-            await asyncio.wait_for(asyncio.shield(answered), ANSWER_TIMEOUT)
-        except TimeoutError:
-            logger.warning("renegotiation: no answer in %.0f s", ANSWER_TIMEOUT)
-
-    async def _answer(self, msg: protocol.Answer) -> None:
-        """Apply an answer to the offer that waits for one; any other is dropped, counted."""
-        assert self.link is not None
-        if self.link.pc.signalingState != "have-local-offer":
-            logger.warning("answer dropped: no offer is waiting for one")
-            self.refused["answer"] += 1
-            return
-        try:
-            code = await self.link.accept_answer(msg.sdp)
-        except Exception as exc:  # an answer that does not fit the offer: the old one stays
-            logger.warning("answer dropped: %s", exc)
-            self.refused["answer"] += 1
-            return
-        finally:
-            if self._answered is not None and not self._answered.done():
-                self._answered.set_result(None)
-        if not self._verified:
-            self._verified = True
-            self.ui.verification(code)
+        if self._negotiation is not None:
+            await self._negotiation.renegotiate()
 
     # ------------------------------------------------------------------ the session
 
@@ -353,16 +317,16 @@ class PeerSession:
             feature.start()
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
         self.ui.status("connecting to the operator")
-        async with self._negotiating:
-            self._answered = asyncio.get_running_loop().create_future()
-            sdp = await self.link.offer()
-            turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
-            if turn and " typ relay " not in sdp:
-                self.ui.notice(
-                    "network: the TURN relay gave no address (unreachable, or it refused the "
-                    "credentials); only a direct connection can work"
-                )
-            await signal.send(protocol.Offer(sdp=sdp))
+        negotiation = self._negotiation = Negotiation(
+            self.link, lambda sdp: signal.send(protocol.Offer(sdp=sdp))
+        )
+        sdp = await negotiation.offer()
+        turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
+        if turn and " typ relay " not in sdp:
+            self.ui.notice(
+                "network: the TURN relay gave no address (unreachable, or it refused the "
+                "credentials); only a direct connection can work"
+            )
         self.start(self._connect_deadline())
         while True:
             msg = await self._until_stopped(signal.recv())
@@ -374,7 +338,12 @@ class PeerSession:
             if msg is None:
                 return self._finish(EXIT_FAILED, "the server closed the connection")
             if isinstance(msg, protocol.Answer):
-                await self._answer(msg)
+                code = await negotiation.answer(msg.sdp)
+                if code is None:
+                    self.refused["answer"] += 1
+                elif not self._verified:
+                    self._verified = True
+                    self.ui.verification(code)
             elif isinstance(msg, protocol.Candidate):
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
