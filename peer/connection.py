@@ -65,7 +65,7 @@ class PeerLink:
         track: MediaStreamTrack | None,
         codec: str = "vp8",
         on_message: Callable[[str, Any], None],
-        on_channel_open: Callable[[str], None],
+        on_channel_open: Callable[[str], None] = lambda _label: None,
         on_state: Callable[[str], None],
         on_raw: Callable[[str, str | bytes], None] | None = None,
         raw: frozenset[str] = frozenset(),

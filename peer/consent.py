@@ -104,10 +104,6 @@ class Consent:
         actions.append(State(self.granted))
         return actions
 
-    def channel_open(self) -> list[Action]:
-        """The control channel opened: the operator learns the current grants."""
-        return [State(self.granted)]
-
     def request(self, capability: str) -> list[Action]:
         """The operator asked for ``capability`` (``consent_request``)."""
         if self._ended:

@@ -305,7 +305,6 @@ class PeerSession:
             track=self.track,
             codec=self.settings.codec,
             on_message=self._message,
-            on_channel_open=self._channel_open,
             on_state=self._connection_state,
             on_raw=self._raw_frame,
             raw=frozenset(self._raw),
@@ -423,10 +422,6 @@ class PeerSession:
             self._end_consent()
             self._stop_reason = "connection_failed"
             self._stop.set()
-
-    def _channel_open(self, label: str) -> None:
-        if label == "control":
-            self._apply(self.consent.channel_open())
 
     def _channel_closed(self, label: str) -> None:
         for feature in self.features.values():

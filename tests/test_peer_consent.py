@@ -135,12 +135,6 @@ def test_end_stops_everything_for_good() -> None:
     assert not consent.allows("view")
 
 
-def test_channel_open_reports_the_current_grants() -> None:
-    consent = Consent(frozenset({"control"}), can_ask=True)
-    consent.paired("screen")
-    assert consent.channel_open() == [State(("control", "chat"))]
-
-
 def test_unknown_names_are_rejected() -> None:
     with pytest.raises(ValueError, match="'mouse'"):
         Consent(frozenset({"mouse"}), can_ask=True)
