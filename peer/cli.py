@@ -21,11 +21,14 @@ from typing import Any
 
 from wire import protocol
 
+from . import i18n
 from .encoder import CODECS, X264_PRESETS
 from .feature import Shown
+from .i18n import t
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
 from .windows import WindowInfo
+from .words import decided_text, question
 
 EXIT_USAGE = 64
 
@@ -92,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share only the window whose title contains TITLE (case-insensitive); "
         "input outside it is dropped",
     )
+    parser.add_argument(
+        "--lang",
+        choices=i18n.languages(),
+        help="language of the window and of the lines printed (default: the system's, "
+        "else English)",
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
     parser.add_argument(
         "--codec", choices=CODECS, default="vp8", help="video codec (vp8: sharpest text)"
@@ -132,6 +141,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Pee
             headless=headless,
             monitor=args.monitor,
             window=args.window,
+            lang=i18n.language_from(environ, args.lang),
             fps=args.fps,
             codec=args.codec,
             bitrate=args.bitrate,
@@ -158,13 +168,14 @@ class HeadlessUI:
         self._line(f"status: {text}")
 
     def ask(self, capability: str, operator: str) -> None:  # never called: can_ask is False
-        self._line(f"consent: {operator} asks for {capability}")
+        self._line(f"consent: {question(capability, operator)}")
 
     def decided(self, capability: str, allowed: bool, why: str) -> None:
-        self._line(f"consent: {capability} {'allowed' if allowed else 'denied'} ({why})")
+        self._line(f"consent: {decided_text(capability, allowed, why)}")
 
     def granted(self, capabilities: tuple[str, ...]) -> None:
-        self._line(f"operator may now: {', '.join(capabilities) or 'nothing'}")
+        names = [t("line.capability_in_list", capability=c, name=_name(c)) for c in capabilities]
+        self._line(f"operator may now: {t('list.separator').join(names) or t('window.nothing')}")
 
     def verification(self, code: str) -> None:
         self._line(f"verification code: {code}")
@@ -176,10 +187,10 @@ class HeadlessUI:
         self._line(text)
 
     def hotkey(self, label: str) -> None:
-        self._line(f"hotkey: {label} takes control back")
+        self._line(f"hotkey: {t('line.hotkey', hotkey=label)}")
 
     def pick_window(self, windows: list[WindowInfo]) -> None:  # never called headless
-        self._line("limit to one application: not available in headless mode")
+        self._line(t("notice.no_window_picker_headless"))
 
     def view_mode(self, window: str | None) -> None:
         pass
@@ -190,6 +201,12 @@ class HeadlessUI:
                 self._line(f"{capability}: {one_line(shown.who)}: {one_line(shown.text)}")
         else:
             self._line(f"{capability}: {one_line(shown.text)}")
+
+
+def _name(capability: str) -> str:
+    if capability in protocol.CAPABILITY_BY_NAME:
+        return t(f"capability.{capability}.name")
+    return capability
 
 
 def one_line(text: str) -> str:
@@ -277,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         settings, verbosity = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code == 2 else int(exc.code or 0)
+    i18n.use(settings.lang)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -9,7 +9,8 @@ released a capability); each returns the actions to carry out, in order:
 
 * ``Ask(capability)``              -- show the customer the question (GUI only)
 * ``Decided(capability, allowed, why)`` -- carry it out (the feature starts or stops), and
-                                      one line for the customer / the log
+                                      one line for the customer / the log; ``why`` is a
+                                      token the UI puts in words (``why.*`` in the catalogue)
 * ``Reply(capability, allowed)``   -- send ``consent_reply`` to the operator
 * ``State(granted)``               -- send ``consent_state`` to the operator
 
@@ -95,9 +96,9 @@ class Consent:
         for name in self.supported:
             spec = _spec(name)
             if spec.consent == "none":
-                actions += self._grant(name, "part of every session", reply=False)
+                actions += self._grant(name, "always_on", reply=False)
             elif name in self.pregranted:
-                actions += self._grant(name, "pre-granted by --allow", reply=False)
+                actions += self._grant(name, "allow_option", reply=False)
         for name in self.supported:
             if _spec(name).consent == "at_start" and name not in self._granted:
                 actions += self._question(name)
@@ -114,12 +115,12 @@ class Consent:
             return []
         if capability not in self.supported:
             if capability in protocol.CAPABILITY_BY_NAME:
-                why = f"not part of a {self.mode} session"
+                why = f"not_in_{self.mode}_session"
             else:
-                why = "not something this SupportLink can do"
+                why = "unknown_capability"
             return self._deny(capability, why)
         if capability in self.pregranted:
-            return [*self._grant(capability, "pre-granted by --allow"), State(self.granted)]
+            return [*self._grant(capability, "allow_option"), State(self.granted)]
         return self._question(capability)
 
     def answer(self, capability: str, allowed: bool) -> list[Action]:
@@ -128,21 +129,21 @@ class Consent:
             return []
         self._pending.discard(capability)
         if allowed:
-            return [*self._grant(capability, "allowed by the customer"), State(self.granted)]
-        return self._deny(capability, "denied by the customer")
+            return [*self._grant(capability, "customer_allowed"), State(self.granted)]
+        return self._deny(capability, "customer_denied")
 
     def revoke(self, capability: str) -> list[Action]:
         """The customer takes a capability back; ``--allow`` no longer grants it."""
         self.pregranted = self.pregranted - {capability}
-        return self._withdraw(capability, "revoked by the customer")
+        return self._withdraw(capability, "customer_revoked")
 
     def release(self, capability: str) -> list[Action]:
         """The operator hands a capability back (``release``)."""
-        return self._withdraw(capability, "released by the operator")
+        return self._withdraw(capability, "operator_released")
 
     def end(self) -> list[Action]:
         """The session is over: everything stops, nothing is granted again."""
-        ended = [Decided(c, False, "the session ended") for c in self.granted]
+        ended = [Decided(c, False, "session_ended") for c in self.granted]
         self._granted.clear()
         self._pending.clear()
         self._ended = True
@@ -152,7 +153,7 @@ class Consent:
 
     def _question(self, capability: str) -> list[Action]:
         if not self.can_ask:
-            return self._deny(capability, "not in --allow")
+            return self._deny(capability, "not_in_allow_option")
         self._pending.add(capability)
         return [Ask(capability)]
 

@@ -26,21 +26,11 @@ from wire import protocol
 
 from .feature import Shown
 from .gui_panes import PANES, Pane
+from .i18n import t
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code
 from .windows import WindowInfo
-
-
-def may_now(capability: str) -> str:
-    spec = protocol.CAPABILITY_BY_NAME.get(capability)
-    return spec.may_now if spec is not None else capability
-
-
-def question(capability: str, operator: str) -> str:
-    spec = protocol.CAPABILITY_BY_NAME.get(capability)
-    if spec is None or not spec.question:
-        return f"Allow {operator} to use {capability}?"
-    return spec.question.format(operator=operator)
+from .words import decided_text, may_now, question
 
 
 class QueueUI:
@@ -57,8 +47,8 @@ class QueueUI:
         self._post(lambda: self._window.ask(capability, operator))
 
     def decided(self, capability: str, allowed: bool, why: str) -> None:
-        word = "allowed" if allowed else "denied"
-        self._post(lambda: self._window.show_status(f"{capability} {word} ({why})"))
+        text = decided_text(capability, allowed, why)
+        self._post(lambda: self._window.show_status(text))
 
     def granted(self, capabilities: tuple[str, ...]) -> None:
         self._post(lambda: self._window.show_granted(capabilities))
@@ -97,22 +87,22 @@ class PeerWindow:
         root.minsize(360, 0)
         frame = ttk.Frame(root, padding=12)
         frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text="Session code from your support contact:").pack(anchor="w")
+        ttk.Label(frame, text=t("window.code_label")).pack(anchor="w")
         row = ttk.Frame(frame)
         row.pack(fill="x", pady=4)
         self.code = tk.StringVar()
         self.entry = ttk.Entry(row, textvariable=self.code, width=12, font=("TkFixedFont", 16))
         self.entry.pack(side="left")
         self.entry.bind("<Return>", lambda _e: self.connect())
-        self.join_button = ttk.Button(row, text="Connect", command=self.connect)
+        self.join_button = ttk.Button(row, text=t("window.connect"), command=self.connect)
         self.join_button.pack(side="left", padx=6)
-        self.status = tk.StringVar(value="Enter the 8-digit code.")
+        self.status = tk.StringVar(value=t("window.enter_code"))
         ttk.Label(frame, textvariable=self.status, wraplength=340).pack(anchor="w", pady=4)
         self.verify = tk.StringVar(value="")
         ttk.Label(frame, textvariable=self.verify, font=("TkDefaultFont", 12, "bold")).pack(
             anchor="w"
         )
-        ttk.Label(frame, text="What the operator can do now:").pack(anchor="w", pady=(8, 0))
+        ttk.Label(frame, text=t("window.can_now")).pack(anchor="w", pady=(8, 0))
         self.panel = ttk.Frame(frame)
         self.panel.pack(fill="x")
         self.hotkey_text = tk.StringVar(value="")
@@ -126,11 +116,11 @@ class PeerWindow:
         self.view_text = tk.StringVar(value="")
         ttk.Label(share, textvariable=self.view_text, wraplength=340).pack(anchor="w")
         self.one_window_button = ttk.Button(
-            share, text="Share one window only...", command=self.choose_window, state="disabled"
+            share, text=t("window.share_one"), command=self.choose_window, state="disabled"
         )
         self.one_window_button.pack(side="left")
         self.whole_screen_button = ttk.Button(
-            share, text="Share whole screen again", command=self.whole_screen
+            share, text=t("window.share_whole"), command=self.whole_screen
         )
         self.window_dialog: tk.Toplevel | None = None
         self.panes_frame = ttk.Frame(frame)
@@ -138,7 +128,7 @@ class PeerWindow:
         self.panes: dict[str, Pane] = {}
         self.disconnect_button = tk.Button(
             frame,
-            text="Disconnect",
+            text=t("window.disconnect"),
             font=("TkDefaultFont", 16, "bold"),
             bg="#c62828",
             fg="white",
@@ -202,7 +192,7 @@ class PeerWindow:
     def disconnect(self) -> None:
         session = self.session
         if session is not None:
-            self.disconnect_button.configure(state="disabled", text="Disconnecting...")
+            self.disconnect_button.configure(state="disabled", text=t("window.disconnecting"))
             self._to_session(session.disconnect)
 
     def close(self) -> None:
@@ -215,7 +205,7 @@ class PeerWindow:
         self.status.set(text[:1].upper() + text[1:])
 
     def show_verification(self, code: str) -> None:
-        self.verify.set(f"Verification code: {code}  (the operator sees the same)")
+        self.verify.set(t("window.verification", code=code))
 
     def show_granted(self, capabilities: tuple[str, ...]) -> None:
         self.granted = capabilities
@@ -226,7 +216,7 @@ class PeerWindow:
         for child in self.panel.winfo_children():
             child.destroy()
         if not capabilities:
-            ttk.Label(self.panel, text="  nothing").pack(anchor="w")
+            ttk.Label(self.panel, text="  " + t("window.nothing")).pack(anchor="w")
         for capability in capabilities:
             row = ttk.Frame(self.panel)
             row.pack(fill="x")
@@ -234,7 +224,7 @@ class PeerWindow:
             spec = protocol.CAPABILITY_BY_NAME.get(capability)
             if spec is None or spec.consent != "none":  # what needs consent can be taken back
                 stop = functools.partial(self.revoke, capability)
-                ttk.Button(row, text="Stop", command=stop).pack(side="right")
+                ttk.Button(row, text=t("window.stop"), command=stop).pack(side="right")
             if capability in PANES:
                 self.pane(capability)
 
@@ -270,9 +260,9 @@ class PeerWindow:
         dialog = tk.Toplevel(self.root, padx=16, pady=12)
         dialog.title("SupportLink")
         dialog.transient(self.root)
-        ttk.Label(dialog, text=question(capability, operator), font=("TkDefaultFont", 12)).pack(
-            pady=(0, 10)
-        )
+        ttk.Label(
+            dialog, text=question(capability, operator), font=("TkDefaultFont", 12), wraplength=440
+        ).pack(pady=(0, 10))
         buttons = ttk.Frame(dialog)
         buttons.pack()
 
@@ -282,10 +272,22 @@ class PeerWindow:
             if session is not None:
                 self._to_session(lambda: session.answer(capability, allowed))
 
-        ttk.Button(buttons, text="Allow", command=lambda: decide(True)).pack(side="left", padx=4)
-        deny = ttk.Button(buttons, text="Deny", command=lambda: decide(False))
+        ttk.Button(buttons, text=t("consent.allow"), command=lambda: decide(True)).pack(
+            side="left", padx=4
+        )
+        deny = ttk.Button(buttons, text=t("consent.deny"), command=lambda: decide(False))
         deny.pack(side="left", padx=4)
-        deny.focus_set()
+        deny.focus_set()  # the safe answer is the one Enter gives unless the customer moves
+
+        def on_return(_event: object) -> None:
+            focused = dialog.focus_get()
+            if isinstance(focused, ttk.Button):
+                focused.invoke()
+            else:
+                decide(False)
+
+        dialog.bind("<Return>", on_return)
+        dialog.bind("<Escape>", lambda _e: decide(False))
         dialog.protocol("WM_DELETE_WINDOW", lambda: decide(False))
 
     def show_hotkey(self, label: str) -> None:
@@ -294,7 +296,7 @@ class PeerWindow:
 
     def _show_hotkey_text(self) -> None:
         if self.hotkey_label is not None and "control" in self.granted:
-            self.hotkey_text.set(f"Press {self.hotkey_label} to take back control")
+            self.hotkey_text.set(t("window.hotkey", hotkey=self.hotkey_label))
         else:
             self.hotkey_text.set("")
 
@@ -303,7 +305,7 @@ class PeerWindow:
             self.view_text.set("")
             self.whole_screen_button.pack_forget()
         else:
-            self.view_text.set(f"Only this window is shared: {window}")
+            self.view_text.set(t("window.only_window", title=window))
             self.whole_screen_button.pack(side="left", padx=6)
 
     def choose_window(self) -> None:
@@ -321,9 +323,9 @@ class PeerWindow:
         if self.window_dialog is not None:
             self.window_dialog.destroy()
         dialog = self.window_dialog = tk.Toplevel(self.root, padx=16, pady=12)
-        dialog.title("SupportLink: share one window")
+        dialog.title(t("picker.window_title"))
         dialog.transient(self.root)
-        ttk.Label(dialog, text="Share only this window with the operator:").pack(anchor="w")
+        ttk.Label(dialog, text=t("picker.title_label")).pack(anchor="w")
         choices = tk.Listbox(dialog, height=min(12, max(3, len(windows))), width=48)
         for info in windows:
             choices.insert("end", info.title)
@@ -346,20 +348,20 @@ class PeerWindow:
             if session is not None:
                 self._to_session(lambda: session.limit_to_window(info.id, info.title))
 
-        ttk.Button(buttons, text="Share this window", command=share).pack(side="left", padx=4)
-        ttk.Button(buttons, text="Cancel", command=close).pack(side="left", padx=4)
+        ttk.Button(buttons, text=t("picker.share"), command=share).pack(side="left", padx=4)
+        ttk.Button(buttons, text=t("picker.cancel"), command=close).pack(side="left", padx=4)
         choices.bind("<Double-Button-1>", lambda _e: share())
         dialog.protocol("WM_DELETE_WINDOW", close)
 
     def session_ended(self, text: str) -> None:
-        self.show_status(f"Ended: {text}")
+        self.show_status(t("window.ended", text=text))
         self.verify.set("")
         self.hotkey_label = None
         self.show_granted(())
         self.show_view_mode(None)
         for pane in self.panes.values():
             pane.ended()
-        self.disconnect_button.configure(state="disabled", text="Disconnected")
+        self.disconnect_button.configure(state="disabled", text=t("window.disconnected"))
 
 
 def run_gui(settings: PeerSettings) -> int:

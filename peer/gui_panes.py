@@ -16,6 +16,7 @@ from tkinter import ttk
 from wire import protocol
 
 from .feature import Shown
+from .i18n import t
 
 #: Messages kept in the chat pane; older ones scroll away for good (memory stays bounded).
 CHAT_KEEP = 500
@@ -38,7 +39,7 @@ class ChatPane(Pane):
 
     def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
         super().__init__(master, send)
-        ttk.Label(self, text="Chat with the operator:").pack(anchor="w")
+        ttk.Label(self, text=t("chat.pane_title")).pack(anchor="w")
         box = ttk.Frame(self)
         box.pack(fill="both", expand=True)
         self.transcript = tk.Text(
@@ -62,7 +63,7 @@ class ChatPane(Pane):
         self.entry = ttk.Entry(row)
         self.entry.pack(side="left", fill="x", expand=True)
         self.entry.bind("<Return>", lambda _e: self._send())
-        self.send_button = ttk.Button(row, text="Send", command=self._send)
+        self.send_button = ttk.Button(row, text=t("chat.send"), command=self._send)
         self.send_button.pack(side="left", padx=(6, 0))
         self.lines: collections.deque[tuple[str, str, str]] = collections.deque(maxlen=CHAT_KEEP)
         self._waiting: list[tuple[str, str, str]] = []
@@ -74,7 +75,7 @@ class ChatPane(Pane):
         if not text.strip():
             return
         if protocol.user_length(text) > protocol.MAX_CHAT_CHARS:
-            self.show(Shown("line", f"too long: at most {protocol.MAX_CHAT_CHARS} characters"))
+            self.show(Shown("line", t("chat.pane_too_long", limit=protocol.MAX_CHAT_CHARS)))
             return
         self.entry.delete(0, "end")
         self.to_feature("send", text)
@@ -83,7 +84,7 @@ class ChatPane(Pane):
         stamp = time.strftime("%H:%M")
         if shown.kind == "message":
             tag = "mine" if shown.mine else ""
-            who = "You" if shown.mine else shown.who
+            who = shown.who
             self._waiting.append((f"{stamp} {who}: ", shown.text, tag))
         else:
             self._waiting.append((f"{stamp} ", shown.text, "note"))

@@ -39,6 +39,7 @@ from .encoder import install
 from .feature import Feature, Shown
 from .features import make_features
 from .features.view import ViewFeature
+from .i18n import t
 from .negotiation import Negotiation
 from .remote import InjectorLike, default_injector
 from .settings import PeerSettings
@@ -93,6 +94,11 @@ class PeerUI(Protocol):
 class Outcome:
     exit_status: int
     message: str
+
+
+def _error_words(code: str, message: str) -> str:
+    """Our words for a stable error code; the server's own for a code we do not know."""
+    return t(f"error.{code}") if code in protocol.ERROR_CODES else message
 
 
 class PeerSession:
@@ -204,9 +210,9 @@ class PeerSession:
         feature = self.features.get(capability)
         if feature is None:
             if self.link is None:
-                self.ui.notice(f"{capability}: not connected to the operator yet; nothing was sent")
+                self.ui.notice(t("notice.not_connected_yet", capability=capability))
             else:
-                self.ui.notice(f"{capability}: not available in this session")
+                self.ui.notice(t("notice.not_in_session", capability=capability))
             return
         feature.from_ui(action, value)
 
@@ -253,26 +259,29 @@ class PeerSession:
         self._loop = asyncio.get_running_loop()
         signal = self._signal = SignalClient(s.ws_url)
         try:
-            self.ui.status(f"connecting to {s.server}")
+            self.ui.status(t("status.connecting_server", server=s.server))
             welcome = await signal.connect()
             del welcome
-            self.ui.status("checking the code")
+            self.ui.status(t("status.checking_code"))
             pending = await self._until_stopped(signal.join(code))
             if pending is None:
-                return self._finish(EXIT_OK, "you ended the session")
+                return self._finish(EXIT_OK, t("ended.by_you"))
             self.operator = pending.operator
-            self.ui.status(f"waiting for {pending.operator} to accept")
+            self.ui.status(t("status.waiting_accept", operator=pending.operator))
             paired = await self._until_stopped(signal.wait_paired())
             if paired is None:
                 await signal.send(protocol.Bye(reason="peer_ended"))
-                return self._finish(EXIT_OK, "you ended the session")
+                return self._finish(EXIT_OK, t("ended.by_you"))
             return await self._paired(signal, paired)
         except ServerUnreachable as exc:
-            return self._finish(EXIT_UNREACHABLE, str(exc))
+            return self._finish(EXIT_UNREACHABLE, t("ended.unreachable", detail=str(exc)))
         except CodeRefused as exc:
-            return self._finish(EXIT_CODE_REFUSED, f"code refused ({exc.code}): {exc.message}")
+            return self._finish(
+                EXIT_CODE_REFUSED,
+                t("ended.code_refused", code=exc.code, words=_error_words(exc.code, exc.message)),
+            )
         except SessionRefused as exc:
-            return self._finish(EXIT_FAILED, str(exc))
+            return self._finish(EXIT_FAILED, t(f"bye.{exc.reason}"))
         finally:
             await self._teardown()
 
@@ -298,7 +307,7 @@ class PeerSession:
 
     async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
         self.operator = paired.operator
-        self.ui.status(f"paired with {paired.operator}")
+        self.ui.status(t("status.paired", operator=paired.operator))
         self._build_features(paired.mode)
         self.link = PeerLink(
             paired.ice_servers,
@@ -315,27 +324,24 @@ class PeerSession:
         for feature in self.features.values():
             feature.start()
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
-        self.ui.status("connecting to the operator")
+        self.ui.status(t("status.connecting_operator"))
         negotiation = self._negotiation = Negotiation(
             self.link, lambda sdp: signal.send(protocol.Offer(sdp=sdp))
         )
         sdp = await negotiation.offer()
         turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
         if turn and " typ relay " not in sdp:
-            self.ui.notice(
-                "network: the TURN relay gave no address (unreachable, or it refused the "
-                "credentials); only a direct connection can work"
-            )
+            self.ui.notice(t("notice.no_relay"))
         self.start(self._connect_deadline())
         while True:
             msg = await self._until_stopped(signal.recv())
             if self._stop.is_set():
                 await signal.send(protocol.Bye(reason=self._stop_reason))
                 if self._stop_reason == "peer_ended":
-                    return self._finish(EXIT_OK, "you ended the session")
-                return self._finish(EXIT_FAILED, "the connection to the operator failed")
+                    return self._finish(EXIT_OK, t("ended.by_you"))
+                return self._finish(EXIT_FAILED, t("ended.connection_failed"))
             if msg is None:
-                return self._finish(EXIT_FAILED, "the server closed the connection")
+                return self._finish(EXIT_FAILED, t("ended.server_closed"))
             if isinstance(msg, protocol.Answer):
                 code = await negotiation.answer(msg.sdp)
                 if code is None:
@@ -347,7 +353,7 @@ class PeerSession:
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
                 status = EXIT_FAILED if msg.reason == "connection_failed" else EXIT_OK
-                return self._finish(status, protocol.BYE_REASONS.get(msg.reason, msg.reason))
+                return self._finish(status, t(f"bye.{msg.reason}"))
             elif isinstance(msg, protocol.Error):
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
 
@@ -413,12 +419,12 @@ class PeerSession:
     def _connection_state(self, state: str) -> None:
         if state == "connected":
             self._connected = True
-            self.ui.status("connected")
+            self.ui.status(t("status.connected"))
         elif state in ("disconnected", "failed", "closed"):
             for feature in self.features.values():
                 feature.link_lost()
         if state == "failed":
-            self.ui.status("the connection to the operator failed")
+            self.ui.status(t("status.connection_failed"))
             self._end_consent()
             self._stop_reason = "connection_failed"
             self._stop.set()
@@ -483,5 +489,5 @@ class PeerSession:
                     self.ui.granted(action.granted)
 
         for capability in unavailable:
-            self.ui.notice(f"{capability}: not available on this computer")
+            self.ui.notice(t("notice.not_on_this_computer", capability=capability))
             self._apply(self.consent.revoke(capability))

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from wire import protocol
 
 from .encoder import CODECS, X264_PRESETS, EncoderTuning
+from .i18n import t
 
 _CODE_RE = re.compile(r"[0-9]{8}")
 
@@ -28,7 +29,7 @@ def normalize_code(text: str) -> str:
     """
     digits = re.sub(r"[\s-]", "", text)
     if not _CODE_RE.fullmatch(digits):
-        raise SettingsError("a session code is 8 digits, for example 1234 5678")
+        raise SettingsError(t("settings.code_digits"))
     return digits
 
 
@@ -65,7 +66,7 @@ class PeerSettings:
     ``allow`` pre-grants capabilities (no question asked); ``code`` set means no code entry.
     ``monitor`` counts as people do (1 = the first; on the wire monitors are numbered from 0).
     ``window`` limits the session from the start to the first window whose title contains it
-    (case-insensitive).
+    (case-insensitive). ``lang`` is the language of every word the customer reads.
     ``fps`` is the capture ceiling; ``bitrate`` the highest video bitrate (bit/s) the encoder
     may use, REMB from the operator's side lowers it.
     """
@@ -81,6 +82,7 @@ class PeerSettings:
     x264_preset: str = "veryfast"
     idle_refresh: float = 1.0
     window: str | None = None
+    lang: str = "en"
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from wire import protocol
 
 from .capture import ScreenTrack, monitor_rect, picture_rect
+from .i18n import t
 from .remote import RemoteControl
 from .remote_input import Rect
 from .windows import (
@@ -240,7 +241,7 @@ class View:
                 self.limit_to_window(match.id, match.title)
                 return
             if not announced:
-                self.notice(f'view: waiting for a window titled "{text}"')
+                self.notice(t("notice.view_waiting_window", title=text))
                 announced = True
             await asyncio.sleep(0.5)
 
@@ -254,7 +255,7 @@ class View:
         if state.rect is None:
             logger.info("view: the shared window is gone")
             self.remote.set_geometry(None)
-            self.notice(f'view: the window "{window.title}" is gone; nothing is shown')
+            self.notice(t("notice.view_window_gone", title=window.title))
             return
         bounds = self.bounds or state.rect
         picture = picture_rect(state.rect, bounds)
@@ -292,6 +293,6 @@ class View:
         self.send(self.view_state())
         w, h = self.picture
         if self.window is not None:
-            self.notice(f'view: limited to window "{self.window.title}" ({w}x{h})')
+            self.notice(t("notice.view_window", title=self.window.title, width=w, height=h))
         else:
-            self.notice(f"view: monitor {self.index} ({w}x{h})")
+            self.notice(t("notice.view_monitor", index=self.index, width=w, height=h))

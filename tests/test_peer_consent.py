@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from peer.consent import Ask, Consent, Decided, Reply, State
 from wire import protocol
 
-CHAT_ON = Decided("chat", True, "part of every session")
+CHAT_ON = Decided("chat", True, "always_on")
 
 
 def test_screen_session_asks_for_view_and_nothing_runs_before_allow() -> None:
@@ -18,7 +18,7 @@ def test_screen_session_asks_for_view_and_nothing_runs_before_allow() -> None:
     assert actions == [CHAT_ON, Ask("view"), State(("chat",))]
     assert not consent.allows("view") and consent.pending == {"view"}
     assert consent.answer("view", True) == [
-        Decided("view", True, "allowed by the customer"),
+        Decided("view", True, "customer_allowed"),
         Reply("view", True),
         State(("view", "chat")),
     ]
@@ -44,7 +44,7 @@ def test_deny_then_the_operator_may_ask_again() -> None:
     consent = Consent(can_ask=True)
     consent.paired("screen")
     assert consent.answer("view", False) == [
-        Decided("view", False, "denied by the customer"),
+        Decided("view", False, "customer_denied"),
         Reply("view", False),
         State(("chat",)),
     ]
@@ -57,13 +57,13 @@ def test_pregranted_by_allow_and_headless_denies_the_rest() -> None:
     consent = Consent(frozenset({"view", "clipboard"}), can_ask=False)
     actions = consent.paired("screen")
     assert actions == [
-        Decided("view", True, "pre-granted by --allow"),
-        Decided("clipboard", True, "pre-granted by --allow"),
+        Decided("view", True, "allow_option"),
+        Decided("clipboard", True, "allow_option"),
         CHAT_ON,
         State(("view", "clipboard", "chat")),
     ]
     assert consent.request("control") == [
-        Decided("control", False, "not in --allow"),
+        Decided("control", False, "not_in_allow_option"),
         Reply("control", False),
         State(("view", "clipboard", "chat")),
     ]
@@ -73,8 +73,8 @@ def test_pregranted_by_allow_and_headless_denies_the_rest() -> None:
 def test_headless_without_view_never_grants_it() -> None:
     consent = Consent(can_ask=False)
     actions = consent.paired("screen")
-    assert Decided("view", True, "pre-granted by --allow") not in actions
-    assert Decided("view", False, "not in --allow") in actions
+    assert Decided("view", True, "allow_option") not in actions
+    assert Decided("view", False, "not_in_allow_option") in actions
     assert not consent.allows("view")
 
 
@@ -82,17 +82,17 @@ def test_revoke_and_release_withdraw_at_once() -> None:
     consent = Consent(frozenset({"view", "control"}), can_ask=True)
     consent.paired("screen")
     assert consent.revoke("view") == [
-        Decided("view", False, "revoked by the customer"),
+        Decided("view", False, "customer_revoked"),
         State(("control", "chat")),
     ]
     assert consent.release("control") == [
-        Decided("control", False, "released by the operator"),
+        Decided("control", False, "operator_released"),
         State(("chat",)),
     ]
     assert consent.revoke("view") == []  # nothing left to revoke
     # what the customer revoked is asked about again; what the operator released is not
     assert consent.request("view") == [Ask("view")]
-    assert consent.request("control")[0] == Decided("control", True, "pre-granted by --allow")
+    assert consent.request("control")[0] == Decided("control", True, "allow_option")
 
 
 def test_call_session_never_shares_the_screen() -> None:
@@ -100,15 +100,15 @@ def test_call_session_never_shares_the_screen() -> None:
     actions = consent.paired("call")
     assert not any(isinstance(a, Ask) for a in actions)
     assert consent.granted == ("clipboard", "chat")
-    assert consent.request("view")[0] == Decided("view", False, "not part of a call session")
-    assert consent.request("control")[0] == Decided("control", False, "not part of a call session")
+    assert consent.request("view")[0] == Decided("view", False, "not_in_call_session")
+    assert consent.request("control")[0] == Decided("control", False, "not_in_call_session")
 
 
 def test_a_capability_this_peer_does_not_know_is_denied_not_an_error() -> None:
     consent = Consent(can_ask=True)
     consent.paired("screen")
     assert consent.request("teleport") == [
-        Decided("teleport", False, "not something this SupportLink can do"),
+        Decided("teleport", False, "unknown_capability"),
         Reply("teleport", False),
         State(("chat",)),
     ]
@@ -118,17 +118,15 @@ def test_a_capability_this_peer_cannot_carry_out_is_denied() -> None:
     consent = Consent(frozenset({"control"}), can_ask=True)
     consent.paired("screen", supported=("view", "chat"))
     assert not consent.allows("control")
-    assert consent.request("control")[0] == Decided(
-        "control", False, "not part of a screen session"
-    )
+    assert consent.request("control")[0] == Decided("control", False, "not_in_screen_session")
 
 
 def test_end_stops_everything_for_good() -> None:
     consent = Consent(frozenset({"view"}), can_ask=True)
     consent.paired("screen")
     assert consent.end() == [
-        Decided("view", False, "the session ended"),
-        Decided("chat", False, "the session ended"),
+        Decided("view", False, "session_ended"),
+        Decided("chat", False, "session_ended"),
     ]
     assert consent.granted == ()
     assert consent.request("view") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from xvfb import virtual_display
@@ -365,3 +366,100 @@ def _click(root: object, name: str) -> None:
                         button.invoke()
                         return
     raise AssertionError(f"no {name!r} button in a dialog")
+
+
+class AnsweringSession(FakeSession):
+    def answer(self, capability: str, allowed: bool) -> None:
+        self.calls.append(("answer", (capability, allowed)))
+
+
+def _dialog(root: object) -> object:
+    tops = [w for w in root.winfo_children() if w.winfo_class() == "Toplevel"]  # type: ignore[attr-defined]
+    assert len(tops) == 1, tops
+    return tops[0]
+
+
+def _press(root: object, key: str, widget: object | None = None) -> None:
+    import tkinter as tk
+
+    dialog = _dialog(root)
+    target = widget or dialog
+    target.focus_force()  # type: ignore[attr-defined]
+    root.update()  # type: ignore[attr-defined]
+    focused = dialog.focus_get() or target  # type: ignore[attr-defined]
+    assert isinstance(focused, tk.Misc)
+    focused.event_generate(key)
+    root.update()  # type: ignore[attr-defined]
+
+
+def test_the_window_in_japanese_asks_politely_and_enter_or_esc_answer(
+    tk_display: str, tmp_path: object
+) -> None:
+    import tkinter as tk
+    from tkinter import ttk
+
+    from peer import i18n
+    from peer.gui import PeerWindow, QueueUI
+
+    i18n.use(i18n.language_from({"LANG": "ja_JP.UTF-8"}))
+    root = tk.Tk()
+    try:
+        window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
+        session = AnsweringSession()
+        window.session = session  # type: ignore[assignment]
+        window.loop = ImmediateLoop()  # type: ignore[assignment]
+        assert window.status.get() == "8桁のセッション番号を入力してください。"
+        assert window.disconnect_button.cget("text") == "切断"
+        ui = QueueUI(window.inbox.put, window)
+        ui.granted(("view", "chat"))
+
+        ui.ask("view", "alice")
+        window._drain()
+        root.update()
+        assert _dialog_text(root) == (
+            "サポート担当者（alice）があなたの画面を見ることを許可しますか？"
+        )
+        _press(root, "<Escape>")  # Esc: not allowed
+        assert session.calls == [("answer", ("view", False))]
+
+        ui.ask("control", "alice")
+        window._drain()
+        root.update()
+        _press(root, "<Return>")  # Enter on the button that has the focus: Deny, at first
+        assert session.calls[-1] == ("answer", ("control", False))
+
+        ui.ask("clipboard", "alice")
+        window._drain()
+        root.update()
+        dialog = _dialog(root)
+        allow = next(
+            b
+            for f in dialog.winfo_children()  # type: ignore[attr-defined]
+            for b in f.winfo_children()
+            if isinstance(b, ttk.Button) and b.cget("text") == "許可する"
+        )
+        root.update()
+        _shot(tk_display, Path(str(tmp_path)) / "ja-window.png")
+        _press(root, "<Return>", allow)  # the customer moved to 許可する: Enter allows
+        assert session.calls[-1] == ("answer", ("clipboard", True))
+        labels = [
+            w.cget("text")
+            for row in window.panel.winfo_children()
+            for w in row.winfo_children()
+            if w.winfo_class() == "TLabel"
+        ]
+        assert labels == ["  あなたの画面を見る", "  あなたとチャットする"]
+        window.session = None
+    finally:
+        root.destroy()
+        i18n.use("en")
+
+
+def _shot(display: str, path: Path) -> None:
+    """A picture of the screen, to look at (not asserted)."""
+    import mss
+    import mss.tools
+
+    with mss.MSS(display=display) as screen:
+        image = screen.grab(screen.monitors[1])
+        mss.tools.to_png(image.rgb, image.size, output=str(path))

@@ -15,6 +15,7 @@ from typing import Any
 from wire import protocol
 
 from ..feature import Feature, Shown
+from ..i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,15 @@ class ChatFeature(Feature):
                     "chat",
                     "too_long",
                     f"a chat message holds at most {protocol.MAX_CHAT_CHARS} characters",
-                )
+                )  # to the operator's console, which has words of its own for the code
                 return
             self.counts["received"] += 1
             self.host.show("chat", Shown("message", msg.text, who=self.host.operator))
         elif isinstance(msg, protocol.Error):
             # in our own words, never the operator's: an error line is not a chat message
             self.counts["not_delivered"] += 1
-            why = protocol.ERROR_CODES.get(msg.code, "the operator's console refused it")
-            self.host.show("chat", Shown("line", f"your last message was not delivered: {why}"))
+            why = t(f"error.{msg.code}") if msg.code in protocol.ERROR_CODES else t("chat.refused")
+            self.host.show("chat", Shown("line", t("chat.not_delivered", why=why)))
 
     def from_ui(self, action: str, value: str) -> None:
         if action != "send":
@@ -60,20 +61,17 @@ class ChatFeature(Feature):
         if length > protocol.MAX_CHAT_CHARS:
             self.host.show(
                 "chat",
-                Shown(
-                    "line",
-                    f"not sent: {length} characters, at most {protocol.MAX_CHAT_CHARS}",
-                ),
+                Shown("line", t("chat.too_long", length=length, limit=protocol.MAX_CHAT_CHARS)),
             )
             return
         if not self.allowed:
-            self.host.show("chat", Shown("line", "not sent: chat is off in this session"))
+            self.host.show("chat", Shown("line", t("chat.off")))
             return
         if not self.host.send("chat", protocol.Chat(text=text)):
-            self.host.show("chat", Shown("line", "not sent: not connected to the operator"))
+            self.host.show("chat", Shown("line", t("chat.not_connected")))
             return
         self.counts["sent"] += 1
-        self.host.show("chat", Shown("message", text, who="you", mine=True))
+        self.host.show("chat", Shown("message", text, who=t("chat.you"), mine=True))
 
     def summary(self) -> str | None:
         c = self.counts

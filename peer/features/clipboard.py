@@ -10,6 +10,7 @@ from wire import protocol
 
 from ..clipboard import XClipboard
 from ..feature import Feature
+from ..i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class ClipboardFeature(Feature):
             return
         self.clipboard.set_text(msg.text)
         self.counts["received"] += 1
-        self.host.notice(f"clipboard: received {len(msg.text)} characters")
+        self.host.notice(t("notice.clipboard_received", count=len(msg.text)))
 
     def refused(self) -> None:
         self.counts["dropped"] += 1
@@ -66,7 +67,7 @@ class ClipboardFeature(Feature):
         text = protocol.clean_text(text)[: protocol.MAX_CLIPBOARD_CHARS]
         self.host.send("control", protocol.Clipboard(text=text))
         self.counts["sent"] += 1
-        self.host.notice(f"clipboard: sent {len(text)} characters")
+        self.host.notice(t("notice.clipboard_sent", count=len(text)))
 
     async def close(self) -> None:
         if self.clipboard is not None:

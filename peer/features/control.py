@@ -12,6 +12,7 @@ from typing import Any
 
 from ..feature import Feature
 from ..hotkey import GlobalHotkey, HotkeyError
+from ..i18n import t
 from ..remote import InjectorLike, RemoteControl
 
 logger = logging.getLogger(__name__)
@@ -56,11 +57,11 @@ class ControlFeature(Feature):
             if not self.remote.allow(True):
                 return False
             if self.hotkey is not None:
-                self.host.notice(f"control: press {self.hotkey.label} to take back control")
+                self.host.notice(t("notice.control_hotkey", hotkey=self.hotkey.label))
         else:
             self.remote.allow(False)
             if was:
-                self.host.notice("control: revoked")
+                self.host.notice(t("notice.control_revoked"))
         self.allowed = allowed
         return True
 

@@ -9,6 +9,7 @@ from wire import protocol
 
 from ..capture import ScreenTrack
 from ..feature import Feature
+from ..i18n import t
 from ..remote import RemoteControl
 from ..settings import PeerSettings
 from ..view import View
@@ -54,7 +55,7 @@ class ViewFeature(Feature):
         elif isinstance(msg, protocol.LimitRequest):
             if self.settings.headless:
                 if self.settings.window is None:
-                    self.host.notice("limit to one application: not available in headless mode")
+                    self.host.notice(t("notice.no_window_picker_headless"))
                 else:
                     logger.info("limit_request: already limited by --window")
             else:

@@ -1,0 +1,32 @@
+"""The customer's words for capabilities and consent decisions, shared by the window and the
+headless lines (no Tk here)."""
+
+from __future__ import annotations
+
+from wire import protocol
+
+from .i18n import t
+
+
+def may_now(capability: str) -> str:
+    if capability in protocol.CAPABILITY_BY_NAME:
+        return t(f"capability.{capability}.may_now")
+    return capability
+
+
+def question(capability: str, operator: str) -> str:
+    spec = protocol.CAPABILITY_BY_NAME.get(capability)
+    if spec is None or not spec.question:
+        return t("consent.question_unknown", operator=operator, capability=capability)
+    return t(f"capability.{capability}.question", operator=operator)
+
+
+def decided_text(capability: str, allowed: bool, why: str) -> str:
+    """``view allowed (pre-granted by --allow)``, in the customer's language."""
+    name = (
+        t(f"capability.{capability}.name")
+        if capability in protocol.CAPABILITY_BY_NAME
+        else (capability)
+    )
+    verdict = t("verdict.allowed") if allowed else t("verdict.denied")
+    return t("line.decided", capability=capability, name=name, verdict=verdict, why=t(f"why.{why}"))
