@@ -13,12 +13,15 @@
  *   live.js         once paired: the peer connection, consent, the capability panels, the stage
  *   media.js        picture, sound, quality strip, full screen
  *   consentview.js  "Customer allows", and the consent every capability panel reads
+ *   language.js     the language switch; every word is the catalogue's (`i18n.js`, `i18n/`)
  *   panels.js       the capability panels' registry; `features.js` lists them (view, control,
  *                   clipboard, chat), each registered by its own module
  */
 
 import * as api from "./api.js";
 import { SessionController } from "./controller.js";
+import { errorMsg, msg } from "./i18n.js";
+import { startLanguage } from "./language.js";
 import { LoginView } from "./login.js";
 import { ProtocolError } from "./protocol.js";
 import { byId, logLine } from "./ui.js";
@@ -29,6 +32,7 @@ let started = false;
 export function start() {
   if (started) throw new Error("the console is already started");
   started = true;
+  startLanguage(/** @type {HTMLSelectElement} */ (byId("language"))); // first: the views' words follow it
   const logList = byId("log");
 
   /**
@@ -50,7 +54,7 @@ export function start() {
     onrefused: () => {
       // refused before the upgrade: perhaps the web session expired
       void api.me().catch(() => undefined).then((name) => {
-        if (name === null) login.show("Your login has expired. Please log in again.");
+        if (name === null) login.show(msg("login.expired"));
       });
     },
   });
@@ -75,6 +79,9 @@ export function start() {
       login.showConsole(name);
       session.online();
     },
-    (err) => login.show(err instanceof ProtocolError ? err.message : /** @type {Error} */ (err).message),
+    (err) => login.show(
+      err instanceof api.ApiError ? (err.code === "unreachable" ? msg("login.unreachable") : errorMsg(err.code, err.message))
+        : err instanceof ProtocolError ? err.message : /** @type {Error} */ (err).message,
+    ),
   );
 }

@@ -24,6 +24,7 @@ import {
   serialize,
   utf8Length,
 } from "./protocol.js";
+import { locale, t } from "./i18n.js";
 
 /** Messages kept in memory for the transcript; older ones are trimmed. */
 export const MAX_TRANSCRIPT = 5000;
@@ -52,8 +53,8 @@ export function graphemeCount(text) {
   return n;
 }
 
-/** @param {number} n "4,000" */
-const grouped = (n) => n.toLocaleString("en-US");
+/** @param {number} n "4,000", grouped as the language in use groups digits */
+const grouped = (n) => n.toLocaleString(locale());
 
 /**
  * The counter under the text box: "12 / 4,000".
@@ -70,29 +71,27 @@ export function counterText(text) {
  * @returns {string | null}
  */
 export function chatProblem(text) {
-  if (text.trim() === "") return "Nothing to send: the message is empty.";
+  if (text.trim() === "") return t("chat.problem.empty");
   const count = graphemeCount(text);
-  if (count > MAX_CHAT_CHARS) {
-    return `Too long: ${grouped(count)} characters; a message holds at most ${grouped(MAX_CHAT_CHARS)}. Shorten it or send it in parts.`;
-  }
+  if (count > MAX_CHAT_CHARS) return t("chat.problem.too_long", { count: grouped(count), max: grouped(MAX_CHAT_CHARS) });
   if (codePointLength(text) > MAX_CHAT_CODEPOINTS) {
-    return `Too long: this text uses many combined symbols; a message holds at most ${grouped(MAX_CHAT_CODEPOINTS)} code points.`;
+    return t("chat.problem.too_many_codepoints", { max: grouped(MAX_CHAT_CODEPOINTS) });
   }
   let wire;
   try {
     wire = serialize({ type: "chat", text }, "chat");
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    return `Cannot be sent: ${err.message.replace(/^chat\.text: /, "")}.`;
+    return t("chat.problem.invalid", { detail: err.message.replace(/^chat\.text: /, "") });
   }
   if (utf8Length(wire) > MAX_CHAT_BYTES) {
-    return `Too large: ${grouped(utf8Length(wire))} bytes once encoded; one message carries at most ${grouped(MAX_CHAT_BYTES)}.`;
+    return t("chat.problem.too_large", { bytes: grouped(utf8Length(wire)), max: grouped(MAX_CHAT_BYTES) });
   }
   return null;
 }
 
 /**
- * A clock time for the transcript, `HH:MM`, in local time.
+ * A clock time for the transcript file, `HH:MM`, in local time (the page shows `i18n.js`'s `timeOfDay`).
  * @param {Date} date
  */
 export function shortTime(date) {
@@ -176,15 +175,15 @@ export class Transcript {
 export function transcriptText(facts, transcript) {
   const entries = transcript.kept();
   const lines = [
-    `SupportLink chat transcript, ${localDate(facts.startedAt)}`,
-    `Customer: ${isolated(facts.user)} on ${isolated(facts.host)}`,
-    `Operator: ${isolated(facts.operator)}`,
-    `Started: ${localDate(facts.startedAt)} ${shortTime(facts.startedAt)}` +
-      (facts.endedAt ? `, ended: ${localDate(facts.endedAt)} ${shortTime(facts.endedAt)}` : ""),
+    t("transcript.title", { date: localDate(facts.startedAt) }),
+    t("transcript.customer", { user: isolated(facts.user), host: isolated(facts.host) }),
+    t("transcript.operator", { operator: isolated(facts.operator) }),
+    t("transcript.started", { date: localDate(facts.startedAt), time: shortTime(facts.startedAt) }) +
+      (facts.endedAt ? t("transcript.ended", { date: localDate(facts.endedAt), time: shortTime(facts.endedAt) }) : ""),
     "",
   ];
   if (transcript.trimmed) {
-    lines.push(`(${transcript.trimmed} earlier messages were trimmed; this page keeps the last ${transcript.limit}.)`, "");
+    lines.push(t("transcript.trimmed", { count: String(transcript.trimmed), limit: String(transcript.limit) }), "");
   }
   for (const e of entries) {
     const body = isolated(e.text.replace(/\r\n?/g, "\n")).split("\n").join("\n      ");

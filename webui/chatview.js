@@ -28,17 +28,21 @@ import {
   chatProblem,
   counterText,
   graphemeCount,
-  shortTime,
   transcriptFileName,
   transcriptText,
 } from "./chat.js";
+// `words` is `msg` where a parameter is called msg
+import { errorMsg, msg, msg as words, onLanguageChange, render, t, timeOfDay } from "./i18n.js";
 import { definePanel } from "./panels.js";
 import { MAX_CHAT_CHARS } from "./protocol.js";
-import { byId } from "./ui.js";
+import { byId, say } from "./ui.js";
 
 /**
  * @typedef {import("./chat.js").ChatEntry} ChatEntry
  * @typedef {import("./chat.js").SessionFacts} SessionFacts
+ * @typedef {import("./i18n.js").Msg} Msg
+ * @typedef {ChatEntry & {words?: Msg}} ShownEntry
+ *   words: a note or the operator's name, as the catalogue's (shown anew after a switch of language)
  * @typedef {{
  *   panel: HTMLElement,
  *   toggle: HTMLButtonElement,
@@ -104,6 +108,11 @@ export class ChatPanel {
       }).observe(el.log);
     }
     this.reset();
+    onLanguageChange(() => {
+      this.el.toggleLabel.textContent = this.collapsed ? t("chat.show") : t("chat.hide");
+      this.#setUnread(this.unread);
+      this.#update();
+    });
   }
 
   /** Log out, or a new session is being made: nothing shown, nothing kept. */
@@ -175,8 +184,9 @@ export class ChatPanel {
       if (!this.#watching()) this.#setUnread(this.unread + 1);
     } else if (msg.type === "error") {
       this.hooks.log(`chat: the customer's side refused a message (${msg.code}): ${msg.message}`, "error");
-      this.#setProblem(`Not delivered: ${msg.message}`);
-      this.#add({ who: "note", name: "", text: `Not delivered: ${msg.message}`, at: new Date() });
+      const note = words("chat.not_delivered", { message: errorMsg(msg.code, msg.message) });
+      this.#setProblem(note);
+      this.#add({ who: "note", name: "", text: render(note), at: new Date(), words: note });
     }
   }
 
@@ -186,7 +196,8 @@ export class ChatPanel {
     this.ended = true;
     this.open = false;
     this.facts.endedAt = new Date();
-    this.#add({ who: "note", name: "", text: "The session ended.", at: new Date() });
+    const note = msg("chat.session_ended_note");
+    this.#add({ who: "note", name: "", text: render(note), at: new Date(), words: note });
     this.el.download.hidden = false;
     this.#update();
   }
@@ -197,7 +208,7 @@ export class ChatPanel {
     this.el.body.hidden = collapsed;
     this.el.panel.classList.toggle("collapsed", collapsed);
     this.el.toggle.setAttribute("aria-expanded", String(!collapsed));
-    this.el.toggleLabel.textContent = collapsed ? "Show chat" : "Hide";
+    say(this.el.toggleLabel, collapsed ? msg("chat.show") : msg("chat.hide"));
     this.hooks.onlayout?.();
     if (!collapsed) {
       this.#render();
@@ -239,11 +250,12 @@ export class ChatPanel {
       return;
     }
     if (!this.hooks.send({ type: "chat", text })) {
-      this.#setProblem("Not sent: the chat connection is not open.");
+      this.#setProblem(msg("chat.not_sent"));
       this.hooks.log("chat: could not send, the chat channel is not open", "error");
       return;
     }
-    this.#add({ who: "operator", name: "You", text, at: new Date() });
+    const you = msg("chat.you");
+    this.#add({ who: "operator", name: render(you), text, at: new Date(), words: you });
     this.el.input.value = "";
     this.#setProblem("");
     this.#edited();
@@ -266,11 +278,11 @@ export class ChatPanel {
   }
 
   /**
-   * @param {string} text empty hides the notice
+   * @param {Msg | string} text empty hides the notice
    * @param {"" | "length"} [kind] "length": it goes away once the text fits again
    */
   #setProblem(text, kind = "") {
-    this.el.problem.textContent = text;
+    say(this.el.problem, text);
     this.el.problem.hidden = text === "";
     this.el.problem.dataset.kind = kind;
   }
@@ -278,18 +290,18 @@ export class ChatPanel {
   #update() {
     const el = this.el;
     let state = "";
-    if (this.ended) state = "The session has ended. You can save the transcript.";
-    else if (!this.open) state = "Connecting the chat…";
+    if (this.ended) state = t("chat.state.ended");
+    else if (!this.open) state = t("chat.state.connecting");
     el.state.textContent = state;
     el.state.hidden = state === "";
     el.input.disabled = !this.#canSend();
-    el.input.placeholder = this.#canSend() ? "Write to the customer — Enter sends, Shift+Enter for a new line" : "";
+    el.input.placeholder = this.#canSend() ? t("chat.placeholder") : "";
     this.#edited();
   }
 
   // ------------------------------------------------------------------- the list
 
-  /** @param {ChatEntry} entry */
+  /** @param {ShownEntry} entry */
   #add(entry) {
     this.transcript.add(entry);
     this.queue.push(entry);
@@ -333,13 +345,14 @@ export class ChatPanel {
     this.unread = n;
     this.el.unread.textContent = n > 999 ? "999+" : String(n);
     this.el.unread.hidden = n === 0;
-    this.el.unread.setAttribute("aria-label", `${n} unread`);
+    this.el.unread.setAttribute("aria-label", t("chat.unread", { n: String(n) }));
   }
 }
 
 /**
- * One message on the page: time, who, and the text — each its own isolated run of text.
- * @param {ChatEntry} entry
+ * One message on the page: time, who, and the text — each its own isolated run of text. The
+ * catalogue's words (a note, "You") keep their key, so a switch of language shows them anew.
+ * @param {ShownEntry} entry
  */
 function messageElement(entry) {
   const item = document.createElement("li");
@@ -348,19 +361,21 @@ function messageElement(entry) {
   const time = document.createElement("time");
   time.className = "chat-time";
   time.dateTime = entry.at.toISOString();
-  time.textContent = shortTime(entry.at);
+  time.textContent = timeOfDay(entry.at);
   item.append(time);
   if (entry.who !== "note") {
     const who = document.createElement("span");
     who.className = "chat-who";
     who.dir = "auto";
-    who.textContent = entry.name;
+    if (entry.who === "operator" && entry.words) say(who, entry.words);
+    else who.textContent = entry.name;
     item.append(who);
   }
   const text = document.createElement("span");
   text.className = "chat-text";
   text.dir = "auto";
-  text.textContent = entry.text;
+  if (entry.who === "note" && entry.words) say(text, entry.words);
+  else text.textContent = entry.text;
   item.append(text);
   return item;
 }

@@ -12,6 +12,7 @@
  * `CLIPBOARD_PANEL` registers it as the panel of the `clipboard` capability (`panels.js`).
  */
 
+import { onLanguageChange, t } from "./i18n.js";
 import { definePanel } from "./panels.js";
 
 import {
@@ -30,20 +31,20 @@ import { byId } from "./ui.js";
  * @returns {string | null}
  */
 export function clipboardProblem(text) {
-  if (text === "") return "Nothing to send: the text box is empty.";
+  if (text === "") return t("clipboard.problem.empty");
   const count = charCount(text);
   if (count > MAX_CLIPBOARD_CHARS) {
-    return `Too long: ${count} characters; the clipboard carries at most ${MAX_CLIPBOARD_CHARS}.`;
+    return t("clipboard.problem.too_long", { count: String(count), max: String(MAX_CLIPBOARD_CHARS) });
   }
   let wire;
   try {
     wire = serialize({ type: "clipboard", text }, "control");
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    return `Cannot be sent: ${err.message.replace(/^clipboard\.text: /, "")}.`;
+    return t("clipboard.problem.invalid", { detail: err.message.replace(/^clipboard\.text: /, "") });
   }
   if (utf8Length(wire) > MAX_CONTROL_BYTES) {
-    return `Too large: ${utf8Length(wire)} bytes once encoded; one message carries at most ${MAX_CONTROL_BYTES}.`;
+    return t("clipboard.problem.too_large", { bytes: String(utf8Length(wire)), max: String(MAX_CONTROL_BYTES) });
   }
   return null;
 }
@@ -92,6 +93,10 @@ export class ClipboardPanel {
     el.copyButton.addEventListener("click", () => void this.#copy());
     el.out.addEventListener("input", () => this.#edited());
     this.reset();
+    onLanguageChange(() => {
+      this.#edited();
+      this.update();
+    });
   }
 
   /** A session starts or ends: nothing received, nothing shown. */
@@ -199,15 +204,15 @@ export class ClipboardPanel {
  * @param {boolean} open whether the control channel is open
  */
 export function clipboardStateText(status, open) {
-  if (!open) return "Waiting for the customer…";
+  if (!open) return t("common.waiting_customer");
   switch (status) {
-    case "granted": return "Allowed: text goes both ways";
-    case "asked": return "Asking the customer…";
-    case "denied": return "Clipboard denied by the customer";
-    case "revoked": return "The customer took back the clipboard";
-    case "released": return "Off";
-    case "unknown": return "Waiting for the customer…";
-    case "off": return "Off until the customer allows it";
+    case "granted": return t("clipboard.state.granted");
+    case "asked": return t("clipboard.state.asked");
+    case "denied": return t("clipboard.state.denied");
+    case "revoked": return t("clipboard.state.revoked");
+    case "released": return t("clipboard.state.released");
+    case "unknown": return t("common.waiting_customer");
+    case "off": return t("clipboard.state.off");
   }
 }
 

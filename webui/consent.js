@@ -16,6 +16,7 @@
  *   consent.status("control");                    // "released"
  */
 
+import { t } from "./i18n.js";
 import { capabilityName } from "./protocol.js";
 
 /**
@@ -122,14 +123,18 @@ export class ConsentTracker {
 }
 
 /**
- * What the console calls `capability` (from `CAPABILITY_TABLE`); an unknown token is shown as itself.
+ * What the log calls `capability` (the table's English, `CAPABILITY_TABLE`); an unknown token is
+ * shown as itself. The page's words are `i18n.js`'s `capabilityText` / `capabilityList`.
  * @param {string} capability
  */
 export function nameOf(capability) {
   return capabilityName(capability);
 }
 
-/** @param {readonly string[]} granted */
+/**
+ * What the customer allows, for the log (English).
+ * @param {readonly string[]} granted
+ */
 export function describeGranted(granted) {
   return granted.length ? granted.map(nameOf).join(", ") : "nothing";
 }
@@ -147,7 +152,7 @@ export function stateLogLine(granted, update) {
 }
 
 /**
- * What one change means, in words for the operator.
+ * What one change means, in words for the log (English).
  * @param {ConsentEvent} event
  */
 export function changeText(event) {
@@ -166,12 +171,12 @@ export function changeText(event) {
  */
 export function controlStateText(status) {
   switch (status) {
-    case "granted": return "You have control";
-    case "asked": return "Asking the customer for control…";
-    case "denied": return "Control denied by the customer";
-    case "revoked": return "The customer took back control";
-    case "released": return "You handed back control";
-    case "unknown": return "Waiting for the customer…";
-    case "off": return "Not in control";
+    case "granted": return t("control.state.granted");
+    case "asked": return t("control.state.asked");
+    case "denied": return t("control.state.denied");
+    case "revoked": return t("control.state.revoked");
+    case "released": return t("control.state.released");
+    case "unknown": return t("common.waiting_customer");
+    case "off": return t("control.state.off");
   }
 }

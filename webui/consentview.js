@@ -16,9 +16,10 @@
  */
 
 import { ConsentTracker, changeText, describeGranted, nameOf, stateLogLine } from "./consent.js";
+import { capabilityList, msg } from "./i18n.js";
 import { checkReceives } from "./panels.js";
 import { CAPABILITY_BY_NAME } from "./protocol.js";
-import { byId, setText, show } from "./ui.js";
+import { byId, say, setText, show } from "./ui.js";
 
 /**
  * @typedef {import("./protocol.js").Message} Message
@@ -51,6 +52,8 @@ export class ConsentPanel {
       denied: byId("consent-denied"),
       requestView: /** @type {HTMLButtonElement} */ (byId("request-view-button")),
     };
+    /** What #consent says now. @type {import("./i18n.js").Msg | string} */
+    this.words = msg("consent.waiting");
     this.el.requestView.addEventListener("click", () => this.requestView());
   }
 
@@ -59,7 +62,8 @@ export class ConsentPanel {
     this.reset();
     this.live = true;
     show(this.el.panel, true);
-    setText(this.el.consent, "Waiting for the customer's answer…");
+    this.words = msg("consent.waiting");
+    say(this.el.consent, this.words);
     show(this.el.denied, false);
     show(this.el.requestView, false);
   }
@@ -125,8 +129,9 @@ export class ConsentPanel {
   update(offers) {
     const granted = this.consent.granted;
     if (granted) {
-      const words = describeGranted(granted);
-      setText(this.el.consent, words.charAt(0).toUpperCase() + words.slice(1));
+      const words = capabilityList(granted);
+      this.words = words.charAt(0).toUpperCase() + words.slice(1);
+      setText(this.el.consent, this.words);
     }
     const viewAllowed = granted?.includes("view") ?? false;
     show(this.el.requestView, this.hooks.isOpen() && granted !== null && !viewAllowed && this.live && offers("view"));
@@ -139,7 +144,8 @@ export class ConsentPanel {
     }
     this.consent.ask("view");
     show(this.el.denied, false);
-    setText(this.el.consent, `${this.el.consent.textContent} (screen view requested…)`);
+    this.words = msg("consent.view_requested", { allowed: this.words });
+    say(this.el.consent, this.words);
     this.hooks.log("consent: asked the customer for screen viewing");
   }
 }

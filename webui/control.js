@@ -17,6 +17,7 @@
  */
 
 import { controlStateText } from "./consent.js";
+import { onLanguageChange, t } from "./i18n.js";
 import { attachInput } from "./input.js";
 import { definePanel } from "./panels.js";
 import { byId } from "./ui.js";
@@ -67,6 +68,7 @@ export class RemoteControl {
     el.captureBar.hidden = true;
     el.keyboardCapture.hidden = true;
     this.update();
+    onLanguageChange(() => this.update());
   }
 
   /** @param {boolean} live whether a screen session's peer connection exists */
@@ -93,7 +95,7 @@ export class RemoteControl {
     const status = this.live ? consent.status("control") : "unknown";
     const el = this.el;
     el.panel.hidden = !this.live;
-    el.state.textContent = open ? controlStateText(status) : "Waiting for the customer…";
+    el.state.textContent = open ? controlStateText(status) : t("common.waiting_customer");
     el.state.dataset.status = open ? status : "unknown";
     el.requestButton.hidden = !open || allowed || status === "unknown";
     el.requestButton.disabled = status === "asked";

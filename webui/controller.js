@@ -12,8 +12,10 @@
  */
 
 import { formatCountdown } from "./format.js";
+// `msg` is called `words` here: the handlers' parameter is called msg
+import { byeMsg, errorMsg, msg as words } from "./i18n.js";
 import { LiveSession } from "./live.js";
-import { BYE_REASONS, byeText } from "./protocol.js";
+import { BYE_REASONS } from "./protocol.js";
 import { INITIAL, reduce } from "./session.js";
 import { SessionView } from "./sessionview.js";
 import { Signaling, socketUrl } from "./signaling.js";
@@ -21,6 +23,7 @@ import { Signaling, socketUrl } from "./signaling.js";
 /**
  * @typedef {import("./protocol.js").Message} Message
  * @typedef {import("./session.js").SessionEvent} SessionEvent
+ * @typedef {import("./i18n.js").Msg} Msg
  * @typedef {(line: string, level?: "info" | "error") => void} Log
  */
 
@@ -56,7 +59,7 @@ export class SessionController {
   /**
    * Move the session on by `event` and say where it is now.
    * @param {SessionEvent} event
-   * @param {string} words what #status says
+   * @param {Msg} words what #status says
    */
   setPhase(event, words) {
     const before = this.session.phase;
@@ -129,7 +132,7 @@ export class SessionController {
       this.createWhenReady = false;
       this.createSession();
     } else if (this.session.phase === "offline") {
-      this.setPhase({ type: "ready" }, "Ready. Press “New session” to get a code.");
+      this.setPhase({ type: "ready" }, words("status.ready"));
     }
   }
 
@@ -137,16 +140,17 @@ export class SessionController {
   onSessionCreated(msg) {
     this.sessionId = msg.session_id;
     this.view.code(msg.code, msg.expires_at, () => {
-      if (this.session.phase === "waiting") this.view.detail("The code has expired.", "error");
+      if (this.session.phase === "waiting") this.view.detail(words("status.code_expired"), "error");
     });
-    this.setPhase({ type: "created", mode: msg.mode }, "Waiting for the customer to enter the code");
+    this.setPhase({ type: "created", mode: msg.mode }, words("status.waiting_for_code"));
     this.log(`session created (${msg.mode}), the code is valid for ${formatCountdown(msg.ttl)}`);
   }
 
   /** @param {Message} msg */
   onJoinRequest(msg) {
     this.sessionId = msg.session_id;
-    this.setPhase({ type: "join_request", user: msg.user, host: msg.host }, `Customer joined: ${msg.user} on ${msg.host} (${msg.os})`);
+    this.setPhase({ type: "join_request", user: msg.user, host: msg.host },
+      words("status.customer_joined", { user: msg.user, host: msg.host, os: msg.os }));
     this.view.joinRequest({ host: msg.host, user: msg.user, os: msg.os, address: msg.address });
     this.log(`join request from ${msg.user} on ${msg.host}, ${msg.os}, ${msg.address || "address unknown"}`);
   }
@@ -155,10 +159,10 @@ export class SessionController {
   onPaired(msg) {
     this.view.stopCountdown();
     this.sessionId = msg.session_id;
-    this.view.peer(`${msg.user} on ${msg.host} (${msg.os})`);
+    this.view.peer(words("peer.info", { user: msg.user, host: msg.host, os: msg.os }));
     this.live.reset();
     this.setPhase({ type: "paired", mode: msg.mode, user: msg.user, host: msg.host, operator: msg.operator },
-      "Connecting to the customer…");
+      words("status.connecting_customer"));
     this.log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
     this.live.connect(msg);
   }
@@ -170,7 +174,7 @@ export class SessionController {
     this.log("offer received, answering");
     link.acceptOffer(msg.sdp).catch((err) => {
       this.log(`could not answer the offer: ${err.message}`, "error");
-      this.view.detail(`Could not answer the customer's offer: ${err.message}`, "error");
+      this.view.detail(words("status.offer_failed", { error: err.message }), "error");
     });
   }
 
@@ -192,11 +196,14 @@ export class SessionController {
   onError(msg) {
     const retry = msg.retry_after != null ? ` (retry in ${Math.ceil(msg.retry_after)} s)` : "";
     this.log(`server error ${msg.code}: ${msg.message}${retry}`, "error");
+    // the console's own words for a code it knows; the server's for one it does not
+    const text = errorMsg(msg.code, msg.message);
+    const shown = msg.retry_after != null ? words("status.retry", { message: text, seconds: Math.ceil(msg.retry_after) }) : text;
     if (this.session.phase === "creating") {
-      this.setPhase({ type: "ready" }, "Could not start a session");
-      this.view.detail(`${msg.message}${retry}`, "error");
+      this.setPhase({ type: "ready" }, words("status.start_failed"));
+      this.view.detail(shown, "error");
     } else {
-      this.view.detail(`Server: ${msg.message}${retry}`, "error");
+      this.view.detail(words("status.server_error", { message: shown }), "error");
     }
   }
 
@@ -208,9 +215,9 @@ export class SessionController {
     this.log(`signaling connection closed (code ${event.code}${why})`, "error");
     const phase = this.session.phase;
     const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(phase);
-    if (live) this.endSession("operator_left", "the connection to the server was lost");
-    else if (phase !== "offline") this.setPhase({ type: "ended", reason: "operator_left" }, "Not connected to the server");
-    this.view.detail("The connection to the server was lost. “New session” connects again.", "error");
+    if (live) this.endSession("operator_left", words("status.lost_reason"));
+    else if (phase !== "offline") this.setPhase({ type: "ended", reason: "operator_left" }, words("status.not_connected_server"));
+    this.view.detail(words("status.connection_lost"), "error");
     this.createWhenReady = false;
     if (!event.wasOpen || event.code === 1008) this.onrefused(); // perhaps the web session expired
   }
@@ -220,7 +227,7 @@ export class SessionController {
   /** Logged in: connect to the signaling server. */
   online() {
     this.session = INITIAL;
-    this.setPhase({ type: "offline" }, "Connecting to the server…");
+    this.setPhase({ type: "offline" }, words("status.connecting_server"));
     this.connect();
   }
 
@@ -230,11 +237,11 @@ export class SessionController {
     if (!this.signaling || !this.welcomed) {
       this.createWhenReady = true;
       if (!this.signaling) this.connect();
-      this.setPhase({ type: "creating" }, "Connecting to the server…");
+      this.setPhase({ type: "creating" }, words("status.connecting_server"));
       return;
     }
-    this.setPhase({ type: "creating" }, "Creating a session…");
-    if (!this.send({ type: "create_session", mode })) this.setPhase({ type: "ready" }, "Not connected to the server");
+    this.setPhase({ type: "creating" }, words("status.creating"));
+    if (!this.send({ type: "create_session", mode })) this.setPhase({ type: "ready" }, words("status.not_connected_server"));
   }
 
   cancelSession() {
@@ -278,13 +285,13 @@ export class SessionController {
   /**
    * Tear the session down and say why.
    * @param {string} reason a BYE_REASONS key (or another token from the server)
-   * @param {string} [words] instead of the reason's text
+   * @param {Msg} [why] instead of the reason's words
    */
-  endSession(reason, words) {
+  endSession(reason, why) {
     this.clearSession();
     const customerGone = reason === "peer_ended" || reason === "peer_left";
-    const text = `Ended: ${words ?? byeText(reason)}${customerGone ? ". Customer disconnected." : ""}`;
-    this.setPhase({ type: "ended", reason }, text);
+    const params = { reason: why ?? byeMsg(reason) };
+    this.setPhase({ type: "ended", reason }, customerGone ? words("status.ended_customer_gone", params) : words("status.ended", params));
     if (!(reason in BYE_REASONS)) this.log(`the session ended for an unknown reason: ${reason}`, "error");
   }
 

@@ -15,6 +15,7 @@
 
 import { ConsentPanel } from "./consentview.js";
 import { PANELS } from "./features.js";
+import { msg, onLanguageChange, routeMsg } from "./i18n.js";
 import { MediaView, connectedRoute } from "./media.js";
 import { Panels } from "./panels.js";
 import { PeerLink } from "./rtc.js";
@@ -27,7 +28,7 @@ import { offers, picture } from "./session.js";
  * @typedef {{
  *   readonly session: import("./session.js").SessionState,
  *   dispatch: (event: SessionEvent) => void,
- *   setPhase: (event: SessionEvent, words: string) => void,
+ *   setPhase: (event: SessionEvent, words: import("./i18n.js").Msg) => void,
  *   send: (msg: Message) => boolean,
  *   view: import("./sessionview.js").SessionView,
  * }} LiveHost
@@ -62,6 +63,9 @@ export class LiveSession {
       consent: this.consent.consent,
     });
     this.updatePicture();
+    /** The route #status names ("direct", "relay"), once connected. @type {string | null} */
+    this.route = null;
+    onLanguageChange(() => this.refresh()); // words that follow from state: shown again
   }
 
   /** Show what applies now: after consent or capabilities change, and when a data channel opens or closes. */
@@ -79,6 +83,7 @@ export class LiveSession {
 
   /** Paired, before the phase changes: nothing of an earlier session is shown. */
   reset() {
+    this.route = null;
     this.consent.reset();
     this.panels.reset();
     this.updatePicture();
@@ -139,34 +144,28 @@ export class LiveSession {
     if (connection === "connected") {
       void connectedRoute(link).then((route) => {
         if (this.link !== link) return;
-        host.setPhase({ type: "connected" }, route ? `Connected (${route})` : "Connected");
+        this.route = route;
+        host.setPhase({ type: "connected" }, route ? msg("status.connected_route", { route: routeMsg(route) }) : msg("status.connected"));
         if (link.verification) {
           host.view.verification(link.verification);
           this.log(`verification code ${link.verification}`);
         }
       });
     } else if (connection === "failed") {
-      host.setPhase({ type: "failed" }, "Connection failed");
-      host.view.detail(
-        this.turn
-          ? "No network path to the customer, not even through the TURN relay (its errors are in the log)."
-          : "No network path to the customer. A TURN relay is needed for customers behind strict firewalls.",
-        "error",
-      );
+      host.setPhase({ type: "failed" }, msg("status.failed"));
+      host.view.detail(this.turn ? msg("status.no_path_turn") : msg("status.no_path"), "error");
     } else if (connection === "disconnected" && host.session.phase === "connected") {
-      host.view.detail("Connection interrupted; waiting for it to recover…", "error");
+      host.view.detail(msg("status.interrupted"), "error");
     }
   }
 
   /** @param {import("./stats.js").Quality | null} q */
   showQuality(q) {
     this.media.quality(q);
-    if (q?.route && this.host.session.phase === "connected") {
-      const words = `Connected (${q.route})`;
-      if (this.host.view.status !== words) {
-        this.log(`route: ${q.route} (${q.localType} -> ${q.remoteType})`);
-        this.host.view.status = words;
-      }
+    if (q?.route && this.host.session.phase === "connected" && q.route !== this.route) {
+      this.route = q.route;
+      this.log(`route: ${q.route} (${q.localType} -> ${q.remoteType})`);
+      this.host.view.status = msg("status.connected_route", { route: routeMsg(q.route) });
     }
   }
 

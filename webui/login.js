@@ -3,12 +3,13 @@
  * The sign-in form and the account bar: which of the login view and the console is on the page.
  *
  *   const login = new LoginView({onlogin: (name) => ..., onlogout: () => ...});
- *   login.show("Your login has expired. Please log in again.");
+ *   login.show(msg("login.expired"));
  *   login.showConsole("alice");
  */
 
 import * as api from "./api.js";
-import { byId, setText, show } from "./ui.js";
+import { errorMsg, msg } from "./i18n.js";
+import { byId, say, show } from "./ui.js";
 
 /**
  * @typedef {{onlogin: (name: string) => void, onlogout: () => void}} LoginHooks
@@ -36,14 +37,14 @@ export class LoginView {
     this.el.logoutButton.addEventListener("click", () => hooks.onlogout());
   }
 
-  /** @param {string} [message] shown in the alert */
+  /** @param {import("./i18n.js").Msg | string} [message] shown in the alert */
   show(message = "") {
     const el = this.el;
     show(el.loading, false);
     show(el.consoleView, false);
     show(el.account, false);
     show(el.loginView, true);
-    setText(el.loginError, message);
+    say(el.loginError, message);
     show(el.loginError, message !== "");
     el.loginButton.disabled = false;
     el.username.focus();
@@ -56,7 +57,7 @@ export class LoginView {
     show(el.loginView, false);
     show(el.consoleView, true);
     show(el.account, true);
-    setText(el.operatorName, name);
+    el.operatorName.textContent = name;
     el.password.value = "";
   }
 
@@ -67,7 +68,7 @@ export class LoginView {
     const username = el.username.value.trim();
     const password = el.password.value;
     if (!username || !password) {
-      setText(el.loginError, "Enter your username and password.");
+      say(el.loginError, msg("login.missing"));
       show(el.loginError, true);
       return;
     }
@@ -76,8 +77,8 @@ export class LoginView {
       this.hooks.onlogin(await api.login(username, password));
     } catch (err) {
       const e = /** @type {api.ApiError} */ (err);
-      const retry = e.retryAfter ? ` Try again in ${Math.ceil(e.retryAfter)} s.` : "";
-      setText(el.loginError, `${e.message}${retry}`);
+      const message = e.code === "unreachable" ? msg("login.unreachable") : errorMsg(e.code, e.message);
+      say(el.loginError, e.retryAfter ? msg("login.error_retry", { message, seconds: Math.ceil(e.retryAfter) }) : message);
       show(el.loginError, true);
       el.loginButton.disabled = false;
       el.password.select();

@@ -10,8 +10,9 @@
  *   media.quality(q);                                             // once a second; null clears
  */
 
+import { msg, routeMsg } from "./i18n.js";
 import { qualityText } from "./stats.js";
-import { byId, setText } from "./ui.js";
+import { byId, say, setText } from "./ui.js";
 
 /**
  * @typedef {import("./stats.js").Quality} Quality
@@ -38,7 +39,7 @@ export class MediaView {
     const el = this.el;
     el.fullscreenButton.addEventListener("click", () => this.toggleFullscreen());
     document.addEventListener("fullscreenchange", () => {
-      setText(el.fullscreenButton, document.fullscreenElement ? "Exit full screen" : "Full screen");
+      say(el.fullscreenButton, document.fullscreenElement ? msg("media.exit_fullscreen") : msg("media.fullscreen"));
     });
     let pictureSize = "";
     el.video.addEventListener("resize", () => {
@@ -116,7 +117,7 @@ export class MediaView {
     setText(el.qFps, q?.fps != null ? String(q.fps) : "–");
     setText(el.qKbps, q?.kbps != null ? String(q.kbps) : "–");
     setText(el.qRtt, q?.rttMs != null ? String(q.rttMs) : "–");
-    setText(el.qRoute, q?.route ?? "–");
+    say(el.qRoute, q?.route ? routeMsg(q.route) : "–");
     el.qRoute.dataset.route = q?.route ?? "";
     if (q) el.videoWrap.title = qualityText(q);
   }

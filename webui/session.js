@@ -19,6 +19,7 @@
  *   offers(s, "control");   // false: a call has no remote control
  */
 
+import { t } from "./i18n.js";
 import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
 
 /**
@@ -170,9 +171,9 @@ export function picture(state, linked) {
   const granted = state.granted;
   const allowed = granted?.includes("view") ?? false;
   const visible = state.shared && allowed && state.mode === "screen";
-  let words = "No picture";
-  if (state.mode === "call" && state.phase !== "ended") words = "Voice call: no screen is shared";
-  else if (linked && granted && !allowed) words = "Screen viewing is not allowed";
-  else if (linked && !visible) words = "Waiting for the customer's screen…";
+  let words = t("picture.none");
+  if (state.mode === "call" && state.phase !== "ended") words = t("picture.call");
+  else if (linked && granted && !allowed) words = t("picture.not_allowed");
+  else if (linked && !visible) words = t("picture.waiting");
   return { visible, words };
 }

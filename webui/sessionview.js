@@ -5,16 +5,18 @@
  * end button. It holds no session state: `controller.js` says what to show.
  *
  *   const view = new SessionView({create, cancel, accept, reject, end});
- *   view.phase("waiting", "Waiting for the customer to enter the code");
+ *   view.phase("waiting", msg("status.waiting_for_code"));
  *   view.code("123456789", expiresAt, () => ...);   // shown with its countdown
  */
 
 import { formatCode, formatCountdown, secondsLeft } from "./format.js";
+import { msg } from "./i18n.js";
 import { MODES } from "./protocol.js";
-import { byId, setText, show } from "./ui.js";
+import { byId, say, setText, show } from "./ui.js";
 
 /**
  * @typedef {import("./session.js").Phase} Phase
+ * @typedef {import("./i18n.js").Msg} Msg
  * @typedef {{create: () => void, cancel: () => void, accept: () => void, reject: () => void, end: () => void}} SessionActions
  *   what the buttons do
  */
@@ -46,6 +48,8 @@ export class SessionView {
     };
     /** @type {ReturnType<typeof setInterval> | null} */
     this.countdownTimer = null;
+    /** What #status says now. @type {Msg} */
+    this.words = msg("status.not_connected");
     const el = this.el;
     el.newSessionButton.addEventListener("click", actions.create);
     el.cancelButton.addEventListener("click", actions.cancel);
@@ -57,12 +61,12 @@ export class SessionView {
   /**
    * The session is in `phase`: show the panels that belong to it and say so.
    * @param {Phase} phase
-   * @param {string} words what #status says
+   * @param {Msg} words what #status says
    */
   phase(phase, words) {
     const el = this.el;
     el.status.dataset.phase = phase;
-    setText(el.status, words);
+    this.status = words;
     this.detail("");
     const live = phase === "connecting" || phase === "connected";
     show(el.startPanel, phase === "idle" || phase === "ended" || phase === "offline");
@@ -80,22 +84,23 @@ export class SessionView {
     return checked && MODES.includes(checked.value) ? checked.value : "screen";
   }
 
-  /** What #status says now. */
+  /** What #status says now (in any language). */
   get status() {
-    return this.el.status.textContent ?? "";
+    return this.words;
   }
 
-  /** @param {string} words what #status says, in the same phase */
+  /** @param {Msg} words what #status says, in the same phase */
   set status(words) {
-    setText(this.el.status, words);
+    this.words = words;
+    say(this.el.status, words);
   }
 
   /**
-   * @param {string} text words under the status line; empty hides it
+   * @param {Msg | string} text words under the status line; empty hides it
    * @param {"info" | "error"} [level]
    */
   detail(text, level = "info") {
-    setText(this.el.statusDetail, text);
+    say(this.el.statusDetail, text);
     this.el.statusDetail.classList.toggle("alert", level === "error");
     show(this.el.statusDetail, text !== "");
   }
@@ -137,7 +142,7 @@ export class SessionView {
     setText(el.joinHost, request.host);
     setText(el.joinUser, request.user);
     setText(el.joinOs, request.os);
-    setText(el.joinAddress, request.address || "unknown");
+    say(el.joinAddress, request.address || msg("join.address_unknown"));
     show(el.joinRequest, true);
     el.acceptButton.disabled = false;
     el.rejectButton.disabled = false;
@@ -150,9 +155,9 @@ export class SessionView {
     this.el.rejectButton.disabled = true;
   }
 
-  /** @param {string | null} text who the customer is; null hides it */
+  /** @param {Msg | null} text who the customer is; null hides it */
   peer(text) {
-    if (text !== null) setText(this.el.peerInfo, text);
+    if (text !== null) say(this.el.peerInfo, text);
     show(this.el.peerPanel, text !== null);
   }
 

@@ -1,7 +1,15 @@
 // @ts-check
-/** Small DOM helpers for the console: look-ups, showing and hiding, the log panel. */
+/**
+ * Small DOM helpers for the console: look-ups, showing and hiding, words, the log panel.
+ *
+ * The log panel is a technical record for support staff (and the browser console): its lines
+ * stay in English whatever the page's language, so they read the same in every bug report.
+ */
 
 import { clockTime } from "./format.js";
+import { t } from "./i18n.js";
+
+/** @typedef {import("./i18n.js").Msg} Msg */
 
 /**
  * The element with this id (throws if the page lacks it: a broken page should fail loudly).
@@ -29,6 +37,24 @@ export function show(el, visible = true) {
  */
 export function setText(el, text) {
   el.textContent = text;
+  if (el.dataset) {
+    delete el.dataset.i18n; // these words are not the catalogue's: a switch of language leaves them
+    delete el.dataset.i18nParams;
+  }
+}
+
+/**
+ * Put words from the catalogue on the page, keeping their key (and params) on the element so a
+ * switch of language shows them anew (`language.js`); a plain string is shown as it is.
+ * @param {HTMLElement} el
+ * @param {Msg | string} words
+ */
+export function say(el, words) {
+  if (typeof words === "string") return setText(el, words);
+  el.textContent = t(words.key, words.params);
+  el.dataset.i18n = words.key;
+  if (words.params) el.dataset.i18nParams = JSON.stringify(words.params);
+  else delete el.dataset.i18nParams;
 }
 
 /** Lines kept in the log panel; older ones drop off the top. */

@@ -8,8 +8,9 @@
  * `VIEW_PANEL` registers it as the panel of the `view` capability (`panels.js`).
  */
 
+import { msg, onLanguageChange, t } from "./i18n.js";
 import { definePanel } from "./panels.js";
-import { byId } from "./ui.js";
+import { byId, say, setText } from "./ui.js";
 
 /**
  * @typedef {{index: number, x: number, y: number, width: number, height: number, primary: boolean}} Monitor
@@ -22,7 +23,7 @@ import { byId } from "./ui.js";
  * @param {Monitor} monitor
  */
 export function monitorLabel(monitor) {
-  return `Monitor ${monitor.index + 1} (${monitor.width}×${monitor.height})`;
+  return t("view.monitor", { n: String(monitor.index + 1), width: String(monitor.width), height: String(monitor.height) });
 }
 
 /**
@@ -30,8 +31,8 @@ export function monitorLabel(monitor) {
  * @param {ViewState} view
  */
 export function viewStateText(view) {
-  if (view.window != null) return `One application: ${view.window || "(untitled window)"}`;
-  return `Whole screen: Monitor ${view.monitor + 1}`;
+  if (view.window != null) return t("view.state_window", { title: view.window || t("view.untitled") });
+  return t("view.state_screen", { n: String(view.monitor + 1) });
 }
 
 /**
@@ -48,7 +49,8 @@ export function viewLogLine(before, now) {
 
 /** @param {ViewState} view */
 function viewKey(view) {
-  return JSON.stringify([view.monitors.map(monitorLabel), view.monitor, view.window ?? null, view.width, view.height]);
+  const monitors = view.monitors.map((m) => [m.index, m.width, m.height]);
+  return JSON.stringify([monitors, view.monitor, view.window ?? null, view.width, view.height]);
 }
 
 /**
@@ -81,6 +83,9 @@ export class ViewPanel {
     el.monitor.addEventListener("change", () => this.#select());
     el.limitButton.addEventListener("click", () => this.#limit());
     this.reset();
+    onLanguageChange(() => {
+      if (this.view) this.#label(this.view);
+    });
   }
 
   /** The session is over (or a new one starts): nothing is shown. */
@@ -89,7 +94,7 @@ export class ViewPanel {
     this.live = false;
     this.el.monitor.replaceChildren();
     this.el.viewState.textContent = "";
-    this.el.note.textContent = "";
+    setText(this.el.note, "");
     this.update();
   }
 
@@ -97,9 +102,18 @@ export class ViewPanel {
   show(msg) {
     const line = viewLogLine(this.view, msg);
     if (line) this.hooks.log(line);
-    if (line || msg.window != null) this.el.note.textContent = "";
+    if (line || msg.window != null) setText(this.el.note, "");
     this.view = msg;
-    const options = msg.monitors.map((m) => {
+    this.#label(msg);
+    this.update();
+  }
+
+  /**
+   * The picker and the words for what is shared, in the language in use.
+   * @param {ViewState} view
+   */
+  #label(view) {
+    const options = view.monitors.map((m) => {
       const option = document.createElement("option");
       option.value = String(m.index);
       option.textContent = monitorLabel(m);
@@ -108,10 +122,9 @@ export class ViewPanel {
     const same = options.length === this.el.monitor.options.length &&
       options.every((o, i) => o.value === this.el.monitor.options[i].value && o.textContent === this.el.monitor.options[i].textContent);
     if (!same) this.el.monitor.replaceChildren(...options);
-    this.el.monitor.value = String(msg.monitor);
-    this.el.viewState.textContent = viewStateText(msg);
-    this.el.viewState.title = msg.window != null ? `Limited to one application: ${msg.window}` : "";
-    this.update();
+    this.el.monitor.value = String(view.monitor);
+    this.el.viewState.textContent = viewStateText(view);
+    this.el.viewState.title = view.window != null ? t("view.limited_title", { title: view.window }) : "";
   }
 
   /** Show what applies: the tools only while the picture may be seen. */
@@ -140,7 +153,7 @@ export class ViewPanel {
   #limit() {
     if (this.hooks.sendControl({ type: "limit_request" })) {
       this.hooks.log("view: asked the customer to limit the session to one application");
-      this.el.note.textContent = "Asked the customer to pick one application…";
+      say(this.el.note, msg("view.limit_asked"));
       this.update();
     } else {
       this.hooks.log("could not ask for one application: the control channel is not open", "error");
