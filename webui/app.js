@@ -20,7 +20,7 @@
 
 import * as api from "./api.js";
 import { SessionController } from "./controller.js";
-import { errorMsg, msg } from "./i18n.js";
+import { errorMsg, msg, t } from "./i18n.js";
 import { startLanguage } from "./language.js";
 import { LoginView } from "./login.js";
 import { ProtocolError } from "./protocol.js";
@@ -64,7 +64,7 @@ export function start() {
     try {
       await api.logout();
     } catch (err) {
-      log(`logout failed: ${/** @type {Error} */ (err).message}`, "error");
+      log(t("log.logout_failed", { error: String(/** @type {Error} */ (err).message) }), "error");
     }
     logList.replaceChildren();
     session.resetSessionView();

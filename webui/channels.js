@@ -14,6 +14,7 @@
  *   channels.send("chat", {type: "chat", text: "hello"});   // false while not open
  */
 
+import { t } from "./i18n.js";
 import { CHANNEL_BY_LABEL, ProtocolError, parse, serialize } from "./protocol.js";
 
 /**
@@ -68,7 +69,7 @@ export class DataChannels {
     const spec = CHANNEL_BY_LABEL.get(channel.label);
     if (!spec || this.closed) {
       this.unknown += spec ? 0 : 1;
-      log(`data channel ${JSON.stringify(channel.label.slice(0, 40))} is not part of the protocol: closed`, "error");
+      log(t("log.channel.not_protocol", { label: JSON.stringify(channel.label.slice(0, 40)) }), "error");
       try {
         channel.close();
       } catch {
@@ -79,7 +80,7 @@ export class DataChannels {
     const label = spec.label;
     const previous = this.byLabel.get(label);
     if (previous && previous !== channel) {
-      log(`a second ${label} channel from the peer replaces the first`, "error");
+      log(t("log.channel.replaced", { label }), "error");
       previous.close();
     }
     this.byLabel.set(label, channel);
@@ -90,11 +91,11 @@ export class DataChannels {
       this.hooks.onchange?.(label, reported);
     };
     channel.addEventListener("open", () => {
-      log(`${label} channel open`);
+      log(t("log.channel.open", { label }));
       changed();
     });
     channel.addEventListener("close", () => {
-      if (!this.closed) log(`${label} channel closed`);
+      if (!this.closed) log(t("log.channel.closed", { label }));
       changed();
     });
     channel.addEventListener("message", (event) => this.#receive(label, event.data));
@@ -110,7 +111,7 @@ export class DataChannels {
     const log = this.hooks.log;
     const spec = /** @type {import("./protocol.js").ChannelSpec} */ (CHANNEL_BY_LABEL.get(label));
     if (typeof data !== "string") {
-      if (!spec.binary) log(`binary frame on the ${label} channel: dropped`, "error");
+      if (!spec.binary) log(t("log.channel.binary", { label }), "error");
       return;
     }
     let msg;
@@ -118,11 +119,11 @@ export class DataChannels {
       msg = parse(data, /** @type {RegistryName} */ (spec.registry.name));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      log(`bad ${label} message (${err.code}): ${err.message}`, "error");
+      log(t("log.channel.bad_message", { label, code: err.code, error: err.message }), "error");
       return;
     }
     if (!spec.from_peer.includes(msg.type)) {
-      log(`${msg.type} may not come from the peer on the ${label} channel: dropped`, "error");
+      log(t("log.channel.not_from_peer", { type: msg.type, label }), "error");
       return;
     }
     this.hooks.onmessage(label, msg);

@@ -178,12 +178,12 @@ export class ChatPanel {
     if (msg.type === "chat") {
       this.received++;
       if (this.received <= 3 || this.received % 1000 === 0) {
-        this.hooks.log(`chat: message from the customer (${graphemeCount(msg.text)} characters; ${this.received} so far)`);
+        this.hooks.log(t("log.chat.received", { count: String(graphemeCount(msg.text)), total: String(this.received) }));
       }
       this.#add({ who: "customer", name: this.facts.user, text: msg.text, at: new Date() });
       if (!this.#watching()) this.#setUnread(this.unread + 1);
     } else if (msg.type === "error") {
-      this.hooks.log(`chat: the customer's side refused a message (${msg.code}): ${msg.message}`, "error");
+      this.hooks.log(t("log.chat.refused", { code: msg.code, message: msg.message }), "error");
       const note = words("chat.not_delivered", { message: errorMsg(msg.code, msg.message) });
       this.#setProblem(note);
       this.#add({ who: "note", name: "", text: render(note), at: new Date(), words: note });
@@ -229,7 +229,7 @@ export class ChatPanel {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    this.hooks.log(`chat: transcript saved (${this.transcript.kept().length} messages)`);
+    this.hooks.log(t("log.chat.saved", { count: String(this.transcript.kept().length) }));
   }
 
   // ------------------------------------------------------------------- sending
@@ -251,7 +251,7 @@ export class ChatPanel {
     }
     if (!this.hooks.send({ type: "chat", text })) {
       this.#setProblem(msg("chat.not_sent"));
-      this.hooks.log("chat: could not send, the chat channel is not open", "error");
+      this.hooks.log(t("log.chat.not_open"), "error");
       return;
     }
     const you = msg("chat.you");

@@ -132,11 +132,11 @@ export class ClipboardPanel {
   /** @param {{text: string}} msg a clipboard message from the customer */
   receive(msg) {
     if (!this.hooks.consent.allows("clipboard")) {
-      this.hooks.log("clipboard text from the customer while not allowed: ignored", "error");
+      this.hooks.log(t("log.clipboard.not_allowed"), "error");
       return;
     }
     this.el.incoming.textContent = msg.text;
-    this.hooks.log(`clipboard: received ${charCount(msg.text)} characters from the customer`);
+    this.hooks.log(t("log.clipboard.received", { count: String(charCount(msg.text)) }));
     this.update();
   }
 
@@ -152,11 +152,11 @@ export class ClipboardPanel {
 
   #request() {
     if (!this.hooks.sendControl({ type: "consent_request", capability: "clipboard" })) {
-      this.hooks.log("could not ask for the clipboard: the control channel is not open", "error");
+      this.hooks.log(t("log.clipboard.ask_closed"), "error");
       return;
     }
     this.hooks.consent.ask("clipboard");
-    this.hooks.log("consent: asked the customer for the clipboard");
+    this.hooks.log(t("log.consent.asked_clipboard"));
     this.update();
   }
 
@@ -168,10 +168,10 @@ export class ClipboardPanel {
     if (problem !== null) return;
     if (!this.hooks.consent.allows("clipboard")) return;
     if (!this.hooks.sendControl({ type: "clipboard", text })) {
-      this.hooks.log("could not send the clipboard: the control channel is not open", "error");
+      this.hooks.log(t("log.clipboard.send_closed"), "error");
       return;
     }
-    this.hooks.log(`clipboard: sent ${charCount(text)} characters to the customer`);
+    this.hooks.log(t("log.clipboard.sent", { count: String(charCount(text)) }));
     this.el.problem.textContent = "";
   }
 
@@ -180,10 +180,10 @@ export class ClipboardPanel {
     if (window.isSecureContext && navigator.clipboard?.writeText) {
       try {
         await navigator.clipboard.writeText(text);
-        this.hooks.log("clipboard: the customer's text is on your clipboard");
+        this.hooks.log(t("log.clipboard.copied"));
         return;
       } catch (err) {
-        this.hooks.log(`clipboard: the browser refused (${/** @type {Error} */ (err).message}); trying another way`, "error");
+        this.hooks.log(t("log.clipboard.refused", { error: String(/** @type {Error} */ (err).message) }), "error");
       }
     }
     const selection = window.getSelection();
@@ -193,8 +193,8 @@ export class ClipboardPanel {
     selection?.addRange(range);
     // The only way to copy on a plain-HTTP page (deprecated, still supported for user gestures).
     const copied = document.execCommand("copy");
-    if (copied) this.hooks.log("clipboard: the customer's text is on your clipboard");
-    else this.hooks.log("clipboard: this browser would not copy; the text is selected, press Ctrl+C", "error");
+    if (copied) this.hooks.log(t("log.clipboard.copied"));
+    else this.hooks.log(t("log.clipboard.select"), "error");
   }
 }
 

@@ -16,8 +16,7 @@
  *   consent.status("control");                    // "released"
  */
 
-import { t } from "./i18n.js";
-import { capabilityName } from "./protocol.js";
+import { capabilityList, capabilityText, t } from "./i18n.js";
 
 /**
  * @typedef {"unknown" | "off" | "asked" | "granted" | "denied" | "revoked" | "released"} Status
@@ -123,20 +122,20 @@ export class ConsentTracker {
 }
 
 /**
- * What the log calls `capability` (the table's English, `CAPABILITY_TABLE`); an unknown token is
- * shown as itself. The page's words are `i18n.js`'s `capabilityText` / `capabilityList`.
+ * What the log calls `capability`, in the language in use (in English the table's words,
+ * `CAPABILITY_TABLE`); an unknown token is shown as itself.
  * @param {string} capability
  */
 export function nameOf(capability) {
-  return capabilityName(capability);
+  return capabilityText(capability);
 }
 
 /**
- * What the customer allows, for the log (English).
+ * What the customer allows, for the log ("screen viewing, chat", or "nothing").
  * @param {readonly string[]} granted
  */
 export function describeGranted(granted) {
-  return granted.length ? granted.map(nameOf).join(", ") : "nothing";
+  return capabilityList(granted);
 }
 
 /**
@@ -146,22 +145,25 @@ export function describeGranted(granted) {
  */
 export function stateLogLine(granted, update) {
   if (!update.first && !update.added.length && !update.removed.length) return null;
-  return `consent: the customer allows ${describeGranted(granted)}` +
-    (update.added.length ? ` (+${update.added.join(", ")})` : "") +
-    (update.removed.length ? ` (-${update.removed.join(", ")})` : "");
+  const list = (/** @type {string[]} */ tokens) => tokens.join(t("list.separator"));
+  return t("log.consent.allows", {
+    granted: describeGranted(granted),
+    added: update.added.length ? t("log.consent.added", { list: list(update.added) }) : "",
+    removed: update.removed.length ? t("log.consent.removed", { list: list(update.removed) }) : "",
+  });
 }
 
 /**
- * What one change means, in words for the log (English).
+ * What one change means, in words for the log.
  * @param {ConsentEvent} event
  */
 export function changeText(event) {
-  const what = nameOf(event.capability);
+  const capability = nameOf(event.capability);
   switch (event.change) {
-    case "granted": return `the customer allows ${what}`;
-    case "denied": return `the customer denied ${what}`;
-    case "revoked": return `the customer took back ${what}`;
-    case "released": return `you handed back ${what}`;
+    case "granted": return t("log.consent.granted", { capability });
+    case "denied": return t("log.consent.denied", { capability });
+    case "revoked": return t("log.consent.revoked", { capability });
+    case "released": return t("log.consent.released", { capability });
   }
 }
 

@@ -16,7 +16,7 @@
  */
 
 import { ConsentTracker, changeText, describeGranted, nameOf, stateLogLine } from "./consent.js";
-import { capabilityList, msg } from "./i18n.js";
+import { capabilityList, msg, t } from "./i18n.js";
 import { checkReceives } from "./panels.js";
 import { CAPABILITY_BY_NAME } from "./protocol.js";
 import { byId, say, setText, show } from "./ui.js";
@@ -95,8 +95,10 @@ export class ConsentPanel {
     /** @type {string[]} */
     const supported = msg.supported;
     const unknown = supported.filter((c) => !CAPABILITY_BY_NAME.has(c));
-    this.hooks.log(`the customer's peer supports ${describeGranted(supported)}` +
-      (unknown.length ? ` (not known to this console: ${unknown.join(", ")})` : ""));
+    this.hooks.log(t("log.consent.supports", {
+      supported: describeGranted(supported),
+      unknown: unknown.length ? t("log.consent.supports_unknown", { list: unknown.join(t("list.separator")) }) : "",
+    }));
     this.hooks.onsession({ type: "capabilities", supported });
     this.hooks.onchange();
   }
@@ -108,7 +110,7 @@ export class ConsentPanel {
     const line = stateLogLine(msg.granted, update);
     if (line) this.hooks.log(line);
     for (const change of update.changes) {
-      if (change.change === "revoked" || change.change === "released") this.hooks.log(`consent: ${changeText(change)}`);
+      if (change.change === "revoked" || change.change === "released") this.hooks.log(t("log.consent.change", { change: changeText(change) }));
     }
     if (msg.granted.includes("view")) show(this.el.denied, false);
     this.hooks.onchange();
@@ -116,7 +118,8 @@ export class ConsentPanel {
 
   /** @param {Message} msg */
   #onReply(msg) {
-    this.hooks.log(`consent: the customer ${msg.allowed ? "allowed" : "denied"} ${nameOf(msg.capability)}`);
+    const capability = nameOf(msg.capability);
+    this.hooks.log(msg.allowed ? t("log.consent.reply_allowed", { capability }) : t("log.consent.reply_denied", { capability }));
     this.consent.reply({ capability: msg.capability, allowed: msg.allowed });
     if (msg.capability === "view" && !msg.allowed) show(this.el.denied, true);
     this.hooks.onchange();
@@ -139,13 +142,13 @@ export class ConsentPanel {
 
   requestView() {
     if (!this.hooks.send({ type: "consent_request", capability: "view" })) {
-      this.hooks.log("could not ask for screen viewing: the control channel is not open", "error");
+      this.hooks.log(t("log.consent.view_closed"), "error");
       return;
     }
     this.consent.ask("view");
     show(this.el.denied, false);
     this.words = msg("consent.view_requested", { allowed: this.words });
     say(this.el.consent, this.words);
-    this.hooks.log("consent: asked the customer for screen viewing");
+    this.hooks.log(t("log.consent.asked_view"));
   }
 }

@@ -86,11 +86,11 @@ export class RemoteControl {
       this.enabled = true;
       this.warnedClosed = false;
       this.input.enable();
-      this.hooks.log("control: your pointer and keyboard reach the customer while the picture has focus");
+      this.hooks.log(t("log.control.enabled"));
     } else if (!allowed && this.enabled) {
       this.enabled = false;
       this.input.disable(); // sends release_all while that is still allowed (hand back)
-      this.hooks.log("control: input to the customer stopped");
+      this.hooks.log(t("log.control.stopped"));
     }
     const status = this.live ? consent.status("control") : "unknown";
     const el = this.el;
@@ -106,11 +106,11 @@ export class RemoteControl {
 
   request() {
     if (!this.hooks.sendControl({ type: "consent_request", capability: "control" })) {
-      this.hooks.log("could not ask for control: the control channel is not open", "error");
+      this.hooks.log(t("log.control.ask_closed"), "error");
       return;
     }
     this.hooks.consent.ask("control");
-    this.hooks.log("consent: asked the customer for remote control");
+    this.hooks.log(t("log.consent.asked_control"));
     this.update();
   }
 
@@ -120,9 +120,9 @@ export class RemoteControl {
     this.input.disable(); // release_all first, while control is still granted
     this.hooks.consent.release("control");
     if (!this.hooks.sendControl({ type: "release", capability: "control" })) {
-      this.hooks.log("could not hand back control: the control channel is not open", "error");
+      this.hooks.log(t("log.control.hand_back_closed"), "error");
     } else {
-      this.hooks.log("control: handed back to the customer");
+      this.hooks.log(t("log.control.handed_back"));
     }
     this.update();
   }
@@ -139,7 +139,7 @@ export class RemoteControl {
     if (this.hooks.sendInput(msg)) return;
     if (!this.warnedClosed) {
       this.warnedClosed = true;
-      this.hooks.log("control: the input channel is not open; pointer and keys are not sent", "error");
+      this.hooks.log(t("log.control.input_closed"), "error");
     }
   }
 
@@ -149,7 +149,7 @@ export class RemoteControl {
     this.el.keyboardCapture.hidden = !active;
     this.el.videoWrap.classList.toggle("capturing", active);
     this.el.hint.hidden = !this.enabled || active;
-    this.hooks.log(active ? "keyboard: key presses go to the customer" : "keyboard: released to this browser");
+    this.hooks.log(active ? t("log.control.keyboard_captured") : t("log.control.keyboard_released"));
   }
 }
 

@@ -13,7 +13,7 @@
 
 import { formatCountdown } from "./format.js";
 // `msg` is called `words` here: the handlers' parameter is called msg
-import { byeMsg, errorMsg, msg as words } from "./i18n.js";
+import { byeMsg, errorMsg, msg as words, t } from "./i18n.js";
 import { LiveSession } from "./live.js";
 import { BYE_REASONS } from "./protocol.js";
 import { INITIAL, reduce } from "./session.js";
@@ -65,7 +65,7 @@ export class SessionController {
     const before = this.session.phase;
     this.session = reduce(this.session, event);
     const phase = this.session.phase;
-    if (phase !== before) this.log(`session: ${before} -> ${phase}`);
+    if (phase !== before) this.log(t("log.session.phase", { before, phase }));
     this.view.phase(phase, words);
   }
 
@@ -83,11 +83,11 @@ export class SessionController {
     this.welcomed = false;
     const signaling = new Signaling(socketUrl("/ws/operator"));
     this.signaling = signaling;
-    this.log("connecting to the signaling server");
+    this.log(t("log.signaling.connecting"));
     signaling.onmessage = (msg) => {
       if (this.signaling === signaling) this.handle(msg);
     };
-    signaling.onprotocolerror = (err) => this.log(`bad frame from the server (${err.code}): ${err.message}`, "error");
+    signaling.onprotocolerror = (err) => this.log(t("log.signaling.bad_frame", { code: err.code, error: err.message }), "error");
     signaling.onclose = (event) => {
       if (this.signaling !== signaling) return;
       this.signaling = null;
@@ -102,7 +102,7 @@ export class SessionController {
    */
   send(msg) {
     if (!this.signaling?.send(msg)) {
-      this.log(`not sent (${msg.type}): no connection to the server`, "error");
+      this.log(t("log.signaling.not_sent", { type: String(msg.type) }), "error");
       return false;
     }
     return true;
@@ -120,14 +120,17 @@ export class SessionController {
       case "bye": return this.onBye(msg);
       case "error": return this.onError(msg);
       default:
-        this.log(`unexpected ${msg.type} from the server`, "error");
+        this.log(t("log.signaling.unexpected", { type: String(msg.type) }), "error");
     }
   }
 
   /** @param {Message} msg */
   onWelcome(msg) {
     this.welcomed = true;
-    this.log(`signed in to the signaling server${msg.operator ? ` as ${msg.operator}` : ""} (protocol ${msg.protocol})`);
+    this.log(t("log.signaling.signed_in", {
+      as: msg.operator ? t("log.signaling.signed_in_as", { operator: String(msg.operator) }) : "",
+      protocol: String(msg.protocol),
+    }));
     if (this.createWhenReady) {
       this.createWhenReady = false;
       this.createSession();
@@ -143,7 +146,7 @@ export class SessionController {
       if (this.session.phase === "waiting") this.view.detail(words("status.code_expired"), "error");
     });
     this.setPhase({ type: "created", mode: msg.mode }, words("status.waiting_for_code"));
-    this.log(`session created (${msg.mode}), the code is valid for ${formatCountdown(msg.ttl)}`);
+    this.log(t("log.session.created", { mode: String(msg.mode), ttl: formatCountdown(msg.ttl) }));
   }
 
   /** @param {Message} msg */
@@ -152,7 +155,10 @@ export class SessionController {
     this.setPhase({ type: "join_request", user: msg.user, host: msg.host },
       words("status.customer_joined", { user: msg.user, host: msg.host, os: msg.os }));
     this.view.joinRequest({ host: msg.host, user: msg.user, os: msg.os, address: msg.address });
-    this.log(`join request from ${msg.user} on ${msg.host}, ${msg.os}, ${msg.address || "address unknown"}`);
+    this.log(t("log.session.join_request", {
+      user: String(msg.user), host: String(msg.host), os: String(msg.os),
+      address: msg.address ? String(msg.address) : t("log.session.address_unknown"),
+    }));
   }
 
   /** @param {Message} msg */
@@ -163,17 +169,17 @@ export class SessionController {
     this.live.reset();
     this.setPhase({ type: "paired", mode: msg.mode, user: msg.user, host: msg.host, operator: msg.operator },
       words("status.connecting_customer"));
-    this.log(`paired with ${msg.user}@${msg.host}, ${msg.ice_servers.length} ICE server(s)`);
+    this.log(t("log.session.paired", { user: String(msg.user), host: String(msg.host), count: String(msg.ice_servers.length) }));
     this.live.connect(msg);
   }
 
   /** @param {Message} msg */
   onOffer(msg) {
     const link = this.live.link;
-    if (!link) return this.log("offer before pairing: ignored", "error");
-    this.log("offer received, answering");
+    if (!link) return this.log(t("log.session.offer_before_pairing"), "error");
+    this.log(t("log.session.offer_received"));
     link.acceptOffer(msg.sdp).catch((err) => {
-      this.log(`could not answer the offer: ${err.message}`, "error");
+      this.log(t("log.session.offer_failed", { error: String(err.message) }), "error");
       this.view.detail(words("status.offer_failed", { error: err.message }), "error");
     });
   }
@@ -181,21 +187,21 @@ export class SessionController {
   /** @param {Message} msg */
   onCandidate(msg) {
     const link = this.live.link;
-    if (!link) return this.log("candidate before pairing: ignored", "error");
+    if (!link) return this.log(t("log.session.candidate_before_pairing"), "error");
     void link.addCandidate(/** @type {any} */ (msg));
   }
 
   /** @param {Message} msg */
   onBye(msg) {
-    this.log(`bye from the server: ${msg.reason}`);
+    this.log(t("log.signaling.bye", { reason: String(msg.reason) }));
     if (this.session.phase === "ended" || this.session.phase === "idle") return;
     this.endSession(msg.reason);
   }
 
   /** @param {Message} msg */
   onError(msg) {
-    const retry = msg.retry_after != null ? ` (retry in ${Math.ceil(msg.retry_after)} s)` : "";
-    this.log(`server error ${msg.code}: ${msg.message}${retry}`, "error");
+    const retry = msg.retry_after != null ? t("log.signaling.server_error_retry", { seconds: String(Math.ceil(msg.retry_after)) }) : "";
+    this.log(t("log.signaling.server_error", { code: String(msg.code), message: String(msg.message), retry }), "error");
     // the console's own words for a code it knows; the server's for one it does not
     const text = errorMsg(msg.code, msg.message);
     const shown = msg.retry_after != null ? words("status.retry", { message: text, seconds: Math.ceil(msg.retry_after) }) : text;
@@ -211,8 +217,8 @@ export class SessionController {
    * @param {{code: number, reason: string, wasOpen: boolean}} event
    */
   socketClosed(event) {
-    const why = event.reason ? `: ${event.reason}` : "";
-    this.log(`signaling connection closed (code ${event.code}${why})`, "error");
+    const why = event.reason ? t("log.signaling.closed_reason", { reason: event.reason }) : "";
+    this.log(t("log.signaling.closed", { code: String(event.code), why }), "error");
     const phase = this.session.phase;
     const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(phase);
     if (live) this.endSession("operator_left", words("status.lost_reason"));
@@ -252,14 +258,14 @@ export class SessionController {
   accept() {
     if (!this.sessionId) return;
     this.view.answered();
-    this.log("accepting the customer");
+    this.log(t("log.session.accepting"));
     this.send({ type: "accept", session_id: this.sessionId });
   }
 
   reject() {
     if (!this.sessionId) return;
     this.view.answered();
-    this.log("rejecting the customer");
+    this.log(t("log.session.rejecting"));
     this.send({ type: "reject", session_id: this.sessionId });
     this.endSession("rejected");
   }
@@ -292,7 +298,7 @@ export class SessionController {
     const customerGone = reason === "peer_ended" || reason === "peer_left";
     const params = { reason: why ?? byeMsg(reason) };
     this.setPhase({ type: "ended", reason }, customerGone ? words("status.ended_customer_gone", params) : words("status.ended", params));
-    if (!(reason in BYE_REASONS)) this.log(`the session ended for an unknown reason: ${reason}`, "error");
+    if (!(reason in BYE_REASONS)) this.log(t("log.session.unknown_reason", { reason }), "error");
   }
 
   /** Stop everything of the current session and take its picture, sound and details off the page. */

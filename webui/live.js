@@ -15,7 +15,7 @@
 
 import { ConsentPanel } from "./consentview.js";
 import { PANELS } from "./features.js";
-import { msg, onLanguageChange, routeMsg } from "./i18n.js";
+import { msg, onLanguageChange, routeMsg, t } from "./i18n.js";
 import { MediaView, connectedRoute } from "./media.js";
 import { Panels } from "./panels.js";
 import { PeerLink } from "./rtc.js";
@@ -118,7 +118,7 @@ export class LiveSession {
    */
   receive(label, msg) {
     if (this.consent.receive(label, msg) || this.panels.route(label, msg)) return;
-    this.log(`${label} message ${msg.type} not handled by this console`);
+    this.log(t("log.session.unhandled", { label, type: msg.type }));
   }
 
   /**
@@ -148,7 +148,7 @@ export class LiveSession {
         host.setPhase({ type: "connected" }, route ? msg("status.connected_route", { route: routeMsg(route) }) : msg("status.connected"));
         if (link.verification) {
           host.view.verification(link.verification);
-          this.log(`verification code ${link.verification}`);
+          this.log(t("log.session.verification", { code: link.verification }));
         }
       });
     } else if (connection === "failed") {
@@ -164,7 +164,7 @@ export class LiveSession {
     this.media.quality(q);
     if (q?.route && this.host.session.phase === "connected" && q.route !== this.route) {
       this.route = q.route;
-      this.log(`route: ${q.route} (${q.localType} -> ${q.remoteType})`);
+      this.log(t("log.session.route", { route: routeMsg(q.route), local: String(q.localType), remote: String(q.remoteType) }));
       this.host.view.status = msg("status.connected_route", { route: routeMsg(q.route) });
     }
   }

@@ -10,7 +10,7 @@
  *   media.quality(q);                                             // once a second; null clears
  */
 
-import { msg, routeMsg } from "./i18n.js";
+import { msg, routeMsg, t } from "./i18n.js";
 import { qualityText } from "./stats.js";
 import { byId, say, setText } from "./ui.js";
 
@@ -44,7 +44,7 @@ export class MediaView {
     let pictureSize = "";
     el.video.addEventListener("resize", () => {
       const size = `${el.video.videoWidth}×${el.video.videoHeight}`;
-      if (el.video.videoWidth && size !== pictureSize) log(`picture size ${size}`);
+      if (el.video.videoWidth && size !== pictureSize) log(t("log.media.picture_size", { size }));
       pictureSize = size;
     });
   }
@@ -62,18 +62,18 @@ export class MediaView {
       el.video.srcObject = new MediaStream([track]);
     } else if (track.kind === "audio") {
       el.audio.srcObject = new MediaStream([track]);
-      el.audio.play().catch((err) => this.log(`the customer's sound does not play yet: ${err.message}`, "error"));
+      el.audio.play().catch((err) => this.log(t("log.media.sound_blocked", { error: String(err.message) }), "error"));
     }
     // A transceiver the peer turned off (direction inactive) mutes or ends its track.
     track.addEventListener("mute", () => {
-      if (current()) this.log(`the customer's ${track.kind} track paused`);
+      if (current()) this.log(t("log.media.track_paused", { kind: track.kind }));
     });
     track.addEventListener("unmute", () => {
-      if (current()) this.log(`the customer's ${track.kind} track resumed`);
+      if (current()) this.log(t("log.media.track_resumed", { kind: track.kind }));
     });
     const gone = () => {
       if (!current()) return;
-      this.log(`the customer's ${track.kind} track ended`);
+      this.log(t("log.media.track_ended", { kind: track.kind }));
       const media = track.kind === "video" ? el.video : el.audio;
       const shown = media.srcObject instanceof MediaStream ? media.srcObject.getTracks()[0] : null;
       if (shown === track) {
@@ -124,7 +124,7 @@ export class MediaView {
 
   toggleFullscreen() {
     if (document.fullscreenElement) void document.exitFullscreen();
-    else this.el.videoWrap.requestFullscreen().catch((err) => this.log(`full screen refused: ${err.message}`, "error"));
+    else this.el.videoWrap.requestFullscreen().catch((err) => this.log(t("log.media.fullscreen_refused", { error: String(err.message) }), "error"));
   }
 }
 

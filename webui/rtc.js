@@ -19,6 +19,7 @@
 export const INPUT_BACKLOG_BYTES = 4096;
 
 import { DataChannels } from "./channels.js";
+import { t } from "./i18n.js";
 import { sdpFingerprint, verificationCode } from "./protocol.js";
 import { computeQuality } from "./stats.js";
 
@@ -81,20 +82,20 @@ export class PeerLink {
 
     const pc = this.pc;
     const log = handlers.onlog;
-    pc.addEventListener("signalingstatechange", () => log(`signaling state: ${pc.signalingState}`));
-    pc.addEventListener("iceconnectionstatechange", () => log(`ICE connection state: ${pc.iceConnectionState}`));
-    pc.addEventListener("icegatheringstatechange", () => log(`ICE gathering state: ${pc.iceGatheringState}`));
+    pc.addEventListener("signalingstatechange", () => log(t("log.rtc.signaling_state", { state: pc.signalingState })));
+    pc.addEventListener("iceconnectionstatechange", () => log(t("log.rtc.ice_connection_state", { state: pc.iceConnectionState })));
+    pc.addEventListener("icegatheringstatechange", () => log(t("log.rtc.ice_gathering_state", { state: pc.iceGatheringState })));
     pc.addEventListener("connectionstatechange", () => {
-      log(`connection state: ${pc.connectionState}`, pc.connectionState === "failed" ? "error" : "info");
+      log(t("log.rtc.connection_state", { state: pc.connectionState }), pc.connectionState === "failed" ? "error" : "info");
       handlers.onstate(pc.connectionState);
     });
     pc.addEventListener("icecandidate", (event) => this.#sendCandidate(event.candidate));
     pc.addEventListener("icecandidateerror", (event) => {
       const e = /** @type {RTCPeerConnectionIceErrorEvent} */ (event);
-      log(`ICE candidate error ${e.errorCode} at ${e.url}: ${e.errorText}`, "error");
+      log(t("log.rtc.candidate_error", { code: String(e.errorCode), url: String(e.url), error: String(e.errorText) }), "error");
     });
     pc.addEventListener("track", (event) => {
-      log(`remote ${event.track.kind} track (mid ${event.transceiver?.mid ?? "?"})`);
+      log(t("log.rtc.remote_track", { kind: event.track.kind, mid: event.transceiver?.mid ?? "?" }));
       handlers.ontrack(event);
     });
     pc.addEventListener("datachannel", (event) => this.channels.adopt(event.channel));
@@ -165,7 +166,7 @@ export class PeerLink {
     if (this.closed) return;
     const pc = this.pc;
     const first = this.offerCount++ === 0;
-    if (!first) this.handlers.onlog(`new offer from the peer (#${this.offerCount}): renegotiating`);
+    if (!first) this.handlers.onlog(t("log.rtc.renegotiating", { n: String(this.offerCount) }));
     await pc.setRemoteDescription({ type: "offer", sdp });
     for (const candidate of this.pending.splice(0)) await this.#add(candidate);
     const answer = await pc.createAnswer();
@@ -173,18 +174,18 @@ export class PeerLink {
     const local = pc.localDescription?.sdp ?? answer.sdp ?? "";
     if (this.closed) return;
     this.handlers.send({ type: "answer", sdp: local });
-    for (const t of pc.getTransceivers()) {
-      if (first || t.mid === null) continue;
-      const direction = t.currentDirection ?? t.direction;
-      this.handlers.onlog(`transceiver ${t.mid} (${t.receiver.track.kind}): ${direction}`);
+    for (const transceiver of pc.getTransceivers()) {
+      if (first || transceiver.mid === null) continue;
+      const direction = transceiver.currentDirection ?? transceiver.direction;
+      this.handlers.onlog(t("log.rtc.transceiver", { mid: String(transceiver.mid), kind: transceiver.receiver.track.kind, direction }));
       // The peer stopped sending on it: its track only mutes, so say so, or a picture freezes.
-      if (!direction.includes("recv")) this.handlers.ontrackstopped?.(t.receiver.track);
+      if (!direction.includes("recv")) this.handlers.ontrackstopped?.(transceiver.receiver.track);
     }
     if (this.verification === null) {
       try {
         this.verification = verificationCode(sdpFingerprint(local), sdpFingerprint(sdp));
       } catch (err) {
-        this.handlers.onlog(`no verification code: ${/** @type {Error} */ (err).message}`, "error");
+        this.handlers.onlog(t("log.rtc.no_verification", { error: String(/** @type {Error} */ (err).message) }), "error");
       }
     }
     this.#startStats();
@@ -212,7 +213,7 @@ export class PeerLink {
       if (init.candidate === "") await this.pc.addIceCandidate();
       else await this.pc.addIceCandidate(init);
     } catch (err) {
-      this.handlers.onlog(`could not add a candidate: ${/** @type {Error} */ (err).message}`, "error");
+      this.handlers.onlog(t("log.rtc.candidate_failed", { error: String(/** @type {Error} */ (err).message) }), "error");
     }
   }
 
@@ -254,7 +255,7 @@ export class PeerLink {
       this.quality = computeQuality(entries, this.quality?.sample ?? null);
       if (!this.closed) this.handlers.onquality(this.quality);
     } catch (err) {
-      this.handlers.onlog(`stats failed: ${/** @type {Error} */ (err).message}`, "error");
+      this.handlers.onlog(t("log.rtc.stats_failed", { error: String(/** @type {Error} */ (err).message) }), "error");
     }
     return this.quality;
   }
@@ -266,6 +267,6 @@ export class PeerLink {
     this.statsTimer = null;
     this.channels.close();
     this.pc.close();
-    this.handlers.onlog("peer connection closed");
+    this.handlers.onlog(t("log.rtc.closed"));
   }
 }

@@ -43,8 +43,8 @@ export function viewStateText(view) {
 export function viewLogLine(before, now) {
   if (before && viewKey(before) === viewKey(now)) return null;
   const size = `${now.width}×${now.height}`;
-  if (now.window != null) return `view: limited to one application: ${now.window} (${size})`;
-  return `view: whole screen, monitor ${now.monitor + 1} of ${now.monitors.length} (${size})`;
+  if (now.window != null) return t("log.view.window", { title: now.window, size });
+  return t("log.view.screen", { n: String(now.monitor + 1), count: String(now.monitors.length), size });
 }
 
 /** @param {ViewState} view */
@@ -143,20 +143,20 @@ export class ViewPanel {
     const index = Number(this.el.monitor.value);
     if (!Number.isInteger(index)) return;
     if (this.hooks.sendControl({ type: "select_monitor", index })) {
-      this.hooks.log(`view: asked to show monitor ${index + 1}`);
+      this.hooks.log(t("log.view.monitor_asked", { n: String(index + 1) }));
     } else {
-      this.hooks.log("could not switch monitors: the control channel is not open", "error");
+      this.hooks.log(t("log.view.monitor_closed"), "error");
       if (this.view) this.el.monitor.value = String(this.view.monitor);
     }
   }
 
   #limit() {
     if (this.hooks.sendControl({ type: "limit_request" })) {
-      this.hooks.log("view: asked the customer to limit the session to one application");
+      this.hooks.log(t("log.view.limit_asked"));
       say(this.el.note, msg("view.limit_asked"));
       this.update();
     } else {
-      this.hooks.log("could not ask for one application: the control channel is not open", "error");
+      this.hooks.log(t("log.view.limit_closed"), "error");
     }
   }
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 
 import {
-  LANGUAGES, byeMsg, capabilityList, capabilityText, errorMsg, pickLanguage, render, setLanguage, t,
+  LANGUAGES, byeMsg, capabilityList, capabilityText, errorMsg, pickLanguage, render, routeMsg, setLanguage, t,
 } from "../../webui/i18n.js";
 import { BYE_REASONS, CAPABILITY_TABLE, ERROR_CODES } from "../../webui/protocol.js";
 
@@ -101,4 +101,49 @@ test("named {params}: a nested message is rendered, an unknown one left as it is
     "Ended: the customer's connection was lost. Customer disconnected.");
   assert.equal(t("status.customer_joined", { user: "bob", host: "pc1" }), "Customer joined: bob on pc1 ({os})");
   assert.equal(t("no.such.key"), "no.such.key");
+});
+
+test("log lines: the English the end-to-end tests and benches wait for, to the character", () => {
+  setLanguage("en");
+  assert.equal(t("log.channel.open", { label: "input" }), "input channel open");
+  assert.equal(t("log.channel.open", { label: "chat" }), "chat channel open");
+  assert.match(t("log.rtc.candidate_error", { code: String(401), url: "turns:relay.example:443?transport=tcp", error: "Unauthorized" }),
+    /ICE candidate error 401 at turns:/);
+  assert.equal(t("log.media.picture_size", { size: "1280×720" }), "picture size 1280×720");
+  assert.equal(t("log.session.verification", { code: "1234 5678" }), "verification code 1234 5678");
+  // numbers go in as strings: a log line never gains a thousands separator
+  assert.equal(t("log.signaling.closed", { code: String(1006), why: "" }), "signaling connection closed (code 1006)");
+  assert.equal(t("log.signaling.closed", { code: "1008", why: t("log.signaling.closed_reason", { reason: "policy" }) }),
+    "signaling connection closed (code 1008: policy)");
+  assert.equal(t("log.signaling.signed_in", { as: t("log.signaling.signed_in_as", { operator: "alice" }), protocol: "1" }),
+    "signed in to the signaling server as alice (protocol 1)");
+  assert.equal(t("log.signaling.signed_in", { as: "", protocol: "1" }), "signed in to the signaling server (protocol 1)");
+  assert.equal(t("log.signaling.server_error", { code: "rate_limited", message: "slow down",
+    retry: t("log.signaling.server_error_retry", { seconds: "3" }) }), "server error rate_limited: slow down (retry in 3 s)");
+  assert.equal(t("log.session.join_request", { user: "bob", host: "pc1", os: "Linux", address: t("log.session.address_unknown") }),
+    "join request from bob on pc1, Linux, address unknown");
+  assert.equal(t("log.session.route", { route: routeMsg("relay"), local: "relay", remote: "host" }), "route: relay (relay -> host)");
+  assert.equal(t("log.rtc.renegotiating", { n: "2" }), "new offer from the peer (#2): renegotiating");
+  assert.equal(t("log.clipboard.sent", { count: String(12000) }), "clipboard: sent 12000 characters to the customer");
+});
+
+test("log lines in Japanese: the words translated, tokens and states kept", () => {
+  try {
+    setLanguage("ja");
+    assert.equal(t("log.channel.open", { label: "control" }), "control チャネルを開きました");
+    assert.equal(t("log.signaling.connecting"), "シグナリングサーバーに接続しています");
+    assert.equal(t("log.rtc.connection_state", { state: "connected" }), "接続状態: connected");
+    assert.equal(t("log.session.route", { route: routeMsg("relay"), local: "relay", remote: "host" }), "経路: リレー経由（relay -> host）");
+    assert.equal(t("log.signaling.signed_in", { as: t("log.signaling.signed_in_as", { operator: "alice" }), protocol: "1" }),
+      "シグナリングサーバーに alice としてサインインしました（プロトコル 1）");
+    // no English word of three letters or more, other than the protocol's and the browser's tokens
+    const tokens = new Set(["ICE", "offer", "candidate", "bye", "mid", "Ctrl"]);
+    for (const [key, text] of Object.entries(LANGUAGES[1].messages)) {
+      if (!key.startsWith("log.")) continue;
+      const words = text.replace(/\{[a-z_]+\}/g, "").match(/[A-Za-z]{3,}/g) ?? [];
+      assert.deepEqual(words.filter((w) => !tokens.has(w)), [], key);
+    }
+  } finally {
+    setLanguage("en");
+  }
 });
