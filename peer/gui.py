@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import queue
+import subprocess
+import sys
 import threading
 import tkinter as tk
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from tkinter import ttk
 
 from wire import protocol
 
+from . import i18n
 from .feature import Shown
 from .gui_panes import PANES, Pane
 from .i18n import t
@@ -364,9 +367,41 @@ class PeerWindow:
         self.disconnect_button.configure(state="disabled", text=t("window.disconnected"))
 
 
+def window_language(lang: str, has_font: Callable[[str], bool]) -> tuple[str, str | None]:
+    """The language the window can show, and the font package it lacks for ``lang``: a
+    script with no font on this desktop would be boxes, so the window falls back to English
+    (and says which package brings the font)."""
+    if lang == "en" or has_font(lang):
+        return lang, None
+    return "en", FONT_PACKAGES.get(lang, "a font for your language")
+
+
+#: The Debian package that brings fonts for each language's script.
+FONT_PACKAGES = {"ja": "fonts-noto-cjk"}
+
+
+def fontconfig_has(lang: str) -> bool:
+    """Whether fontconfig knows a font for ``lang``; True when it cannot tell."""
+    try:
+        found = subprocess.run(
+            ["fc-list", f":lang={lang}", "family"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return found.returncode != 0 or bool(found.stdout.strip())
+
+
 def run_gui(settings: PeerSettings) -> int:
+    lang, missing = window_language(i18n.current(), fontconfig_has)
+    note = None
+    if missing is not None:
+        i18n.use(lang)
+        note = t("window.no_font", package=missing)
+        print(f"supportlink-peer: {note}", file=sys.stderr)
     root = tk.Tk()
     window = PeerWindow(root, settings)
+    if note is not None:
+        window.show_status(note)
     if settings.code is not None:
         window.code.set(settings.code)
         window.connect()

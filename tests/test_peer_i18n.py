@@ -176,3 +176,14 @@ async def test_the_headless_peer_speaks_japanese_with_lang_ja(
         "ended: セッション番号を受け付けられませんでした（unknown_code）："
         "このセッション番号は見つかりません"
     )
+
+
+def test_without_a_japanese_font_the_window_falls_back_to_english_and_says_why() -> None:
+    from peer.gui import fontconfig_has, window_language
+
+    assert window_language("ja", lambda _lang: True) == ("ja", None)
+    assert window_language("ja", lambda _lang: False) == ("en", "fonts-noto-cjk")
+    note = i18n.Catalogue("en")("window.no_font", package="fonts-noto-cjk")
+    assert "Japanese font" in note and "fonts-noto-cjk" in note
+    assert window_language("en", lambda _lang: False) == ("en", None)
+    assert fontconfig_has("en")  # this machine has Latin fonts (and fc-list answers)
