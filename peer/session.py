@@ -274,7 +274,7 @@ class PeerSession:
                 return self._finish(EXIT_OK, t("ended.by_you"))
             return await self._paired(signal, paired)
         except ServerUnreachable as exc:
-            return self._finish(EXIT_UNREACHABLE, t("ended.unreachable", detail=str(exc)))
+            return self._finish(EXIT_UNREACHABLE, t(f"unreachable.{exc.why}", detail=exc.detail))
         except CodeRefused as exc:
             return self._finish(
                 EXIT_CODE_REFUSED,

@@ -37,7 +37,13 @@ class PeerError(Exception):
 
 
 class ServerUnreachable(PeerError, ConnectionError):
-    pass
+    """``why`` says what went wrong as a token the UI puts in words (``unreachable.<why>``);
+    ``detail`` is the technical part (a status, an exception) shown as it is."""
+
+    def __init__(self, why: str, detail: str = "") -> None:
+        super().__init__(f"{why}: {detail}" if detail else why)
+        self.why = why
+        self.detail = detail
 
 
 class CodeRefused(PeerError, ValueError):
@@ -88,19 +94,17 @@ class SignalClient:
                 raise CodeRefused(
                     "rate_limited", "too many attempts from here; wait a while and retry"
                 ) from None
-            raise ServerUnreachable(f"the server refused the connection ({exc.status})") from None
+            raise ServerUnreachable("refused", str(exc.status)) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self.close()
-            raise ServerUnreachable(
-                f"cannot reach the server: {exc or type(exc).__name__}"
-            ) from None
+            raise ServerUnreachable("unreachable", str(exc or type(exc).__name__)) from None
         await self.send(
             protocol.Hello(role="peer", protocol=protocol.PROTOCOL_VERSION, agent=AGENT)
         )
         msg = await self.recv()
         if not isinstance(msg, protocol.Welcome):
             await self.close()
-            raise ServerUnreachable(f"the server did not welcome us ({_kind(msg)})")
+            raise ServerUnreachable("no_welcome", _kind(msg))
         logger.info("signaling: connected")
         return msg
 
@@ -120,7 +124,7 @@ class SignalClient:
             if isinstance(msg, protocol.Bye):
                 raise SessionRefused(msg.reason)
             if msg is None:
-                raise ServerUnreachable("the server closed the connection")
+                raise ServerUnreachable("closed")
             logger.debug("signaling: ignored %s while joining", _kind(msg))
 
     async def wait_paired(self) -> protocol.Paired:
@@ -132,7 +136,7 @@ class SignalClient:
             if isinstance(msg, protocol.Bye):
                 raise SessionRefused(msg.reason)
             if msg is None:
-                raise ServerUnreachable("the server closed the connection")
+                raise ServerUnreachable("closed")
             if isinstance(msg, protocol.Error):
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
             else:
