@@ -28,7 +28,7 @@ from .i18n import t
 from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
 from .windows import WindowInfo
-from .words import decided_text, question
+from .words import capability_name, decided_text, question
 
 EXIT_USAGE = 64
 
@@ -129,6 +129,8 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Pee
     server = args.server or environ.get("SUPPORTLINK_SERVER")
     if not server:
         parser.error("no server: pass --server URL or set SUPPORTLINK_SERVER")
+    lang = i18n.language_from(environ, args.lang)
+    i18n.use(lang)  # so that even a usage error reads in the customer's language
     try:
         code = normalize_code(args.code) if args.code is not None else None
         headless = bool(args.headless or code is not None or not _has_display(environ))
@@ -141,7 +143,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Pee
             headless=headless,
             monitor=args.monitor,
             window=args.window,
-            lang=i18n.language_from(environ, args.lang),
+            lang=lang,
             fps=args.fps,
             codec=args.codec,
             bitrate=args.bitrate,
@@ -174,7 +176,10 @@ class HeadlessUI:
         self._line(f"consent: {decided_text(capability, allowed, why)}")
 
     def granted(self, capabilities: tuple[str, ...]) -> None:
-        names = [t("line.capability_in_list", capability=c, name=_name(c)) for c in capabilities]
+        names = [
+            t("line.capability_in_list", capability=c, name=capability_name(c))
+            for c in capabilities
+        ]
         self._line(f"operator may now: {t('list.separator').join(names) or t('window.nothing')}")
 
     def verification(self, code: str) -> None:
@@ -201,12 +206,6 @@ class HeadlessUI:
                 self._line(f"{capability}: {one_line(shown.who)}: {one_line(shown.text)}")
         else:
             self._line(f"{capability}: {one_line(shown.text)}")
-
-
-def _name(capability: str) -> str:
-    if capability in protocol.CAPABILITY_BY_NAME:
-        return t(f"capability.{capability}.name")
-    return capability
 
 
 def one_line(text: str) -> str:

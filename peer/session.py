@@ -45,6 +45,7 @@ from .remote import InjectorLike, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
 from .windows import WindowInfo
+from .words import capability_name
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,11 @@ class PeerUI(Protocol):
 class Outcome:
     exit_status: int
     message: str
+
+
+def _bye_words(reason: str) -> str:
+    """Our words for why a session ended; a reason we do not know, as it came."""
+    return t(f"bye.{reason}") if reason in protocol.BYE_REASONS else reason
 
 
 def _error_words(code: str, message: str) -> str:
@@ -210,9 +216,11 @@ class PeerSession:
         feature = self.features.get(capability)
         if feature is None:
             if self.link is None:
-                self.ui.notice(t("notice.not_connected_yet", capability=capability))
+                self.ui.notice(
+                    t("notice.not_connected_yet", capability=capability_name(capability))
+                )
             else:
-                self.ui.notice(t("notice.not_in_session", capability=capability))
+                self.ui.notice(t("notice.not_in_session", capability=capability_name(capability)))
             return
         feature.from_ui(action, value)
 
@@ -281,7 +289,7 @@ class PeerSession:
                 t("ended.code_refused", code=exc.code, words=_error_words(exc.code, exc.message)),
             )
         except SessionRefused as exc:
-            return self._finish(EXIT_FAILED, t(f"bye.{exc.reason}"))
+            return self._finish(EXIT_FAILED, _bye_words(exc.reason))
         finally:
             await self._teardown()
 
@@ -353,7 +361,7 @@ class PeerSession:
                 await self.link.add_candidate(msg)
             elif isinstance(msg, protocol.Bye):
                 status = EXIT_FAILED if msg.reason == "connection_failed" else EXIT_OK
-                return self._finish(status, t(f"bye.{msg.reason}"))
+                return self._finish(status, _bye_words(msg.reason))
             elif isinstance(msg, protocol.Error):
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
 
@@ -489,5 +497,5 @@ class PeerSession:
                     self.ui.granted(action.granted)
 
         for capability in unavailable:
-            self.ui.notice(t("notice.not_on_this_computer", capability=capability))
+            self.ui.notice(t("notice.not_on_this_computer", capability=capability_name(capability)))
             self._apply(self.consent.revoke(capability))

@@ -21,6 +21,17 @@ def question(capability: str, operator: str) -> str:
     return t(f"capability.{capability}.question", operator=operator)
 
 
+def capability_name(capability: str) -> str:
+    """The customer's word for a capability (its token, for one this peer does not know)."""
+    if capability in protocol.CAPABILITY_BY_NAME:
+        return t(f"capability.{capability}.name")
+    return capability
+
+
+#: Reasons that end something that was allowed: "stopped", not "denied".
+_STOPPED = frozenset({"customer_revoked", "operator_released", "session_ended"})
+
+
 def decided_text(capability: str, allowed: bool, why: str) -> str:
     """``view allowed (pre-granted by --allow)``, in the customer's language."""
     name = (
@@ -28,5 +39,10 @@ def decided_text(capability: str, allowed: bool, why: str) -> str:
         if capability in protocol.CAPABILITY_BY_NAME
         else (capability)
     )
-    verdict = t("verdict.allowed") if allowed else t("verdict.denied")
+    if allowed:
+        verdict = t("verdict.allowed")
+    elif why in _STOPPED:
+        verdict = t("verdict.stopped")
+    else:
+        verdict = t("verdict.denied")
     return t("line.decided", capability=capability, name=name, verdict=verdict, why=t(f"why.{why}"))

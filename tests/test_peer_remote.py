@@ -178,7 +178,7 @@ async def test_hotkey_takes_control_back_and_releases(
     await remote_of(session).flush()
     assert held_keys(xdisplay).isdisjoint({keycode(xdisplay, "Shift_R"), *keys})
     assert pointer_buttons(xdisplay) == set()
-    assert "consent: control denied (revoked by the customer)" in ui.lines
+    assert "consent: control stopped (revoked by the customer)" in ui.lines
 
     # headless: a second request is denied, a limit request is not available
     op.send("control", p.ConsentRequest(capability="control"))

@@ -180,7 +180,7 @@ export class SessionController {
     this.log(t("log.session.offer_received"));
     link.acceptOffer(msg.sdp).catch((err) => {
       this.log(t("log.session.offer_failed", { error: String(err.message) }), "error");
-      this.view.detail(words("status.offer_failed", { error: err.message }), "error");
+      this.view.detail(words("status.offer_failed", { error: String(err?.message ?? err) }), "error");
     });
   }
 
@@ -204,7 +204,11 @@ export class SessionController {
     this.log(t("log.signaling.server_error", { code: String(msg.code), message: String(msg.message), retry }), "error");
     // the console's own words for a code it knows; the server's for one it does not
     const text = errorMsg(msg.code, msg.message);
-    const shown = msg.retry_after != null ? words("status.retry", { message: text, seconds: Math.ceil(msg.retry_after) }) : text;
+    const seconds = String(Math.ceil(msg.retry_after ?? 0));
+    const again = msg.code === "rate_limited"
+      ? words("error.rate_limited_retry", { seconds })
+      : words("status.retry", { message: text, seconds });
+    const shown = msg.retry_after != null ? again : text;
     if (this.session.phase === "creating") {
       this.setPhase({ type: "ready" }, words("status.start_failed"));
       this.view.detail(shown, "error");

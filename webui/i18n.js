@@ -115,6 +115,7 @@ export function msg(key, params) {
 export function render(value) {
   if (typeof value === "string") return value;
   if (typeof value === "number") return value.toLocaleString(current.locale);
+  if (value === null || typeof value !== "object" || typeof value.key !== "string") return String(value);
   return t(value.key, value.params);
 }
 

@@ -78,7 +78,11 @@ export class LoginView {
     } catch (err) {
       const e = /** @type {api.ApiError} */ (err);
       const message = e.code === "unreachable" ? msg("login.unreachable") : errorMsg(e.code, e.message);
-      say(el.loginError, e.retryAfter ? msg("login.error_retry", { message, seconds: Math.ceil(e.retryAfter) }) : message);
+      const seconds = String(Math.ceil(e.retryAfter ?? 0));
+      const retry = e.code === "rate_limited"
+        ? msg("error.rate_limited_retry", { seconds })
+        : msg("login.error_retry", { message, seconds });
+      say(el.loginError, e.retryAfter ? retry : message);
       show(el.loginError, true);
       el.loginButton.disabled = false;
       el.password.select();

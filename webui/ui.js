@@ -2,8 +2,9 @@
 /**
  * Small DOM helpers for the console: look-ups, showing and hiding, words, the log panel.
  *
- * The log panel is a technical record for support staff (and the browser console): its lines
- * stay in English whatever the page's language, so they read the same in every bug report.
+ * The log panel is a record for support staff (and the browser console): its lines are in the
+ * language the page had when they were written; technical tokens (message types, states,
+ * codes) stay as they are on the wire.
  */
 
 import { clockTime } from "./format.js";

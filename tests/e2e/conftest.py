@@ -167,7 +167,8 @@ def browser(netns: NetNS, procs: Procs, tmp_path: Path) -> Iterator[Browser]:
 def console(
     browser: Browser, server: Server, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Console]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # an English browser, whatever the host's locale: the tests read the console's words
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
     page = context.new_page()
     messages: list[str] = []
     page.on("console", lambda msg: messages.append(f"console.{msg.type}: {msg.text}"))

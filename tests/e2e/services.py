@@ -151,7 +151,9 @@ def start_peer(
     if allow:
         command += ["--allow", ",".join(allow)]
     command += list(extra_args)
-    env = child_env(DISPLAY=screen.display)
+    env = child_env(DISPLAY=screen.display, LANG="C.UTF-8")  # English unless --lang says
+    for name_ in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        env.pop(name_, None)
     if server.ca_cert is not None:
         env["SSL_CERT_FILE"] = str(server.ca_cert)
     return procs.start(name, ns.argv(command), env=env, stdin_open=True)

@@ -284,6 +284,7 @@ export default Object.freeze({
   "error.expired_code": "this code has expired",
   "error.used_code": "this code has already been used",
   "error.rate_limited": "too many attempts; retry later",
+  "error.rate_limited_retry": "Too many attempts. Try again in {seconds} s.",
   "error.server_busy": "the server cannot take more sessions now",
   "error.not_allowed": "the customer has not allowed what this message needs",
   "error.too_long": "the text is longer than the limit",
