@@ -7,6 +7,7 @@ feature. What the customer does in it goes back through ``send(action, value)``.
 
 from __future__ import annotations
 
+import abc
 import collections
 import time
 import tkinter as tk
@@ -22,13 +23,16 @@ from .i18n import t
 CHAT_KEEP = 500
 
 
-class Pane(ttk.Frame):
+class Pane(ttk.Frame, abc.ABC):
+    """A feature's part of the window; ``send(action, value)`` goes to the feature."""
+
     def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
         super().__init__(master)
         self.to_feature = send
 
+    @abc.abstractmethod
     def show(self, shown: Shown) -> None:
-        raise NotImplementedError
+        """One event of the feature (``Shown``), drawn the pane's way."""
 
     def ended(self) -> None:
         """The session is over: what was shown stays readable, nothing more can be sent."""
