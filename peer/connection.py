@@ -169,9 +169,6 @@ class PeerLink:
         self.dropped["unsent"] += 1
         return False
 
-    def send_control(self, msg: Any) -> None:
-        self.send("control", msg)
-
     async def close(self) -> None:
         await self.pc.close()
 

@@ -54,9 +54,6 @@ class FeatureHost(Protocol):
     def display(self) -> str | None: ...
 
     @property
-    def headless(self) -> bool: ...
-
-    @property
     def loop(self) -> asyncio.AbstractEventLoop | None: ...
 
     def send(self, label: str, msg: Any) -> bool:

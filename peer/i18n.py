@@ -73,9 +73,6 @@ class Catalogue:
         text = self.messages.get(key) or self.english.get(key) or _from_tables(key) or key
         return text.format(**params) if params else text
 
-    def has(self, key: str) -> bool:
-        return key in self.messages or key in self.english or _from_tables(key) is not None
-
 
 def _from_tables(key: str) -> str | None:
     """English words the protocol's tables hold, for keys no catalogue has."""

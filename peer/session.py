@@ -145,10 +145,6 @@ class PeerSession:
         return self._display
 
     @property
-    def headless(self) -> bool:
-        return self.settings.headless
-
-    @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
 

@@ -212,7 +212,7 @@ async def test_bad_control_messages_are_dropped_and_counted(
         "binary": 1,
     }
     # the session goes on: the channel still carries messages both ways
-    link.send_control(protocol.ConsentState(granted=()))
+    link.send("control", protocol.ConsentState(granted=()))
     for _ in range(50):
         if operator.states():
             break

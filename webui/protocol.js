@@ -618,19 +618,6 @@ export const CAPABILITY_TABLE = Object.freeze([
 export const CAPABILITY_BY_NAME = new Map(CAPABILITY_TABLE.map((c) => [c.name, c]));
 /** Every capability this protocol version defines, in table order. */
 export const CAPABILITIES = Object.freeze(CAPABILITY_TABLE.map((c) => c.name));
-/** Words for each known capability, as the console shows them. @type {Readonly<Record<string, string>>} */
-export const CAPABILITY_NAMES = Object.freeze(
-  Object.fromEntries(CAPABILITY_TABLE.map((c) => [c.name, c.operator_name])),
-);
-
-/**
- * What the console calls `capability`; a token this console does not know is shown as itself.
- * @param {string} capability
- */
-export function capabilityName(capability) {
-  return CAPABILITY_BY_NAME.get(capability)?.operator_name ?? capability;
-}
-
 /**
  * The capabilities a session of `mode` can have, in table order.
  * @param {string} mode
