@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from xvfb import virtual_display
@@ -87,20 +89,32 @@ class FakeSession:
         self.calls.append(("revoke", capability))
 
 
-def test_hotkey_hint_window_picker_and_whole_screen_again(tk_display: str) -> None:
+@contextlib.contextmanager
+def windowed(session: object) -> Iterator[tuple[Any, Any, Any]]:
+    """The customer's window on the test display, wired to ``session`` (calls run at once):
+    ``(root, window, ui)``, ``ui`` being what the session would talk to."""
     import tkinter as tk
 
     from peer.gui import PeerWindow, QueueUI
-    from peer.remote_input import Rect
-    from peer.windows import WindowInfo
 
     root = tk.Tk()
     try:
         window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
-        session = FakeSession()
         window.session = session  # type: ignore[assignment]
         window.loop = ImmediateLoop()  # type: ignore[assignment]
-        ui = QueueUI(window.inbox.put, window)
+        yield root, window, QueueUI(window.inbox.put, window)
+        window.session = None
+    finally:
+        root.destroy()
+
+
+def test_hotkey_hint_window_picker_and_whole_screen_again(tk_display: str) -> None:
+
+    from peer.remote_input import Rect
+    from peer.windows import WindowInfo
+
+    session = FakeSession()
+    with windowed(session) as (root, window, ui):
         ui.hotkey("Ctrl+Alt+End")
         ui.granted(("view",))
         window._drain()
@@ -154,9 +168,6 @@ def test_hotkey_hint_window_picker_and_whole_screen_again(tk_display: str) -> No
         ]
         cancel[0].invoke()
         assert window.window_dialog is None and len(session.calls) == 2
-        window.session = None
-    finally:
-        root.destroy()
 
 
 class ChatSession(FakeSession):
@@ -168,20 +179,13 @@ def test_chat_pane_shows_text_literally_sends_on_enter_and_stays_bounded(
     tk_display: str,
 ) -> None:
     import time
-    import tkinter as tk
 
     from peer.feature import Shown
-    from peer.gui import PeerWindow, QueueUI
     from peer.gui_panes import CHAT_KEEP, ChatPane
 
     hostile = "<script>alert(1)</script> \u202eevil\u202c e\u0301 \u65e5\u672c"
-    root = tk.Tk()
-    try:
-        window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
-        session = ChatSession()
-        window.session = session  # type: ignore[assignment]
-        window.loop = ImmediateLoop()  # type: ignore[assignment]
-        ui = QueueUI(window.inbox.put, window)
+    session = ChatSession()
+    with windowed(session) as (root, window, ui):
         ui.granted(("chat",))  # chat is on from the start: its pane is there at once
         window._drain()
         pane = window.panes["chat"]
@@ -218,9 +222,6 @@ def test_chat_pane_shows_text_literally_sends_on_enter_and_stays_bounded(
         ui.ended("the operator ended the session")
         window._drain()
         assert str(pane.entry.cget("state")) == "disabled"
-        window.session = None
-    finally:
-        root.destroy()
 
 
 class Background:
@@ -392,25 +393,25 @@ def _press(root: object, key: str, widget: object | None = None) -> None:
     root.update()  # type: ignore[attr-defined]
 
 
-def test_the_window_in_japanese_asks_politely_and_enter_or_esc_answer(
-    tk_display: str, tmp_path: object
-) -> None:
-    import tkinter as tk
-    from tkinter import ttk
-
+@pytest.fixture
+def in_japanese() -> Iterator[None]:
+    """The customer's words in Japanese, as a ja_JP system locale chooses, for one test."""
     from peer import i18n
-    from peer.gui import PeerWindow, QueueUI
 
     i18n.use(i18n.language_from({"LANG": "ja_JP.UTF-8"}))
-    root = tk.Tk()
-    try:
-        window = PeerWindow(root, PeerSettings(server="http://127.0.0.1:9", headless=False))
-        session = AnsweringSession()
-        window.session = session  # type: ignore[assignment]
-        window.loop = ImmediateLoop()  # type: ignore[assignment]
+    yield
+    i18n.use("en")
+
+
+def test_the_window_in_japanese_asks_politely_and_enter_or_esc_answer(
+    tk_display: str, tmp_path: object, in_japanese: None
+) -> None:
+    from tkinter import ttk
+
+    session = AnsweringSession()
+    with windowed(session) as (root, window, ui):
         assert window.status.get() == "8桁のセッション番号を入力してください。"
         assert window.disconnect_button.cget("text") == "切断"
-        ui = QueueUI(window.inbox.put, window)
         ui.granted(("view", "chat"))
 
         ui.ask("view", "alice")
@@ -449,10 +450,6 @@ def test_the_window_in_japanese_asks_politely_and_enter_or_esc_answer(
             if w.winfo_class() == "TLabel"
         ]
         assert labels == ["  あなたの画面を見る", "  あなたとチャットする"]
-        window.session = None
-    finally:
-        root.destroy()
-        i18n.use("en")
 
 
 def _shot(display: str, path: Path) -> None:
