@@ -13,7 +13,8 @@ import pytest
 from aiortc.mediastreams import MediaStreamError
 from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
 
-from peer.capture import ScreenTrack, default_grabber
+from peer.capture import Picture, ScreenTrack, copy_part, default_grabber
+from peer.remote_input import Rect
 
 BLOCKS = [
     Block(40, 60, 200, 120, "#ff0000"),
@@ -221,7 +222,6 @@ def test_even_size_crop() -> None:
 def test_switching_to_one_window_never_sends_the_old_picture_again() -> None:
     """The old monitor picture must not come out as an idle refresh after the switch, even
     when the first grabs of the window are thrown away because it was moving."""
-    from peer.remote_input import Rect
 
     class Grabber:
         monitors = [{"left": 0, "top": 0, "width": 64, "height": 48}] * 2
@@ -264,3 +264,158 @@ def test_switching_to_one_window_never_sends_the_old_picture_again() -> None:
         return sizes
 
     assert asyncio.run(run()) == [(64, 48), (20, 10), (20, 10)]
+
+
+def shade(x: int, y: int) -> int:
+    """A grey level that differs from its neighbours, so a shifted row shows; never black."""
+    return 40 + (x * 7 + y * 13) % 180
+
+
+def grey_screen(left: int, top: int, width: int, height: int) -> bytearray:
+    """BGRA of the screen area at (left, top), every pixel ``shade`` of its screen position."""
+    return bytearray(
+        b"".join(
+            bytes((v, v, v, 255))
+            for y in range(top, top + height)
+            for x in range(left, left + width)
+            for v in (shade(x, y),)
+        )
+    )
+
+
+def lumas(frame: av.VideoFrame) -> list[list[int]]:
+    """The frame's Y plane, row by row (full resolution, unlike 4:2:0 chroma)."""
+    plane = frame.planes[0]
+    data = bytes(plane)
+    return [
+        list(data[y * plane.line_size : y * plane.line_size + frame.width])
+        for y in range(frame.height)
+    ]
+
+
+def luma_of(grey: int) -> int:
+    """Y of an sRGB grey in limited-range yuv420p."""
+    return round(16 + grey * 219 / 255)
+
+
+class GreyScreen:
+    """An mss-like grabber over a ``width`` x ``height`` screen of ``grey_screen`` pixels."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.monitors = [{"left": 0, "top": 0, "width": width, "height": height}] * 2
+
+    def __call__(self) -> GreyScreen:
+        return self
+
+    def grab(self, box: dict[str, int]) -> Any:
+        class Shot:
+            width, height = box["width"], box["height"]
+            raw = grey_screen(box["left"], box["top"], width, height)
+
+        return Shot()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(16, 8), (6, 4), (13, 9), (7, 5), (161, 91)],
+    ids=["rows-match", "padded-rows", "odd", "odd-padded", "odd-larger"],
+)
+def test_every_pixel_arrives_in_its_place(size: tuple[int, int]) -> None:
+    """Monitor grabs, at even and odd sizes (cropped to even), and the idle repeat of them."""
+    width, height = size
+
+    async def run() -> tuple[av.VideoFrame, av.VideoFrame]:
+        track = ScreenTrack(
+            fps=30, idle_refresh=0.1, grabber=GreyScreen(width, height), watch_damage=False
+        )
+        track.open_gate()
+        first = await asyncio.wait_for(track.recv(), 5)
+        again = await asyncio.wait_for(track.recv(), 5)  # unchanged: the repeat
+        stats = track.stats
+        track.stop()
+        assert stats.refreshes == 1
+        return first, again
+
+    first, again = asyncio.run(run())
+    assert (first.width, first.height) == (width & ~1, height & ~1)
+    got = lumas(first)
+    for y, row in enumerate(got):
+        for x, value in enumerate(row):
+            assert abs(value - luma_of(shade(x, y))) <= 2, (x, y, value)
+    assert lumas(again) == got
+
+
+def test_window_pixels_outside_the_visible_parts_are_black() -> None:
+    """Only what is visible both before and after the grab is kept, at an odd window size
+    and odd positions; everything else is black, and a window that is gone is all black."""
+    window = Rect(11, 7, 21, 15)  # sent as 20 x 14 from (11, 7)
+    # the second part reaches past the crop, the third covers whole rows (one slice)
+    before = (Rect(11, 7, 9, 15), Rect(23, 9, 9, 5), Rect(5, 19, 40, 2))
+    after = (Rect(11, 7, 21, 11), Rect(25, 11, 3, 3), Rect(0, 19, 64, 2))  # y 18 got covered
+
+    class Window:
+        def __init__(self) -> None:
+            self.looks = 0
+
+        def look(self) -> tuple[Rect | None, tuple[Rect, ...]]:
+            self.looks += 1
+            if self.looks > 2:
+                return None, ()  # gone after the first grab
+            return window, before if self.looks == 1 else after
+
+        def close(self) -> None:
+            pass
+
+    async def run() -> tuple[av.VideoFrame, av.VideoFrame]:
+        track = ScreenTrack(fps=30, grabber=GreyScreen(64, 48), watch_damage=False)
+        track.share_window(Window())
+        track.open_gate()
+        shown = await asyncio.wait_for(track.recv(), 5)
+        gone = await asyncio.wait_for(track.recv(), 5)
+        track.stop()
+        return shown, gone
+
+    shown, gone = asyncio.run(run())
+    assert (shown.width, shown.height) == (20, 14)
+    kept = 0
+    for y, row in enumerate(lumas(shown)):
+        for x, value in enumerate(row):
+            sx, sy = window.x + x, window.y + y
+            visible = any(a.contains(sx, sy) for a in before) and any(
+                b.contains(sx, sy) for b in after
+            )
+            expected = luma_of(shade(sx, sy)) if visible else luma_of(0)
+            assert abs(value - expected) <= 2, (x, y, visible, value)
+            kept += visible
+    assert kept == 9 * 11 + 8 * 5 + 20 * 2  # the second part ends at the crop (x 23..30)
+    assert (gone.width, gone.height) == (20, 14)
+    assert all(abs(value - luma_of(0)) <= 2 for row in lumas(gone) for value in row)
+
+
+def test_copy_part_follows_both_strides() -> None:
+    """Pixels are numbered; the source rows carry padding that must never be copied."""
+    width, height, stride = 5, 4, 5 * 4 + 8
+    data = bytearray(b"\xee" * stride * height)
+    for y in range(height):
+        for x in range(width):
+            data[y * stride + x * 4 : y * stride + x * 4 + 4] = bytes((x, y, 7, 255))
+    src = Picture(data, width, height, stride)
+    for area in (Rect(1, 1, 3, 2), Rect(0, 2, 5, 2)):
+        dst = bytearray(width * height * 4)
+        copy_part(dst, src, area)
+        for y in range(height):
+            for x in range(width):
+                pixel = bytes(dst[(y * width + x) * 4 : (y * width + x) * 4 + 4])
+                inside = area.contains(x, y)
+                assert pixel == (bytes((x, y, 7, 255)) if inside else bytes(4)), (area, x, y)
+
+
+def test_a_picture_must_fit_its_bytes() -> None:
+    with pytest.raises(ValueError, match="stride 16 is less than 5 pixels"):
+        Picture(bytes(80), 5, 4, 16)
+    with pytest.raises(ValueError, match="79 bytes hold no 5x4 picture"):
+        Picture(bytes(79), 5, 4, 20)
+    assert Picture(bytes(3 * 28 + 20), 5, 4, 28).height == 4  # the last row needs no padding
