@@ -20,7 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from signaling import ws
-from signaling.codes import CodeRegistry
+from signaling.codes import CodeError, CodeRegistry
+from signaling.downloads import Catalogue, Download
 from signaling.pairing import Pairing, Role
 from signaling.passwords import MAX_PASSWORD_CHARS, hash_password, verify_password
 from signaling.ratelimit import GuessLimiter, LoginLimiter, Rate
@@ -38,7 +39,7 @@ from signaling.state import (
 )
 from signaling.store import Store
 from turn.credentials import ice_servers
-from wire import protocol
+from wire import binding, protocol
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ STATIC_SUFFIXES = frozenset(
     {".html", ".js", ".mjs", ".css", ".svg", ".png", ".ico", ".json", ".woff2", ".txt"}
 )
 MAX_NAME = 128
+CATALOGUE = web.AppKey("catalogue", Catalogue)
+#: A file named by its hash never changes: browsers and proxies may keep it for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 try:
     VERSION = importlib.metadata.version("supportlink")
@@ -93,6 +97,7 @@ def create_app(settings: ServerSettings) -> web.Application:
     )
     app = web.Application(client_max_size=64 * 1024)
     app[STATE] = state
+    app[CATALOGUE] = Catalogue(settings.downloads_dir)
     app.on_response_prepare.append(_security_headers)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_expiry)
@@ -103,6 +108,11 @@ def create_app(settings: ServerSettings) -> web.Application:
     app.router.add_get("/api/me", me)
     app.router.add_get("/ws/operator", ws.operator_socket)
     app.router.add_get("/ws/peer", ws.peer_socket)
+    app.router.add_get("/join", join_page)
+    app.router.add_get("/api/downloads", downloads_api)
+    app.router.add_post("/join/download", join_download)
+    app.router.add_get("/download/licenses/{name:.+}", licence_file)
+    app.router.add_get("/download/{key}/{name}", download_file)
     app.router.add_get("/", console_file)
     app.router.add_get("/{path:.+}", console_file)
     return app
@@ -276,3 +286,164 @@ async def me(request: web.Request) -> web.Response:
     if operator is None:
         raise json_error(401, "not_authenticated", "log in first")
     return web.json_response({"operator": operator})
+
+
+# --------------------------------------------------------------------------- customer downloads
+
+
+def base_url(request: web.Request) -> str:
+    """This server's address as the customer's program must use it: ``--public-url``, or the
+    scheme and host the browser used. Raises 400 for a host no program could use."""
+    settings = request.app[STATE].settings
+    url = settings.public_url or f"{'https' if is_tls(request) else 'http'}://{request.host}"
+    try:
+        binding.check_server(url)
+    except binding.BindingError:
+        raise web.HTTPBadRequest(text="this server's address is not usable") from None
+    return url.rstrip("/")
+
+
+async def join_page(request: web.Request) -> web.FileResponse:
+    """``GET /join``: the customer's page (``webui/join.html``)."""
+    root = request.app[STATE].settings.webui_dir.resolve()
+    return web.FileResponse(root / "join.html", headers={"Cache-Control": "no-cache"})
+
+
+def _describe(download: Download, sha256: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "platform": download.platform,
+        "href": download.href,
+        "filename": download.filename,
+        "size": download.size,
+        "sha256": sha256,
+        "version": download.version,
+    }
+    if download.glibc:
+        out["glibc"] = download.glibc
+    return out
+
+
+async def downloads_api(request: web.Request) -> web.Response:
+    """``GET /api/downloads``: what the customer's page offers (no login: customers use it).
+
+    A program's size and SHA-256 are those of the file as ``GET /download/...`` sends it,
+    with this server's address appended."""
+    catalogue = request.app[CATALOGUE]
+    url = base_url(request)
+    files = await catalogue.files()
+    tail = binding.encode(binding.Binding(server=url))
+    programs = [
+        {**_describe(d, d.sum_with(tail)), "size": d.size + len(tail)}
+        for d in files
+        if d.kind == "program"
+    ]
+    wheels = [_describe(d, d.sha256) for d in files if d.kind == "wheel"]
+    return web.json_response(
+        {
+            "server": binding.display_host(url),
+            "url": url,
+            "programs": programs,
+            "wheel": wheels[0] if wheels else None,
+            "licenses": catalogue.has_licences(),
+        }
+    )
+
+
+async def download_file(request: web.Request) -> web.StreamResponse:
+    """``GET /download/<sha12>/<name>``: a verified file, cacheable for good. A program gets
+    this server's address appended (no code), so it opens ready to take one."""
+    catalogue = request.app[CATALOGUE]
+    download = await catalogue.find(request.match_info["key"], request.match_info["name"])
+    if download is None:
+        raise web.HTTPNotFound(text="no such download on this server")
+    if download.kind != "program":
+        return web.FileResponse(
+            download.path,
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Disposition": f'attachment; filename="{download.filename}"',
+                "Cache-Control": IMMUTABLE,
+            },
+        )
+    tail = binding.encode(binding.Binding(server=base_url(request)))
+    return await _send_program(request, download, tail, IMMUTABLE)
+
+
+async def join_download(request: web.Request) -> web.StreamResponse:
+    """``POST /join/download`` (form: ``platform``, ``code``): the program for ``platform``
+    bound to this server and, when given, to the session of ``code`` -- which must be live
+    and not yet used. Refusals redirect to ``/join?error=TOKEN`` (the page explains them);
+    failed code guesses count against the client like wrong codes typed into a program."""
+    state = request.app[STATE]
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="the request came from another site")
+    try:
+        form = await request.post()
+    except ValueError:
+        raise web.HTTPBadRequest(text="send a form with platform and code") from None
+    platform = form.get("platform")
+    raw_code = form.get("code") or ""
+    if not isinstance(platform, str) or not isinstance(raw_code, str) or len(raw_code) > 32:
+        raise web.HTTPBadRequest(text="send a form with platform and code")
+    code = "".join(ch for ch in raw_code if ch not in " -\t")
+    url = base_url(request)
+
+    def refuse(token: str) -> web.HTTPSeeOther:
+        keep = f"#{code}" if len(code) == 8 and code.isascii() and code.isdigit() else ""
+        return web.HTTPSeeOther(f"/join?error={token}{keep}")
+
+    bound = binding.Binding(server=url)
+    if code:
+        if len(code) != 8 or not code.isascii() or not code.isdigit():
+            raise refuse("bad_code")
+        address = client_address(request)
+        if state.guesses.wait(address, state.monotonic()) > 0:
+            raise refuse("rate_limited")
+        try:
+            issued = state.codes.peek(code, state.clock())
+        except CodeError as exc:
+            if exc.code == "unknown_code":
+                state.guesses.failed(address, state.monotonic())
+            raise refuse(exc.code) from None
+        bound = binding.Binding(server=url, code=code, expires=issued.expires_at)
+    download = await request.app[CATALOGUE].program(platform)
+    if download is None:
+        raise refuse("no_program")
+    logger.info("customer program %s downloaded%s", platform, " for a session" if code else "")
+    return await _send_program(request, download, binding.encode(bound), "no-store")
+
+
+async def _send_program(
+    request: web.Request, download: Download, tail: bytes, cache: str
+) -> web.StreamResponse:
+    """The program's bytes, then ``tail``, with the headers of an executable download."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{download.filename}"',
+            "Cache-Control": cache,
+        }
+    )
+    response.content_length = download.size + len(tail)
+    await response.prepare(request)
+    loop = asyncio.get_running_loop()
+    with download.path.open("rb") as f:
+        sent = 0
+        while sent < download.size:
+            block = await loop.run_in_executor(None, f.read, min(1 << 18, download.size - sent))
+            if not block:  # the file shrank since it was checked: cut the response short
+                logger.error("%s changed while it was being sent", download.path)
+                raise ConnectionResetError("download changed")
+            await response.write(block)
+            sent += len(block)
+    await response.write(tail)
+    await response.write_eof()
+    return response
+
+
+async def licence_file(request: web.Request) -> web.FileResponse:
+    """``GET /download/licenses/<file>``: the licences and source offer beside the programs."""
+    path = request.app[CATALOGUE].licence_file(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound(text="no such file")
+    return web.FileResponse(path, headers={"Content-Type": "text/plain; charset=utf-8"})

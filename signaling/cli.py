@@ -9,7 +9,8 @@
     supportlink turn-config --realm R [--turn-secret S] [--listening-ip IP ...] [--cert F ...]
 
 Environment defaults are read here only: ``SUPPORTLINK_DATA_DIR``, ``SUPPORTLINK_HOST``,
-``SUPPORTLINK_PORT``, ``SUPPORTLINK_TRUSTED_PROXY`` and ``SUPPORTLINK_TURN_URL`` (both
+``SUPPORTLINK_PORT``, ``SUPPORTLINK_DOWNLOADS_DIR``, ``SUPPORTLINK_PUBLIC_URL``,
+``SUPPORTLINK_TRUSTED_PROXY`` and ``SUPPORTLINK_TURN_URL`` (both
 comma-separated), ``SUPPORTLINK_TURN_SECRET``. Exit codes: 0 done, 2 bad usage or input.
 """
 
@@ -104,6 +105,22 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--heartbeat", type=float, default=15.0, help="WebSocket ping interval in seconds"
     )
     serve.add_argument("--max-sessions", type=int, default=20_000, help="live sessions at most")
+    serve.add_argument(
+        "--downloads-dir",
+        type=Path,
+        default=Path(env["SUPPORTLINK_DOWNLOADS_DIR"])
+        if env.get("SUPPORTLINK_DOWNLOADS_DIR")
+        else None,
+        help="customer programs to offer on /join, as scripts/build-peer writes them "
+        "(default: $SUPPORTLINK_DOWNLOADS_DIR, else DATA_DIR/downloads)",
+    )
+    serve.add_argument(
+        "--public-url",
+        default=env.get("SUPPORTLINK_PUBLIC_URL") or None,
+        metavar="URL",
+        help="this server's address as customers reach it, written into downloaded programs "
+        "(default: $SUPPORTLINK_PUBLIC_URL, else the address each browser used)",
+    )
     serve.set_defaults(
         func=cmd_serve,
         env_trusted_proxy=_split(env.get("SUPPORTLINK_TRUSTED_PROXY")),
@@ -253,6 +270,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         heartbeat=args.heartbeat,
         max_sessions=args.max_sessions,
+        downloads_dir=args.downloads_dir or args.data_dir / "downloads",
+        public_url=args.public_url,
         **extra,
     )
     ssl_context = None
@@ -280,6 +299,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def started(_: str) -> None:
         tune_gc()
         print(f"SupportLink console: {settings.console_url}", flush=True)
+        print(f"Customers' page: {settings.console_url}join", flush=True)
 
     web.run_app(
         create_app(settings),

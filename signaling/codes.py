@@ -136,6 +136,19 @@ class CodeRegistry:
         tomb = self._tombs.get(code)
         raise CodeError(tomb.kind if tomb is not None else "unknown_code")
 
+    def peek(self, code: str, now: float) -> IssuedCode:
+        """The live issue of ``code`` without using it up; ``CodeError`` as ``claim`` would.
+
+        For the customer's download page, which binds the program to a code it checked."""
+        self._advance(now)
+        issued = self._live.get(code)
+        if issued is not None:
+            if now >= issued.expires_at:
+                raise CodeError(_EXPIRED)
+            return issued
+        tomb = self._tombs.get(code)
+        raise CodeError(tomb.kind if tomb is not None else "unknown_code")
+
     def revoke(self, session_id: str) -> None:
         """The session's live code dies and is remembered as used. Idempotent."""
         code = self._by_session.get(session_id)

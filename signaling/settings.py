@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signaling.clientaddr import Network, parse_networks
+from wire.binding import BindingError, check_server
 
 #: Where the console's files live when no other directory is given.
 DEFAULT_WEBUI_DIR = Path(__file__).resolve().parent.parent / "webui"
@@ -48,6 +49,11 @@ class ServerSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     webui_dir: Path = DEFAULT_WEBUI_DIR
+    #: Folder of customer programs written by ``scripts/build-peer`` (None: offer none).
+    downloads_dir: Path | None = None
+    #: This server's address as customers reach it, put into downloaded programs; by default
+    #: the scheme and host each browser used.
+    public_url: str | None = None
     #: WebSocket ping interval in seconds; a side that misses a pong for half of it is dropped.
     heartbeat: float = 15.0
     #: Live sessions (waiting, claimed or paired) the server holds at once.
@@ -123,6 +129,14 @@ class ServerSettings:
             raise SettingsError("the TURN secret must not be empty")
         if len(self.turn_urls) > 8:
             raise SettingsError(f"at most 8 TURN URLs are allowed, got {len(self.turn_urls)}")
+        if self.public_url is not None:
+            try:
+                check_server(self.public_url)
+            except BindingError:
+                raise SettingsError(
+                    f"public URL {self.public_url!r} is not of the form "
+                    "https://support.example.com[:port][/path]"
+                ) from None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise SettingsError("TLS needs both a certificate and a key (--tls-cert, --tls-key)")
         for name in ("tls_cert", "tls_key"):
