@@ -15,20 +15,24 @@ import os
 import signal
 import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from wire import protocol
+from wire import binding, protocol
 
 from . import i18n
-from .encoder import CODECS, X264_PRESETS
 from .feature import Shown
 from .i18n import t
-from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code, parse_capabilities
+from .tuning import CODECS, X264_PRESETS
 from .windows import WindowInfo
 from .words import capability_name, decided_text, question
+
+if TYPE_CHECKING:  # loaded only once a session starts: the window opens without it
+    from .session import PeerSession
 
 EXIT_USAGE = 64
 
@@ -116,24 +120,68 @@ def build_parser() -> argparse.ArgumentParser:
         "--x264-preset", choices=X264_PRESETS, default="veryfast", help=argparse.SUPPRESS
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    parser.add_argument(
+        "--binding-from",
+        metavar="FILE",
+        type=Path,
+        help=argparse.SUPPRESS,  # read the download's binding from FILE instead of this program
+    )
     return parser
 
 
-def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[PeerSettings, int]:
-    """Settings and verbosity from the command line (``environ`` supplies defaults).
+class StartProblem(Exception):
+    """The program cannot start a session as it is: the words say why and what to do."""
 
-    A usage error prints the message and raises ``SystemExit(2)``, as argparse does.
+
+def own_binding(executable: str, frozen: bool) -> binding.Binding | None:
+    """The binding a download carries at the end of this very program (one-file build only).
+
+    Raises ``StartProblem`` when there is one but it is damaged."""
+    if not frozen:
+        return None
+    return read_binding(Path(executable))
+
+
+def read_binding(path: Path) -> binding.Binding | None:
+    try:
+        return binding.read(path)
+    except (binding.BindingError, OSError):
+        raise StartProblem(t("start.binding_damaged")) from None
+
+
+def parse_settings(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    bound: binding.Binding | None = None,
+    now: float | None = None,
+) -> tuple[PeerSettings, int]:
+    """Settings and verbosity from the command line (``environ`` supplies defaults, ``bound``
+    the server and code of a downloaded program, which the command line overrides).
+
+    A usage error prints the message and raises ``SystemExit(2)``, as argparse does; a
+    download that cannot be used raises ``StartProblem``.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    server = args.server or environ.get("SUPPORTLINK_SERVER")
-    if not server:
-        parser.error("no server: pass --server URL or set SUPPORTLINK_SERVER")
     lang = i18n.language_from(environ, args.lang)
     i18n.use(lang)  # so that even a usage error reads in the customer's language
+    if args.binding_from is not None:
+        bound = read_binding(args.binding_from)
+    from_download = bound is not None and not args.server
+    server = args.server or (bound.server if bound is not None else None)
+    server = server or environ.get("SUPPORTLINK_SERVER")
+    if not server:
+        if bound is None and args.binding_from is None and _frozen():
+            raise StartProblem(t("start.no_server"))
+        parser.error("no server: pass --server URL or set SUPPORTLINK_SERVER")
+    bound_code = None
+    if from_download and bound is not None and bound.code is not None and args.code is None:
+        if bound.expired(time.time() if now is None else now):
+            raise StartProblem(t("start.bound_code_expired", host=binding.display_host(server)))
+        bound_code = bound.code
     try:
-        code = normalize_code(args.code) if args.code is not None else None
-        headless = bool(args.headless or code is not None or not _has_display(environ))
+        code = normalize_code(args.code) if args.code is not None else bound_code
+        headless = bool(args.headless or args.code is not None or not _has_display(environ))
         if headless and code is None:
             parser.error("without a window, pass the session code with --code")
         settings = PeerSettings(
@@ -148,10 +196,15 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Pee
             codec=args.codec,
             bitrate=args.bitrate,
             x264_preset=args.x264_preset,
+            code_from_download=bound_code is not None,
         )
     except SettingsError as exc:
         parser.error(str(exc))
     return settings, int(args.verbose)
+
+
+def _frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
 
 
 def _has_display(environ: Mapping[str, str]) -> bool:
@@ -274,7 +327,10 @@ def read_chat(session: PeerSession, stream: Any = None) -> None:
 
 async def run_headless(settings: PeerSettings) -> int:
     assert settings.code is not None
+    from .session import PeerSession
+
     ui = HeadlessUI()
+    ui.notice(f"server: {binding.display_host(settings.server)}")
     session = PeerSession(settings, ui)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -289,10 +345,14 @@ async def run_headless(settings: PeerSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
-        settings, verbosity = parse_settings(sys.argv[1:] if argv is None else argv, os.environ)
+        bound = own_binding(sys.executable, _frozen())
+        settings, verbosity = parse_settings(args, os.environ, bound)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code == 2 else int(exc.code or 0)
+    except StartProblem as exc:
+        return report_problem(str(exc), args)
     i18n.use(settings.lang)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)],
@@ -304,6 +364,17 @@ def main(argv: list[str] | None = None) -> int:
     from .gui import run_gui
 
     return run_gui(settings)
+
+
+def report_problem(text: str, argv: Sequence[str]) -> int:
+    """Say why the program cannot start: in a window when it would have opened one (someone
+    double-clicked it and reads no terminal), and on standard error."""
+    print(f"supportlink-peer: {text}", file=sys.stderr)
+    if "--headless" not in argv and "--code" not in argv and _has_display(os.environ):
+        from .gui import show_problem
+
+        show_problem(text)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

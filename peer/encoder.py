@@ -28,7 +28,6 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiortc.rtcrtpsender
@@ -38,43 +37,14 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder, number_of_threads
 from av.frame import Frame
 
+from .tuning import CODECS as CODECS
+from .tuning import X264_PRESETS as X264_PRESETS
+from .tuning import EncoderTuning as EncoderTuning
+
 logger = logging.getLogger(__name__)
 
-CODECS = ("vp8", "h264")
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-)
 #: 30 fps, as aiortc assumes for RTP timing.
 _FRAME_RATE = 30
-
-
-@dataclass(frozen=True)
-class EncoderTuning:
-    """Bitrate range (bit/s) and x264 speed for the screen track."""
-
-    max_bitrate: int = 2_500_000
-    start_bitrate: int = 1_200_000
-    min_bitrate: int = 150_000
-    x264_preset: str = "veryfast"
-
-    def __post_init__(self) -> None:
-        if not 50_000 <= self.min_bitrate <= self.start_bitrate <= self.max_bitrate <= 50_000_000:
-            raise ValueError(
-                "bitrates must satisfy 50000 <= min <= start <= max <= 50000000, got "
-                f"min={self.min_bitrate} start={self.start_bitrate} max={self.max_bitrate}"
-            )
-        if self.x264_preset not in X264_PRESETS:
-            raise ValueError(
-                f"x264 preset {self.x264_preset!r} is not one of {', '.join(X264_PRESETS)}"
-            )
-
-    def clamp(self, bitrate: int) -> int:
-        return max(self.min_bitrate, min(bitrate, self.max_bitrate))
 
 
 def follow_bitrate(applied: int, requested: int, since_change: float) -> int:

@@ -23,17 +23,20 @@ import threading
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
+from typing import TYPE_CHECKING
 
-from wire import protocol
+from wire import binding, protocol
 
 from . import i18n
 from .feature import Shown
 from .gui_panes import PANES, Pane
 from .i18n import t
-from .session import PeerSession
 from .settings import PeerSettings, SettingsError, normalize_code
 from .windows import WindowInfo
 from .words import decided_text, may_now, question
+
+if TYPE_CHECKING:  # the session (aiortc, PyAV) loads after the window is up
+    from .session import PeerSession
 
 
 class QueueUI:
@@ -86,10 +89,18 @@ class PeerWindow:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.session: PeerSession | None = None
         self.exit_status = 0
-        root.title("SupportLink")
+        self.host = binding.display_host(settings.server)
+        root.title(t("window.title", host=self.host))
         root.minsize(360, 0)
         frame = ttk.Frame(root, padding=12)
         frame.pack(fill="both", expand=True)
+        # Whose server this is, before anything else: a download pointed elsewhere shows here.
+        ttk.Label(
+            frame, text=t("window.server", host=self.host), font=("TkDefaultFont", 11, "bold")
+        ).pack(anchor="w")
+        ttk.Label(frame, text=t("window.check_server"), wraplength=340).pack(
+            anchor="w", pady=(0, 8)
+        )
         ttk.Label(frame, text=t("window.code_label")).pack(anchor="w")
         row = ttk.Frame(frame)
         row.pack(fill="x", pady=4)
@@ -172,6 +183,8 @@ class PeerWindow:
         threading.Thread(target=self._run_session, args=(code,), daemon=True).start()
 
     def _run_session(self, code: str) -> None:
+        from .session import PeerSession
+
         async def main() -> int:
             self.loop = asyncio.get_running_loop()
             self.session = PeerSession(self.settings, QueueUI(self.inbox.put, self))
@@ -185,7 +198,11 @@ class PeerWindow:
         self.exit_status = status
         self.session = None
         self.loop = None
-        if status in (2, 3):  # a wrong code or no server: let the customer try again
+        if status == 2 and self.settings.code_from_download:
+            # a download made for one session: its code is spent, typing another is not offered
+            self.show_status(t("window.download_spent", host=self.host))
+            self.disconnect_button.configure(state="disabled")
+        elif status in (2, 3):  # a wrong code or no server: let the customer try again
             self.join_button.configure(state="normal")
             self.entry.configure(state="normal")
             self.disconnect_button.configure(state="disabled")
@@ -391,6 +408,28 @@ def fontconfig_has(lang: str) -> bool:
     return found.returncode != 0 or bool(found.stdout.strip())
 
 
+def _preload() -> None:
+    import peer.session  # noqa: F401
+
+
+def show_problem(text: str) -> None:
+    """A window that says why SupportLink cannot start, until the customer closes it."""
+    try:
+        root = tk.Tk()
+    except tk.TclError:  # no usable display after all: the words went to standard error
+        return
+    root.title("SupportLink")
+    frame = ttk.Frame(root, padding=16)
+    frame.pack(fill="both", expand=True)
+    ttk.Label(frame, text=text, wraplength=400, justify="left").pack(anchor="w")
+    close = ttk.Button(frame, text=t("window.close"), command=root.destroy)
+    close.pack(anchor="e", pady=(12, 0))
+    close.focus_set()
+    root.bind("<Return>", lambda _e: root.destroy())
+    root.bind("<Escape>", lambda _e: root.destroy())
+    root.mainloop()
+
+
 def run_gui(settings: PeerSettings) -> int:
     lang, missing = window_language(i18n.current(), fontconfig_has)
     note = None
@@ -400,6 +439,8 @@ def run_gui(settings: PeerSettings) -> int:
         print(f"supportlink-peer: {note}", file=sys.stderr)
     root = tk.Tk()
     window = PeerWindow(root, settings)
+    # Load the session's libraries while the customer reads the window (or types the code).
+    threading.Thread(target=_preload, name="preload", daemon=True).start()
     if note is not None:
         window.show_status(note)
     if settings.code is not None:

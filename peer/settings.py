@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from wire import protocol
 
-from .encoder import CODECS, X264_PRESETS, EncoderTuning
 from .i18n import t
+from .tuning import CODECS, X264_PRESETS, EncoderTuning
 
 _CODE_RE = re.compile(r"[0-9]{8}")
 
@@ -83,6 +83,9 @@ class PeerSettings:
     idle_refresh: float = 1.0
     window: str | None = None
     lang: str = "en"
+    #: The code came with the downloaded program (not typed): once refused, it is not asked for
+    #: again -- such a download is for one session.
+    code_from_download: bool = False
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:

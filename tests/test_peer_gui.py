@@ -460,3 +460,39 @@ def _shot(display: str, path: Path) -> None:
     with mss.MSS(display=display) as screen:
         image = screen.grab(screen.monitors[1])
         mss.tools.to_png(image.rgb, image.size, output=str(path))
+
+
+def test_the_window_names_the_server_and_a_spent_download_stays_spent(tk_display: str) -> None:
+    """A downloaded program shows whose server it joins before anything else; once the code it
+    came with is refused, it does not offer to take another (a download is for one session)."""
+    import tkinter as tk
+
+    from peer.gui import PeerWindow
+
+    root = tk.Tk()
+    try:
+        settings = PeerSettings(
+            server="https://support.example.com:8443",
+            code="12345678",
+            headless=False,
+            code_from_download=True,
+        )
+        window = PeerWindow(root, settings)
+        assert root.title() == "SupportLink — support.example.com:8443"
+        texts = [w.cget("text") for w in window.root.winfo_children()[0].winfo_children()[:2]]
+        assert texts[0] == "Support server: support.example.com:8443"
+        assert "Continue only if" in texts[1]
+        window.entry.configure(state="disabled")
+        window.join_button.configure(state="disabled")
+        window._session_done(2)  # the server refused the code
+        assert "download SupportLink again from support.example.com:8443/join" in (
+            window.status.get()
+        )
+        assert str(window.entry.cget("state")) == "disabled"
+        assert str(window.join_button.cget("state")) == "disabled"
+        # a typed code that is refused may be typed again
+        window.settings = PeerSettings(server="https://support.example.com", headless=False)
+        window._session_done(2)
+        assert str(window.entry.cget("state")) == "normal"
+    finally:
+        root.destroy()

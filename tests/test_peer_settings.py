@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from peer.cli import EXIT_USAGE, main, parse_settings
+from peer.cli import EXIT_USAGE, StartProblem, main, own_binding, parse_settings
 from peer.settings import (
     PeerSettings,
     SettingsError,
@@ -12,6 +15,7 @@ from peer.settings import (
     parse_capabilities,
     signaling_url,
 )
+from wire import binding
 
 
 @pytest.mark.parametrize(
@@ -130,3 +134,60 @@ def test_unreachable_server_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 3
     out = capsys.readouterr().out
     assert "ended: cannot reach the server" in out
+
+
+# --------------------------------------------------------------------------- downloaded programs
+
+BOUND = binding.Binding("https://support.example.com", "87654321", 2_000_000_000)
+
+
+def test_a_downloaded_program_needs_no_arguments() -> None:
+    """Double-clicked: the server and code come from the download; the window opens (not
+    headless) and joins at once."""
+    settings, _ = parse_settings([], {"DISPLAY": ":9"}, BOUND, now=1_000)
+    assert settings.server == "https://support.example.com" and settings.code == "87654321"
+    assert not settings.headless and settings.code_from_download
+    # headless with the download's code: only what --allow says is granted
+    settings, _ = parse_settings(["--headless", "--allow", "view"], {}, BOUND, now=1_000)
+    assert settings.headless and settings.code == "87654321" and settings.allow == {"view"}
+
+
+def test_the_command_line_overrides_the_download() -> None:
+    settings, _ = parse_settings(["--server", "https://other.example"], {"DISPLAY": ":9"}, BOUND)
+    assert settings.server == "https://other.example" and settings.code is None
+    settings, _ = parse_settings(["--code", "11112222"], {}, BOUND, now=1_000)
+    assert settings.code == "11112222" and not settings.code_from_download
+
+
+def test_a_download_whose_code_expired_says_so() -> None:
+    with pytest.raises(StartProblem, match=r"expired.*support\.example\.com/join"):
+        parse_settings([], {"DISPLAY": ":9"}, BOUND, now=2_000_000_000)
+    # bound to a server only: the customer types the code
+    settings, _ = parse_settings([], {"DISPLAY": ":9"}, binding.Binding("https://s.example"))
+    assert settings.server == "https://s.example" and settings.code is None
+
+
+def test_a_damaged_download_is_not_used(tmp_path: Path) -> None:
+    program = tmp_path / "supportlink-peer"
+    tail = binding.encode(binding.Binding("https://support.example.com"))
+    program.write_bytes(b"ELF" + tail.replace(b"support", b"supp0rt"))
+    with pytest.raises(StartProblem, match="damaged"):
+        parse_settings(["--binding-from", str(program)], {"DISPLAY": ":9"})
+    with pytest.raises(StartProblem, match="damaged"):
+        own_binding(str(program), frozen=True)
+    assert own_binding(str(program), frozen=False) is None  # run from source: no binding
+    program.write_bytes(b"ELF" + tail)
+    assert own_binding(str(program), frozen=True) == binding.Binding("https://support.example.com")
+
+
+def test_a_one_file_program_without_a_binding_explains_itself(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    program = tmp_path / "supportlink-peer"
+    program.write_bytes(b"ELF and no binding")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(program))
+    with pytest.raises(StartProblem, match="does not know which support server"):
+        parse_settings([], {"DISPLAY": ":9"})
+    assert main(["--headless"]) == EXIT_USAGE
+    assert "does not know which support server" in capsys.readouterr().err
