@@ -72,6 +72,25 @@ PY
     return 0
 }
 
+# Whether the extras "[a,b]" include every extra of "[c]" ("" is included in anything).
+extras_cover() {
+    local have=",${1//[\[\] ]/}," item
+    local want="${2//[\[\] ]/}"
+    IFS=',' read -r -a items <<<"$want"
+    for item in "${items[@]}"; do
+        [ -z "$item" ] || [[ "$have" == *",$item,"* ]] || return 1
+    done
+    return 0
+}
+
+# "[a,b]" and "[b,c]" -> "[a,b,c]"; "" when both are empty.
+extras_union() {
+    local joined
+    joined="$(printf '%s,%s' "${1//[\[\] ]/}" "${2//[\[\] ]/}" | tr ',' '\n' | sed '/^$/d' |
+        sort -u | paste -sd, -)"
+    [ -z "$joined" ] || printf '[%s]' "$joined"
+}
+
 # Create (or repair) the venv and install the project with the given extras, e.g. "" or "[test]".
 # Quick when nothing changed: a stamp holds the hash of pyproject.toml and the extras.
 ensure_venv() {
@@ -91,9 +110,12 @@ ensure_venv() {
     want="$(sha256sum <"$REPO_ROOT/pyproject.toml" | cut -d' ' -f1)"
     if [ -f "$stamp" ] && "$VENV/bin/python" -c 'import signaling' >/dev/null 2>&1; then
         have="$(cat "$stamp")"
-        [ "$have" != "$want $extras" ] || return 0
-        # An install with extras also serves a plain one.
-        [ -n "$extras" ] || [ "${have%% *}" != "$want" ] || return 0
+        # An install with more extras ("[test,build]") also serves one with fewer ("[build]").
+        if [ "${have%% *}" = "$want" ] && extras_cover "${have#* }" "$extras"; then
+            return 0
+        fi
+        # Keep the extras installed before, so that two scripts do not take turns reinstalling.
+        extras="$(extras_union "${have#* }" "$extras")"
     fi
     say "installing SupportLink into $VENV (pip install -e .$extras)"
     (cd "$REPO_ROOT" && "$VENV/bin/python" -m pip install -q -e ".$extras")

@@ -1,0 +1,503 @@
+"""Build the customer's program as one file, and the files that go with it.
+
+Run through ``scripts/build-peer`` (which installs what the build needs first)::
+
+    scripts/build-peer [--out DIR]
+
+writes into DIR (default: the server's downloads folder, ``<data dir>/downloads``):
+
+* ``supportlink-peer-<platform>``: one executable (PyInstaller one-file) for this system,
+* ``supportlink-<version>-py3-none-any.whl``: the same program for people with Python,
+* ``licenses/``: the licence of every bundled component and the source offer for FFmpeg,
+* ``manifest.json``: what is there, with sizes and SHA-256 sums. ``supportlink serve``
+  serves only files whose size and sum match it.
+
+A build on another system (Windows, macOS) run with the same ``--out`` adds its executable to
+the manifest beside the others.
+
+Size: the FFmpeg libraries in PyAV's wheel link encoders and decoders the peer never uses
+(x265, SVT-AV1, dav1d, LAME, opencore-amr, WebP) and GnuTLS for network streams it never
+opens. They are replaced by stub libraries that export the same symbols and abort with a
+message if one is ever called, which saves about a quarter of the file; the VP8/VP9 (libvpx),
+H.264 (x264) and Opus libraries the peer uses stay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "scripts" / "supportlink-peer.spec"
+
+#: Bundled libraries replaced by stubs (file names start with these), and why nobody misses them.
+STUBBED = {
+    "libx265": "H.265 encoder",
+    "libSvtAv1Enc": "AV1 encoder",
+    "libdav1d": "AV1 decoder",
+    "libmp3lame": "MP3 encoder",
+    "libopencore-amrnb": "AMR audio",
+    "libopencore-amrwb": "AMR audio",
+    "libwebp": "WebP images",
+    "libwebpmux": "WebP images",
+    "libsharpyuv": "WebP images",
+    "libgnutls": "TLS for network streams",
+    "libasound": "ALSA capture devices",
+    "libvpl": "Intel Quick Sync video",
+}
+#: Only needed by the libraries above; left out once those are stubs.
+DROPPED_WITH_STUBS = ("libunistring", "libgmp", "libnettle", "libhogweed")
+
+
+def platform_name() -> str:
+    """``linux-x86_64``, ``windows-x86_64``, ``macos-arm64`` ...: the download's platform."""
+    system = {"linux": "linux", "win32": "windows", "darwin": "macos"}.get(
+        sys.platform, sys.platform
+    )
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
+    return f"{system}-{machine}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- stub libraries
+
+
+def _nm(path: Path, *flags: str) -> list[list[str]]:
+    out = subprocess.run(
+        ["nm", "-D", *flags, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    return [line.split() for line in out.splitlines() if line.strip()]
+
+
+def _needed(path: Path) -> list[str]:
+    out = subprocess.run(
+        ["readelf", "-d", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def _soname(path: Path) -> str:
+    out = subprocess.run(
+        ["readelf", "-d", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", out)
+    return found.group(1) if found else path.name
+
+
+#: Functions FFmpeg calls while it lists its codecs, to see what a library offers (x265's
+#: ``x265_api_get`` for its bit depths): their stubs answer "nothing" (NULL / 0) instead.
+_PROBE = re.compile(r"api_get|api_query|version")
+
+
+def make_stub(library: Path, users: list[Path], work: Path, why: str) -> Path:
+    """A library with ``library``'s soname exporting every symbol ``users`` take from it
+    (with the same symbol versions): each a function that aborts with a message, but for the
+    probes (``_PROBE``), which answer that nothing is there."""
+    # name -> {version or None: (type, size, is the default version)}
+    defined: dict[str, dict[str | None, tuple[str, int, bool]]] = {}
+    for fields in _nm(library, "--defined-only", "-S"):
+        if len(fields) == 4:
+            _addr, size, kind, name = fields
+        elif len(fields) == 3:
+            _addr, kind, name = fields
+            size = "0"
+        else:
+            continue
+        base, _, version = name.partition("@")
+        default = version.startswith("@") or not version
+        defined.setdefault(base, {})[version.lstrip("@") or None] = (kind, int(size, 16), default)
+    wanted: set[tuple[str, str | None]] = set()
+    for user in users:
+        for fields in _nm(user, "--undefined-only"):
+            base, _, version = fields[-1].partition("@")
+            versions = defined.get(base)
+            if versions is None:
+                continue
+            version = version.lstrip("@") or None
+            if version not in versions:  # unversioned reference: the default version
+                version = next((v for v, d in versions.items() if d[2]), None)
+            wanted.add((base, version))
+    short = library.name.rsplit("-", 1)[0]
+    lines = [
+        "#include <stdlib.h>",
+        "#include <unistd.h>",
+        "static void missing(const char *name) {",
+        f'    static const char text[] = "supportlink-peer: {short} ({why}) '
+        'is not included in this build: ";',
+        "    (void)!write(2, text, sizeof text - 1);",
+        "    const char *end = name; while (*end) end++;",
+        '    (void)!write(2, name, (size_t)(end - name)); (void)!write(2, "\\n", 1);',
+        "    abort();",
+        "}",
+    ]
+    version_nodes: list[str] = []
+    for index, (name, version) in enumerate(sorted(wanted, key=lambda w: (w[0], w[1] or ""))):
+        kind, size, default = defined[name][version]
+        symbol = name if version is None else f"_stub{index}"
+        if kind.upper() in ("T", "W", "I") and _PROBE.search(name):
+            lines.append(f"long {symbol}(void) {{ return 0; }}")  # "not available": NULL, 0
+        elif kind.upper() in ("T", "W", "I"):
+            lines.append(f'void {symbol}(void) {{ missing("{name}"); }}')
+        else:
+            lines.append(f"char {symbol}[{max(size, 8)}] __attribute__((aligned(16)));")
+        if version is not None:
+            at = "@@" if default else "@"
+            lines.append(f'__asm__(".symver {symbol},{name}{at}{version}");')
+            if version not in version_nodes:
+                version_nodes.append(version)
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"{library.name}.c"
+    source.write_text("\n".join(lines) + "\n")
+    out = work / library.name
+    command = ["gcc", "-shared", "-fPIC", "-O2", "-fno-builtin", f"-Wl,-soname,{_soname(library)}"]
+    if version_nodes:
+        script = work / f"{library.name}.map"
+        script.write_text(
+            "".join(f"{v} {{ }};\n" for v in version_nodes[1:])
+            + f"{version_nodes[0]} {{ local: _stub*; }};\n"
+        )
+        command.append(f"-Wl,--version-script={script}")
+    subprocess.run([*command, "-o", str(out), str(source)], check=True)
+    subprocess.run(["strip", "--strip-unneeded", str(out)], check=True)
+    return out
+
+
+def stubs_for(site_packages: Path, work: Path) -> dict[str, str]:
+    """Stub libraries for PyAV's bundled libraries in ``STUBBED``: bundled name -> stub path."""
+    libs_dir = site_packages / "av.libs"
+    if not libs_dir.is_dir():
+        return {}
+    libs = sorted(libs_dir.iterdir())
+    users = [
+        p
+        for p in libs
+        if not p.name.startswith(tuple(f"{n}-" for n in (*STUBBED, *DROPPED_WITH_STUBS)))
+    ]
+    users += sorted((site_packages / "av").rglob("*.so"))
+    stubs = {}
+    for lib in libs:
+        prefix = next((p for p in STUBBED if lib.name.startswith(p + "-")), None)
+        if prefix is not None:
+            stubs[lib.name] = str(make_stub(lib, users, work, STUBBED[prefix]))
+    return stubs
+
+
+# --------------------------------------------------------------------------- licences
+
+
+def runtime_distributions() -> list[str]:
+    """SupportLink and every distribution it needs at run time (no extras), by name."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: dict[str, str] = {}
+    todo = ["supportlink"]
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[key] = dist.metadata["Name"]
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return sorted(seen.values(), key=str.lower)
+
+
+def write_licenses(out: Path, stubs: dict[str, str]) -> None:
+    from importlib import metadata
+
+    import av
+
+    folder = out / "licenses"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    listed = []
+    for name in runtime_distributions():
+        dist = metadata.distribution(name)
+        files = [
+            f
+            for f in dist.files or []
+            if re.search(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", f.name, re.I)
+            and ".dist-info" in str(f)
+            and not f.name.endswith(".py")
+        ]
+        for f in files:
+            target = folder / f"{dist.metadata['Name']}-{dist.version}" / f.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(str(f.locate())).read_bytes())
+        licence = dist.metadata.get("License-Expression") or dist.metadata.get("License") or ""
+        first = licence.splitlines()[0] if licence else "see its folder"
+        listed.append(f"{dist.metadata['Name']} {dist.version}: {first}")
+    python_licence = (
+        Path(sys.base_prefix)
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "LICENSE.txt"
+    )
+    if python_licence.is_file():
+        shutil.copy(python_licence, folder / "Python-LICENSE.txt")
+    for package in ("tcl8.6", "tk8.6", "libtcl8.6", "libtk8.6"):
+        copyright_file = Path("/usr/share/doc") / package / "copyright"
+        if copyright_file.is_file():
+            shutil.copy(copyright_file, folder / f"{package}-copyright.txt")
+    ffmpeg = av.ffmpeg_version_info
+    left_out = ", ".join(sorted({Path(n).name.split("-")[0] for n in stubs}))
+    (folder / "README.txt").write_text(
+        f"""The customer's program (supportlink-peer) bundles, besides SupportLink (MIT):
+
+- CPython {platform.python_version()} (PSF License, Python-LICENSE.txt), Tcl/Tk (BSD-style),
+- these Python distributions, each with its licence in its folder here:
+  {chr(10).join("  " + line for line in listed).strip()}
+- FFmpeg {ffmpeg} as built for PyAV {av.__version__}, with libvpx (BSD), Opus (BSD) and
+  x264 (GPL-2.0-or-later). FFmpeg is built with --enable-gpl, so the FFmpeg libraries, and
+  therefore this executable as a whole, are distributed under the GNU General Public License,
+  version 2 or later (GPL-2.0.txt is in the PyAV folder's sboms or at
+  https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt). See SOURCE-OFFER.txt.
+
+Left out of the executable (replaced by stubs that abort if called): {left_out}.
+"""
+    )
+    (folder / "SOURCE-OFFER.txt").write_text(
+        f"""Source code offer for supportlink-peer
+
+This executable contains software licensed under the GNU General Public License (GPL),
+version 2 or later: the FFmpeg {ffmpeg} libraries and x264, as bundled in the PyAV
+{av.__version__} wheel for {platform_name()}.
+
+The complete corresponding source code is:
+- PyAV {av.__version__}: https://pypi.org/project/av/{av.__version__}/#files (sdist), and the
+  scripts that build its FFmpeg: https://github.com/PyAV-Org/pyav-ffmpeg
+- FFmpeg {ffmpeg}: https://ffmpeg.org/releases/
+- x264: https://code.videolan.org/videolan/x264
+- SupportLink: the source tree this program was built from (scripts/build-peer).
+
+Whoever distributes this executable (for example, by running a SupportLink server that offers
+it for download) must, for three years, give anyone who asks a copy of that source on a
+medium customarily used for software interchange, for no more than the cost of providing it,
+or offer the source from the same place as the executable. Put a contact here:
+
+Contact for source requests: ______________________________
+"""
+    )
+
+
+# --------------------------------------------------------------------------- glibc floor
+
+
+def glibc_floor(executable: Path) -> str:
+    """The newest ``GLIBC_x.y`` symbol version any file inside the one-file build needs."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    newest = (0, 0)
+    archive = CArchiveReader(str(executable))
+    chunks = [executable.read_bytes()[: 2 << 20]]  # the bootloader
+    for name, (_offset, _length, _ulength, _compress, kind) in archive.toc.items():
+        if kind in ("b", "B"):
+            chunks.append(archive.extract(name))
+    for data in chunks:
+        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", data):
+            newest = max(newest, (int(major), int(minor)))
+    return f"{newest[0]}.{newest[1]}"
+
+
+# --------------------------------------------------------------------------- reuse
+
+
+def source_key() -> str:
+    """A digest of everything the executable is built from: the peer's sources, the build's
+    own files and the versions of the libraries it bundles."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    files = [ROOT / "pyproject.toml", Path(__file__).resolve(), SPEC]
+    for folder in ("peer", "wire"):
+        files += sorted(
+            p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".json") and p.is_file()
+        )
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in ("av", "aiortc", "cryptography", "pyinstaller", "aiohttp"):
+        digest.update(f"{name}=={metadata.version(name)}\n".encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()[:16]
+
+
+def built_from(out: Path, key: str, plat: str) -> bool:
+    """Whether ``out`` already holds this platform's program built from ``key``, intact."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+        (program,) = [
+            f
+            for f in manifest["files"]
+            if f.get("kind") == "program" and f.get("platform") == plat
+        ]
+        path = out / program["file"]
+        return bool(
+            program.get("source") == key
+            and path.stat().st_size == program["size"]
+            and sha256_of(path) == program["sha256"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+# --------------------------------------------------------------------------- main
+
+
+def update_manifest(out: Path, entries: list[dict[str, object]]) -> None:
+    path = out / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+        files = [f for f in manifest.get("files", []) if isinstance(f, dict)]
+    except (OSError, ValueError):
+        files = []
+    replaced = {(e["kind"], e["platform"]) for e in entries}
+    files = [f for f in files if (f.get("kind"), f.get("platform")) not in replaced]
+    files.extend(entries)
+    files.sort(key=lambda f: (str(f.get("kind")), str(f.get("platform"))))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": 1, "files": files}, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def entry(kind: str, plat: str, path: Path, **extra: object) -> dict[str, object]:
+    return {
+        "kind": kind,
+        "platform": plat,
+        "file": path.name,
+        "size": path.stat().st_size,
+        "sha256": sha256_of(path),
+        **extra,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT))
+    from signaling.cli import default_data_dir
+
+    parser = argparse.ArgumentParser(prog="scripts/build-peer", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=default_data_dir(os.environ) / "downloads",
+        help="folder the server serves downloads from (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "build" / "peer", help="scratch folder (%(default)s)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="do nothing when DIR already holds a program built from the same sources",
+    )
+    args = parser.parse_args(argv)
+    out: Path = args.out.resolve()
+    work: Path = args.work.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    plat = platform_name()
+    from importlib import metadata
+
+    version = metadata.version("supportlink")
+    started = time.monotonic()
+    key = source_key()
+    if args.reuse and built_from(out, key, plat):
+        print(f"==> {out} already holds this build ({key}); reused", file=sys.stderr)
+        print(out / f"supportlink-peer-{plat}{'.exe' if plat.startswith('windows') else ''}")
+        return 0
+
+    print("==> wheel for Python users", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp, str(ROOT)],
+            check=True,
+        )
+        (wheel,) = Path(tmp).glob("supportlink-*.whl")
+        for old in out.glob("supportlink-*.whl"):
+            old.unlink()
+        wheel_path = out / wheel.name
+        shutil.copy(wheel, wheel_path)
+
+    site_packages = Path(metadata.distribution("av").locate_file(""))
+    stubs = stubs_for(site_packages, work / "stubs") if plat.startswith("linux") else {}
+    print(f"==> one-file executable for {plat} ({len(stubs)} libraries stubbed)", file=sys.stderr)
+    env = dict(
+        os.environ,
+        SUPPORTLINK_ROOT=str(ROOT),
+        SUPPORTLINK_STUBS=json.dumps(stubs),
+        SUPPORTLINK_DROP=json.dumps(list(DROPPED_WITH_STUBS) if stubs else []),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(work / "dist"),
+            "--workpath",
+            str(work / "pyi"),
+            str(SPEC),
+        ],
+        check=True,
+        env=env,
+        cwd=work,
+    )
+    suffix = ".exe" if plat.startswith("windows") else ""
+    built = work / "dist" / f"supportlink-peer{suffix}"
+    target = out / f"supportlink-peer-{plat}{suffix}"
+    tmp_target = target.with_name(target.name + ".part")
+    shutil.copy(built, tmp_target)
+    tmp_target.chmod(0o755)
+    tmp_target.replace(target)
+    extra: dict[str, object] = {"version": version, "source": key}
+    if plat.startswith("linux"):
+        extra["glibc"] = glibc_floor(target)
+    write_licenses(out, stubs)
+    update_manifest(
+        out,
+        [
+            entry("program", plat, target, **extra),
+            entry("wheel", "python", wheel_path, version=version),
+        ],
+    )
+    size = target.stat().st_size
+    print(
+        f"built {target} ({size / 1e6:.1f} MB, sha256 {sha256_of(target)}, "
+        f"{extra.get('glibc') and 'glibc >= ' + str(extra['glibc']) or ''}) "
+        f"in {time.monotonic() - started:.0f} s",
+        file=sys.stderr,
+    )
+    print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
