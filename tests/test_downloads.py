@@ -222,17 +222,6 @@ async def test_guessing_codes_on_the_page_is_limited(start: Start) -> None:
     assert "rate_limited" in headers["Location"]
 
 
-async def test_a_form_from_another_site_is_refused(start: Start) -> None:
-    endpoint, _token, _app = await start()
-    async with endpoint.http.post(
-        endpoint.url("/join/download"),
-        data={"platform": "linux-x86_64", "code": ""},
-        headers={"Origin": "https://evil.example"},
-        allow_redirects=False,
-    ) as resp:
-        assert resp.status == 403
-
-
 async def test_a_corrupt_build_is_never_served(start: Start, tmp_path: Path) -> None:
     corrupt = PROGRAM[:-1] + bytes([PROGRAM[-1] ^ 1])
     folder = write_build(tmp_path / "corrupt", program=corrupt)
