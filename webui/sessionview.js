@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * The session card's DOM: the status line and its detail, the start and code panels with the
- * countdown, the customer's join request, who the customer is, the verification code and the
- * end button. It holds no session state: `controller.js` says what to show.
+ * countdown and the link to the customer's page (`/join#<code>`), the customer's join request,
+ * who the customer is, the verification code and the end button. It holds no session state:
+ * `controller.js` says what to show.
  *
  *   const view = new SessionView({create, cancel, accept, reject, end});
  *   view.phase("waiting", msg("status.waiting_for_code"));
@@ -11,6 +12,7 @@
 
 import { formatCode, formatCountdown, secondsLeft } from "./format.js";
 import { msg } from "./i18n.js";
+import { joinUrl } from "./joinpage.js";
 import { MODES } from "./protocol.js";
 import { byId, say, setText, show } from "./ui.js";
 
@@ -30,6 +32,9 @@ export class SessionView {
       codePanel: byId("code-panel"),
       sessionCode: byId("session-code"),
       countdown: byId("countdown"),
+      joinUrl: byId("join-url"),
+      copyLinkButton: /** @type {HTMLButtonElement} */ (byId("copy-link-button")),
+      copyLinkNote: byId("copy-link-note"),
       cancelButton: /** @type {HTMLButtonElement} */ (byId("cancel-button")),
       status: byId("status"),
       statusDetail: byId("status-detail"),
@@ -50,12 +55,17 @@ export class SessionView {
     this.countdownTimer = null;
     /** What #status says now. @type {Msg} */
     this.words = msg("status.not_connected");
+    /** The customer's page with this session's code, for Copy link. */
+    this.link = "";
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.noteTimer = null;
     const el = this.el;
     el.newSessionButton.addEventListener("click", actions.create);
     el.cancelButton.addEventListener("click", actions.cancel);
     el.acceptButton.addEventListener("click", actions.accept);
     el.rejectButton.addEventListener("click", actions.reject);
     el.endButton.addEventListener("click", actions.end);
+    el.copyLinkButton.addEventListener("click", () => void this.copyLink());
   }
 
   /**
@@ -114,6 +124,9 @@ export class SessionView {
   code(code, expiresAt, onexpired) {
     setText(this.el.sessionCode, formatCode(code));
     this.el.sessionCode.dataset.code = code;
+    this.link = joinUrl(location.origin, code);
+    setText(this.el.joinUrl, joinUrl(location.origin)); // read out on the phone: the code is above
+    this.note(null);
     this.stopCountdown();
     const tick = () => {
       const left = secondsLeft(expiresAt, Date.now());
@@ -126,6 +139,49 @@ export class SessionView {
     };
     tick();
     this.countdownTimer = setInterval(tick, 250);
+  }
+
+  /**
+   * Copy the customer's link with the code: the clipboard API where the page may use it (a
+   * secure context), else the link is shown whole and selected (and copied the old way if the
+   * browser still allows it).
+   */
+  async copyLink() {
+    const link = this.link;
+    if (!link) return;
+    if (window.isSecureContext && navigator.clipboard?.writeText) {
+      try {
+        await navigator.clipboard.writeText(link);
+        this.note(msg("code.link_copied"));
+        return;
+      } catch {
+        // refused: select it instead
+      }
+    }
+    setText(this.el.joinUrl, link);
+    const range = document.createRange();
+    range.selectNodeContents(this.el.joinUrl);
+    const selection = window.getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    let copied = false;
+    try {
+      copied = document.execCommand("copy"); // deprecated, the only way on a plain-HTTP page
+    } catch {
+      copied = false;
+    }
+    this.note(copied ? msg("code.link_copied") : msg("code.link_selected"));
+  }
+
+  /** @param {Msg | null} words under the Copy link button for a few seconds; null hides them */
+  note(words) {
+    if (this.noteTimer) clearTimeout(this.noteTimer);
+    this.noteTimer = null;
+    if (words) {
+      say(this.el.copyLinkNote, words);
+      this.noteTimer = setTimeout(() => this.note(null), 4000);
+    }
+    show(this.el.copyLinkNote, words !== null);
   }
 
   stopCountdown() {
@@ -171,6 +227,9 @@ export class SessionView {
   clear() {
     setText(this.el.sessionCode, "");
     setText(this.el.countdown, "--:--");
+    setText(this.el.joinUrl, "");
+    this.link = "";
+    this.note(null);
     setText(this.el.verificationCode, "");
     show(this.el.verifyPanel, false);
     show(this.el.peerPanel, false);

@@ -50,8 +50,12 @@ for (const lang of LANGUAGES) {
   });
 }
 
-test("index.html's own words are the English catalogue's", () => {
-  const html = readFileSync(new URL("index.html", WEBUI), "utf8");
+/**
+ * The words a page carries itself (shown before the catalogue renders them) against English.
+ * @param {string} page
+ */
+function pageWordsChecked(page) {
+  const html = readFileSync(new URL(page, WEBUI), "utf8");
   let checked = 0;
   for (const m of html.matchAll(/<([a-z0-9]+)([^>]*?)\sdata-i18n="([^"]+)"([^>]*)>([^<]*)</g)) {
     assert.equal(m[5], EN[m[3]], m[3]);
@@ -61,7 +65,17 @@ test("index.html's own words are the English catalogue's", () => {
     assert.equal(m[2], EN[m[4]], m[4]);
     checked++;
   }
+  return checked;
+}
+
+test("index.html's own words are the English catalogue's", () => {
+  const checked = pageWordsChecked("index.html");
   assert.ok(checked > 60, `only ${checked} words checked`);
+});
+
+test("join.html's own words are the English catalogue's", () => {
+  const checked = pageWordsChecked("join.html");
+  assert.ok(checked > 20, `only ${checked} words checked`);
 });
 
 test("the protocol's words: capabilities, error codes, bye reasons, with fallbacks", () => {
