@@ -133,13 +133,17 @@ class StartProblem(Exception):
     """The program cannot start a session as it is: the words say why and what to do."""
 
 
-def own_binding(executable: str, frozen: bool) -> binding.Binding | None:
-    """The binding a download carries at the end of this very program (one-file build only).
+def own_binding(
+    executable: str, frozen: bool, environ: Mapping[str, str] | None = None
+) -> binding.Binding | None:
+    """The binding a download carries at its end (one-file build only): the file is this
+    program, or the one its launcher names in ``SUPPORTLINK_PROGRAM`` (``launcher.c``).
 
     Raises ``StartProblem`` when there is one but it is damaged."""
     if not frozen:
         return None
-    return read_binding(Path(executable))
+    launched_from = (environ or {}).get("SUPPORTLINK_PROGRAM")
+    return read_binding(Path(launched_from or executable))
 
 
 def read_binding(path: Path) -> binding.Binding | None:
@@ -347,7 +351,7 @@ async def run_headless(settings: PeerSettings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        bound = own_binding(sys.executable, _frozen())
+        bound = own_binding(sys.executable, _frozen(), os.environ)
         settings, verbosity = parse_settings(args, os.environ, bound)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code == 2 else int(exc.code or 0)
@@ -359,11 +363,39 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if _frozen() and os.environ.get("SUPPORTLINK_PROGRAM"):
+        threading.Thread(
+            target=prune_unpacked, args=(Path(sys.executable), time.time()), daemon=True
+        ).start()
     if settings.headless:
         return asyncio.run(run_headless(settings))
     from .gui import run_gui
 
     return run_gui(settings)
+
+
+def prune_unpacked(program: Path, now: float, keep_days: float = 1.0) -> list[Path]:
+    """Remove the unpacked copies of other SupportLink builds from the user's cache (the
+    launcher unpacks each build into ``<cache>/supportlink/<key>/``; ``program`` is this one's
+    executable there), leaving those used within ``keep_days``. Returns what was removed."""
+    import shutil
+
+    mine = program.parent.parent
+    cache = mine.parent
+    if cache.name != "supportlink" or len(mine.name) != 32:
+        return []
+    removed = []
+    for entry in cache.iterdir():
+        if entry == mine or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            if now - entry.stat().st_mtime < keep_days * 86400:
+                continue
+            shutil.rmtree(entry)
+            removed.append(entry)
+        except OSError:
+            continue
+    return removed
 
 
 def report_problem(text: str, argv: Sequence[str]) -> int:

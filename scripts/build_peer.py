@@ -6,7 +6,11 @@ Run through ``scripts/build-peer`` (which installs what the build needs first)::
 
 writes into DIR (default: the server's downloads folder, ``<data dir>/downloads``):
 
-* ``supportlink-peer-<platform>``: one executable (PyInstaller one-file) for this system,
+* ``supportlink-peer-<platform>``: one executable for this system. On Linux: a small
+  launcher (``scripts/launcher.c``) followed by the PyInstaller folder as a tar.gz; its first
+  start unpacks the folder into the user's cache and later starts run it from there (a
+  PyInstaller one-file program would unpack ~95 MB on every start, about a second). On
+  Windows and macOS: PyInstaller's one-file program.
 * ``supportlink-<version>-py3-none-any.whl``: the same program for people with Python,
 * ``licenses/``: the licence of every bundled component and the source offer for FFmpeg,
 * ``manifest.json``: what is there, with sizes and SHA-256 sums. ``supportlink serve``
@@ -309,20 +313,48 @@ Contact for source requests: ______________________________
 # --------------------------------------------------------------------------- glibc floor
 
 
-def glibc_floor(executable: Path) -> str:
-    """The newest ``GLIBC_x.y`` symbol version any file inside the one-file build needs."""
-    from PyInstaller.archive.readers import CArchiveReader
-
+def glibc_floor(files: list[Path]) -> str:
+    """The newest ``GLIBC_x.y`` symbol version any of ``files`` (ELF or not) asks for."""
     newest = (0, 0)
-    archive = CArchiveReader(str(executable))
-    chunks = [executable.read_bytes()[: 2 << 20]]  # the bootloader
-    for name, (_offset, _length, _ulength, _compress, kind) in archive.toc.items():
-        if kind in ("b", "B"):
-            chunks.append(archive.extract(name))
-    for data in chunks:
-        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", data):
+    for path in files:
+        for major, minor in re.findall(rb"GLIBC_(\d+)\.(\d+)", path.read_bytes()):
             newest = max(newest, (int(major), int(minor)))
     return f"{newest[0]}.{newest[1]}"
+
+
+# --------------------------------------------------------------------------- one file on Linux
+
+PAYLOAD_MAGIC = b"SLPAYLD1"
+LAUNCHER = ROOT / "scripts" / "launcher.c"
+
+
+def pack(folder: Path, work: Path, target: Path) -> list[Path]:
+    """``target`` = the launcher, ``folder`` as a tar.gz, and the footer the launcher reads
+    (``launcher.c``). Returns the files whose glibc needs count."""
+    import tarfile
+
+    launcher = work / "launcher"
+    subprocess.run(
+        ["gcc", "-O2", "-s", "-Wall", "-Werror", "-o", str(launcher), str(LAUNCHER)], check=True
+    )
+    payload = work / "payload.tar.gz"
+
+    def plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mtime = 0
+        return info
+
+    with tarfile.open(payload, "w:gz", compresslevel=9) as tar:
+        tar.add(folder, arcname=folder.name, filter=plain)
+    key = sha256_of(payload)[:32]
+    size = payload.stat().st_size
+    with target.open("wb") as out:
+        for part in (launcher, payload):
+            with part.open("rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+        out.write(size.to_bytes(8, "little") + key.encode() + PAYLOAD_MAGIC)
+    return [launcher, *(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())]
 
 
 # --------------------------------------------------------------------------- reuse
@@ -334,7 +366,7 @@ def source_key() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    files = [ROOT / "pyproject.toml", Path(__file__).resolve(), SPEC]
+    files = [ROOT / "pyproject.toml", Path(__file__).resolve(), SPEC, LAUNCHER]
     for folder in ("peer", "wire"):
         files += sorted(
             p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".json") and p.is_file()
@@ -352,9 +384,7 @@ def built_from(out: Path, key: str, plat: str) -> bool:
     try:
         manifest = json.loads((out / "manifest.json").read_text())
         (program,) = [
-            f
-            for f in manifest["files"]
-            if f.get("kind") == "program" and f.get("platform") == plat
+            f for f in manifest["files"] if f.get("kind") == "program" and f.get("platform") == plat
         ]
         path = out / program["file"]
         return bool(
@@ -367,6 +397,22 @@ def built_from(out: Path, key: str, plat: str) -> bool:
 
 
 # --------------------------------------------------------------------------- main
+
+
+def build_wheel(out: Path, work: Path) -> Path:
+    """The wheel for people who run SupportLink with their own Python, in ``out``."""
+    print("==> wheel for Python users", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp, str(ROOT)],
+            check=True,
+        )
+        (wheel,) = Path(tmp).glob("supportlink-*.whl")
+        for old in out.glob("supportlink-*.whl"):
+            old.unlink()
+        wheel_path = out / wheel.name
+        shutil.copy(wheel, wheel_path)
+    return wheel_path
 
 
 def update_manifest(out: Path, entries: list[dict[str, object]]) -> None:
@@ -415,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do nothing when DIR already holds a program built from the same sources",
     )
+    parser.add_argument(
+        "--wheel-only",
+        action="store_true",
+        help="only the wheel (seconds, no PyInstaller): the page's Python alternative",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     work: Path = args.work.resolve()
@@ -425,29 +476,26 @@ def main(argv: list[str] | None = None) -> int:
 
     version = metadata.version("supportlink")
     started = time.monotonic()
+    if args.wheel_only:
+        wheel_path = build_wheel(out, work)
+        update_manifest(out, [entry("wheel", "python", wheel_path, version=version)])
+        print(wheel_path)
+        return 0
     key = source_key()
     if args.reuse and built_from(out, key, plat):
         print(f"==> {out} already holds this build ({key}); reused", file=sys.stderr)
         print(out / f"supportlink-peer-{plat}{'.exe' if plat.startswith('windows') else ''}")
         return 0
 
-    print("==> wheel for Python users", file=sys.stderr)
-    with tempfile.TemporaryDirectory(dir=work) as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp, str(ROOT)],
-            check=True,
-        )
-        (wheel,) = Path(tmp).glob("supportlink-*.whl")
-        for old in out.glob("supportlink-*.whl"):
-            old.unlink()
-        wheel_path = out / wheel.name
-        shutil.copy(wheel, wheel_path)
+    wheel_path = build_wheel(out, work)
 
     site_packages = Path(metadata.distribution("av").locate_file(""))
     stubs = stubs_for(site_packages, work / "stubs") if plat.startswith("linux") else {}
     print(f"==> one-file executable for {plat} ({len(stubs)} libraries stubbed)", file=sys.stderr)
+    onedir = plat.startswith("linux")
     env = dict(
         os.environ,
+        SUPPORTLINK_ONEDIR="1" if onedir else "0",
         SUPPORTLINK_ROOT=str(ROOT),
         SUPPORTLINK_STUBS=json.dumps(stubs),
         SUPPORTLINK_DROP=json.dumps(list(DROPPED_WITH_STUBS) if stubs else []),
@@ -471,15 +519,16 @@ def main(argv: list[str] | None = None) -> int:
         cwd=work,
     )
     suffix = ".exe" if plat.startswith("windows") else ""
-    built = work / "dist" / f"supportlink-peer{suffix}"
     target = out / f"supportlink-peer-{plat}{suffix}"
     tmp_target = target.with_name(target.name + ".part")
-    shutil.copy(built, tmp_target)
+    extra: dict[str, object] = {"version": version, "source": key}
+    if onedir:
+        elf_files = pack(work / "dist" / "supportlink-peer", work, tmp_target)
+        extra["glibc"] = glibc_floor(elf_files)
+    else:
+        shutil.copy(work / "dist" / f"supportlink-peer{suffix}", tmp_target)
     tmp_target.chmod(0o755)
     tmp_target.replace(target)
-    extra: dict[str, object] = {"version": version, "source": key}
-    if plat.startswith("linux"):
-        extra["glibc"] = glibc_floor(target)
     write_licenses(out, stubs)
     update_manifest(
         out,

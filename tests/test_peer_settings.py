@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from peer.cli import EXIT_USAGE, StartProblem, main, own_binding, parse_settings
+from peer.cli import EXIT_USAGE, StartProblem, main, own_binding, parse_settings, prune_unpacked
 from peer.settings import (
     PeerSettings,
     SettingsError,
@@ -176,6 +178,13 @@ def test_a_damaged_download_is_not_used(tmp_path: Path) -> None:
     with pytest.raises(StartProblem, match="damaged"):
         own_binding(str(program), frozen=True)
     assert own_binding(str(program), frozen=False) is None  # run from source: no binding
+    # unpacked by the launcher: the binding is in the downloaded file the launcher names
+    unpacked = tmp_path / "cache" / "supportlink-peer"
+    unpacked.parent.mkdir()
+    unpacked.write_bytes(b"ELF, unpacked")
+    with pytest.raises(StartProblem, match="damaged"):
+        own_binding(str(unpacked), frozen=True, environ={"SUPPORTLINK_PROGRAM": str(program)})
+    assert own_binding(str(unpacked), frozen=True, environ={}) is None
     program.write_bytes(b"ELF" + tail)
     assert own_binding(str(program), frozen=True) == binding.Binding("https://support.example.com")
 
@@ -191,3 +200,18 @@ def test_a_one_file_program_without_a_binding_explains_itself(
         parse_settings([], {"DISPLAY": ":9"})
     assert main(["--headless"]) == EXIT_USAGE
     assert "does not know which support server" in capsys.readouterr().err
+
+
+def test_unpacked_copies_of_other_builds_are_removed_after_a_day(tmp_path: Path) -> None:
+    cache = tmp_path / "supportlink"
+    mine, old, recent = ("a" * 32, "b" * 32, "c" * 32)
+    for key in (mine, old, recent):
+        (cache / key / "supportlink-peer").mkdir(parents=True)
+        (cache / key / "supportlink-peer" / "supportlink-peer").write_text("x")
+    os.utime(cache / old, (0, 0))
+    program = cache / mine / "supportlink-peer" / "supportlink-peer"
+    removed = prune_unpacked(program, now=time.time())
+    assert removed == [cache / old]
+    assert sorted(p.name for p in cache.iterdir()) == [mine, recent]
+    # a program not unpacked by the launcher touches nothing around it
+    assert prune_unpacked(tmp_path / "bin" / "supportlink-peer", now=time.time() + 1e9) == []
