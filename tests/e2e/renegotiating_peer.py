@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
 
 import peer.cli  # noqa: E402
+import peer.session  # noqa: E402
 from peer.session import PeerSession  # noqa: E402
 
 
@@ -42,5 +43,5 @@ class RenegotiatingSession(PeerSession):
         print("rig: audio removed", flush=True)
 
 
-peer.cli.PeerSession = RenegotiatingSession  # type: ignore[misc]
+peer.session.PeerSession = RenegotiatingSession  # type: ignore[misc]  # cli imports it when a session starts
 sys.exit(peer.cli.main())

@@ -29,6 +29,9 @@ from .services import start_server
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+#: The first test here builds the program (about 1.5 minutes on 2 cores, more under load).
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_OUT = ROOT / "build" / "peer-test-downloads"
 CONNECTED = r"Connected|Viewing"

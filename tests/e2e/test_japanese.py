@@ -93,7 +93,8 @@ def _check_screen(console: Console, shot: Path) -> None:
     allowed = ["SupportLink", console.server.operator, "fps", "kbit", "RTT", "TURN", "English"]
     allowed += ["Enter", "Shift", "Esc", "Ctrl", "Alt", "End"]  # as printed on the keys
     # what the customer's computer says of itself (host, user, OS) is shown as it is
-    for field in ("#join-host", "#join-user", "#join-os"):
+    # ... and so are addresses (the customers' page link)
+    for field in ("#join-host", "#join-user", "#join-os", "#join-url"):
         allowed += re.findall(r"[A-Za-z]{3,}", page.locator(field).text_content() or "")
     words = page.evaluate(_ENGLISH, allowed)
     layout = page.evaluate(_LAYOUT)
