@@ -1,7 +1,7 @@
 """Screen-content encoding: VP8 against H.264, as the peer's screen track sends them.
 
 Runs a private Xvfb (1920x1080) with xterms full of text, records a few seconds of real
-screen grabs (mss -> ``VideoFrame.from_numpy_buffer`` -> yuv420p, exactly as the peer does),
+screen grabs (mss -> a BGRA ``VideoFrame`` -> yuv420p, the conversion the peer makes),
 then encodes the same frames with each encoder configuration and prints, per scenario:
 encode milliseconds per frame (mean and 95th percentile), bytes per frame, the bitrate that
 makes at 30 fps, and PSNR of the decoded luma against the source (higher is sharper; above
