@@ -151,6 +151,7 @@ class PeerWindow:
             state="disabled",
         )
         self.disconnect_button.pack(fill="x", pady=(12, 0))
+        self.bar = SharingBar(root, self.stop_sharing)
         root.protocol("WM_DELETE_WINDOW", self.close)
         self.entry.focus_set()
         root.after(50, self._drain)
@@ -198,16 +199,22 @@ class PeerWindow:
         self.exit_status = status
         self.session = None
         self.loop = None
-        if status == 2 and self.settings.code_from_download:
-            # a download made for one session: its code is spent, typing another is not offered
-            self.show_status(t("window.download_spent", host=self.host))
-            self.disconnect_button.configure(state="disabled")
-        elif status in (2, 3):  # a wrong code or no server: let the customer try again
+        self.bar.hide()
+        if status in (2, 3) and not (status == 2 and self.settings.code_from_download):
+            # a wrong code or no server: let the customer try again, with the button as it was
             self.join_button.configure(state="normal")
             self.entry.configure(state="normal")
-            self.disconnect_button.configure(state="disabled")
-        else:
-            self.root.after(1500, self.root.destroy)
+            self.disconnect_button.configure(
+                state="disabled", text=t("window.disconnect"), command=self.disconnect
+            )
+            return
+        if status == 2:
+            # a download made for one session: its code is spent, typing another is not offered
+            self.show_status(t("window.download_spent", host=self.host))
+        # The window stays with the reason on it until the customer closes it.
+        self.disconnect_button.configure(
+            state="normal", text=t("window.close"), command=self.root.destroy
+        )
 
     def disconnect(self) -> None:
         session = self.session
@@ -229,6 +236,9 @@ class PeerWindow:
 
     def show_granted(self, capabilities: tuple[str, ...]) -> None:
         self.granted = capabilities
+        if hasattr(self, "bar"):
+            operator = getattr(self.session, "operator", None) or t("bar.operator")
+            self.bar.show_for(capabilities, operator)
         self._show_hotkey_text()
         if hasattr(self, "one_window_button"):
             state = "normal" if "view" in capabilities else "disabled"
@@ -271,6 +281,12 @@ class PeerWindow:
         else:
             self.show_status(f"{capability}: {shown.text}")
 
+    def stop_sharing(self) -> None:
+        """The bar's Stop: take back the screen (viewing and control); chat goes on."""
+        for capability in ("control", "view"):
+            if capability in self.granted:
+                self.revoke(capability)
+
     def revoke(self, capability: str) -> None:
         session = self.session
         if session is not None:
@@ -309,6 +325,25 @@ class PeerWindow:
         dialog.bind("<Return>", on_return)
         dialog.bind("<Escape>", lambda _e: decide(False))
         dialog.protocol("WM_DELETE_WINDOW", lambda: decide(False))
+        self.bring_forward(dialog)
+        deny.focus_force()
+
+    def bring_forward(self, dialog: tk.Toplevel) -> None:
+        """A question the customer must see: above every other window, beside this one (so
+        the verification code stays readable), with the keyboard focus."""
+        self.root.deiconify()
+        self.root.lift()
+        dialog.attributes("-topmost", True)
+        dialog.update_idletasks()
+        root = self.root
+        x, y = beside(
+            (root.winfo_rootx(), root.winfo_rooty(), root.winfo_width(), root.winfo_height()),
+            (dialog.winfo_reqwidth(), dialog.winfo_reqheight()),
+            (root.winfo_screenwidth(), root.winfo_screenheight()),
+        )
+        dialog.geometry(f"+{x}+{y}")
+        dialog.lift()
+        dialog.focus_force()
 
     def show_hotkey(self, label: str) -> None:
         self.hotkey_label = label
@@ -372,8 +407,10 @@ class PeerWindow:
         ttk.Button(buttons, text=t("picker.cancel"), command=close).pack(side="left", padx=4)
         choices.bind("<Double-Button-1>", lambda _e: share())
         dialog.protocol("WM_DELETE_WINDOW", close)
+        self.bring_forward(dialog)
 
     def session_ended(self, text: str) -> None:
+        self.bar.hide()
         self.show_status(t("window.ended", text=text))
         self.verify.set("")
         self.hotkey_label = None
@@ -382,6 +419,67 @@ class PeerWindow:
         for pane in self.panes.values():
             pane.ended()
         self.disconnect_button.configure(state="disabled", text=t("window.disconnected"))
+
+
+def beside(
+    window: tuple[int, int, int, int], dialog: tuple[int, int], screen: tuple[int, int]
+) -> tuple[int, int]:
+    """Where a dialog goes so as not to cover ``window`` (x, y, width, height): to its right,
+    else to its left, else below, else above it; on a screen too small for any of those, at
+    the screen's bottom right (the window's top, with the verification code, stays clear)."""
+    x, y, w, h = window
+    dw, dh = dialog
+    sw, sh = screen
+    if x + w + 12 + dw <= sw:
+        return x + w + 12, y
+    if x - 12 - dw >= 0:
+        return x - 12 - dw, y
+    if y + h + 12 + dh <= sh:
+        return x, y + h + 12
+    if y - 12 - dh >= 0:
+        return x, y - 12 - dh
+    return max(0, sw - dw), max(0, sh - dh)
+
+
+class SharingBar:
+    """A small bar at the top of the screen, above every window, while the operator sees or
+    controls the screen: who does what, and Stop. Other windows cannot cover it."""
+
+    def __init__(self, root: tk.Tk, stop: Callable[[], None]) -> None:
+        self.top = tk.Toplevel(root, bg="#b71c1c", padx=10, pady=4)
+        self.top.withdraw()
+        self.top.overrideredirect(True)
+        self.top.attributes("-topmost", True)
+        self.text = tk.StringVar(value="")
+        tk.Label(
+            self.top,
+            textvariable=self.text,
+            bg="#b71c1c",
+            fg="white",
+            font=("TkDefaultFont", 11, "bold"),
+        ).pack(side="left", padx=(0, 10))
+        self.stop = tk.Button(self.top, text=t("bar.stop"), command=stop)
+        self.stop.pack(side="left")
+        self.shown = False
+
+    def show_for(self, capabilities: tuple[str, ...], operator: str) -> None:
+        if "control" in capabilities:
+            self.text.set(t("bar.controlling", operator=operator))
+        elif "view" in capabilities:
+            self.text.set(t("bar.viewing", operator=operator))
+        else:
+            self.hide()
+            return
+        self.top.update_idletasks()
+        x = max(0, (self.top.winfo_screenwidth() - self.top.winfo_reqwidth()) // 2)
+        self.top.geometry(f"+{x}+0")
+        self.top.deiconify()
+        self.top.lift()
+        self.shown = True
+
+    def hide(self) -> None:
+        self.top.withdraw()
+        self.shown = False
 
 
 def window_language(lang: str, has_font: Callable[[str], bool]) -> tuple[str, str | None]:

@@ -295,4 +295,6 @@ class View:
         if self.window is not None:
             self.notice(t("notice.view_window", title=self.window.title, width=w, height=h))
         else:
-            self.notice(t("notice.view_monitor", index=self.index, width=w, height=h))
+            # people count monitors from 1, as the console does (the wire counts from 0)
+            n, count = self.index + 1, len(self.monitors)
+            self.notice(t("notice.view_monitor", n=n, count=count, width=w, height=h))

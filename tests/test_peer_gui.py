@@ -375,7 +375,11 @@ class AnsweringSession(FakeSession):
 
 
 def _dialog(root: object) -> object:
-    tops = [w for w in root.winfo_children() if w.winfo_class() == "Toplevel"]  # type: ignore[attr-defined]
+    tops = [
+        w
+        for w in root.winfo_children()  # type: ignore[attr-defined]
+        if w.winfo_class() == "Toplevel" and not w.overrideredirect()  # not the sharing bar
+    ]
     assert len(tops) == 1, tops
     return tops[0]
 
@@ -496,3 +500,76 @@ def test_the_window_names_the_server_and_a_spent_download_stays_spent(tk_display
         assert str(window.entry.cget("state")) == "normal"
     finally:
         root.destroy()
+
+
+def test_while_shared_a_bar_above_every_window_says_who_and_stops_it(tk_display: str) -> None:
+    """Other windows cannot hide that the screen is seen: a topmost bar names the operator and
+    what they may do, and its Stop takes the screen back (viewing and control)."""
+    session = FakeSession()
+    session.operator = "Alice"  # type: ignore[attr-defined]
+    with windowed(session) as (root, window, ui):
+        bar = window.bar
+        assert not bar.shown
+        ui.granted(("view", "chat"))
+        window._drain()
+        root.update()
+        assert bar.shown and bar.top.winfo_ismapped() and bar.top.attributes("-topmost")
+        assert bar.text.get() == "Alice can see your screen"
+        assert bar.top.winfo_rooty() == 0  # at the top of the screen
+        ui.granted(("view", "control", "chat"))
+        window._drain()
+        assert bar.text.get() == "Alice is controlling your mouse and keyboard"
+        bar.stop.invoke()
+        assert session.calls == [("revoke", "control"), ("revoke", "view")]
+        ui.granted(("chat",))  # chat alone shares nothing: no bar
+        window._drain()
+        root.update()
+        assert not bar.shown and not bar.top.winfo_ismapped()
+
+
+def test_a_question_opens_on_top_beside_the_window_and_the_end_stays_readable(
+    tk_display: str,
+) -> None:
+    """The consent question is above other windows and does not cover the verification code;
+    after the session the window stays, with why it ended, until the customer closes it; a
+    mistyped code leaves the big button reading Disconnect, not Disconnected."""
+    session = FakeSession()
+    with windowed(session) as (root, window, ui):
+        root.geometry("+10+10")
+        root.update()  # the window is on the screen before any question comes
+        ui.verification("123 456")
+        ui.ask("view", "Alice")
+        window._drain()
+        root.update()
+        dialog = _dialog(root)
+        assert dialog.attributes("-topmost")  # type: ignore[attr-defined]
+        # beside or below the window, never over it (the verification code stays readable)
+        dx, dy = dialog.winfo_rootx(), dialog.winfo_rooty()  # type: ignore[attr-defined]
+        rx, ry = root.winfo_rootx(), root.winfo_rooty()
+        assert dx >= rx + root.winfo_width() or dy >= ry + root.winfo_height()
+        dialog.destroy()  # type: ignore[attr-defined]
+
+        ui.ended("the operator ended the session")
+        window._drain()
+        window._session_done(0)
+        root.update()
+        assert root.winfo_exists()
+        assert "the operator ended the session" in window.status.get()
+        assert window.disconnect_button.cget("text") == "Close"
+        assert str(window.disconnect_button.cget("state")) == "normal"
+        assert not window.bar.shown
+
+        window._session_done(2)  # then a typed code was refused: try again
+        assert window.disconnect_button.cget("text") == "Disconnect"
+        assert str(window.disconnect_button.cget("state")) == "disabled"
+
+
+def test_beside_keeps_a_dialog_on_the_screen() -> None:
+    from peer.gui import beside
+
+    screen = (1920, 1080)
+    assert beside((10, 20, 360, 500), (300, 100), screen) == (382, 20)
+    assert beside((1500, 20, 360, 500), (300, 100), screen) == (1188, 20)  # to the left
+    assert beside((100, 20, 1700, 500), (300, 100), screen) == (100, 532)  # below
+    assert beside((100, 900, 1700, 170), (300, 100), screen) == (100, 788)  # above
+    assert beside((0, 0, 1900, 1000), (300, 100), screen) == (1620, 980)  # the corner

@@ -67,7 +67,7 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
             width=1280,
             height=720,
         )
-        assert "view: monitor 0 (1280x720)" in ui.lines
+        assert "view: monitor 1 of 1 (1280x720)" in ui.lines
 
         # before consent nothing is injected: dropped and counted
         op.input(p.PointerButton(button="left", down=True, x=0.3, y=0.3))

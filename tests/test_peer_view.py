@@ -188,14 +188,14 @@ async def test_monitors_are_listed_and_switched_and_input_follows(
             (1, 800, 800, False),
         ]
         assert (first.monitor, first.width, first.height, first.window) == (0, 800, 600, None)
-        assert "view: monitor 0 (800x600)" in ui.lines
+        assert "view: monitor 1 of 3 (800x600)" in ui.lines
         await frame_where(
             r, lambda px: px.shape[:2] == (600, 800) and near(px[300, 400], (255, 0, 0))
         )
 
         op.send("control", p.SelectMonitor(index=1))
         await until(lambda: op.of(p.ViewState)[-1].monitor == 1)
-        assert "view: monitor 1 (800x600)" in ui.lines
+        assert "view: monitor 2 of 3 (800x600)" in ui.lines
         # the second monitor's picture: the red block at 1100..1300 is at 300..500 in it
         await frame_where(r, lambda px: near(px[300, 400], (0, 0, 255)))
         op.input(p.PointerMove(x=0.5, y=0.5))
