@@ -89,6 +89,7 @@ class PeerWindow:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.session: PeerSession | None = None
         self.exit_status = 0
+        self.ended_text = ""
         self.host = binding.display_host(settings.server)
         root.title(t("window.title", host=self.host))
         root.minsize(360, 0)
@@ -201,7 +202,9 @@ class PeerWindow:
         self.loop = None
         self.bar.hide()
         if status in (2, 3) and not (status == 2 and self.settings.code_from_download):
-            # a wrong code or no server: let the customer try again, with the button as it was
+            # a wrong code or no server: nothing had started, so no "Ended:"; try again
+            if self.ended_text:
+                self.show_status(self.ended_text)
             self.join_button.configure(state="normal")
             self.entry.configure(state="normal")
             self.disconnect_button.configure(
@@ -411,6 +414,7 @@ class PeerWindow:
 
     def session_ended(self, text: str) -> None:
         self.bar.hide()
+        self.ended_text = text
         self.show_status(t("window.ended", text=text))
         self.verify.set("")
         self.hotkey_label = None

@@ -282,7 +282,7 @@ class PeerSession:
         except CodeRefused as exc:
             return self._finish(
                 EXIT_CODE_REFUSED,
-                t("ended.code_refused", code=exc.code, words=_error_words(exc.code, exc.message)),
+                t("ended.code_refused", words=_error_words(exc.code, exc.message)),
             )
         except SessionRefused as exc:
             return self._finish(EXIT_FAILED, _bye_words(exc.reason))

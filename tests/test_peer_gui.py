@@ -559,7 +559,10 @@ def test_a_question_opens_on_top_beside_the_window_and_the_end_stays_readable(
         assert str(window.disconnect_button.cget("state")) == "normal"
         assert not window.bar.shown
 
-        window._session_done(2)  # then a typed code was refused: try again
+        ui.ended("code refused: no session has this code")  # then a typed code was refused
+        window._drain()
+        window._session_done(2)
+        assert window.status.get() == "Code refused: no session has this code"  # no "Ended:"
         assert window.disconnect_button.cget("text") == "Disconnect"
         assert str(window.disconnect_button.cget("state")) == "disabled"
 
