@@ -186,8 +186,7 @@ async def test_the_headless_peer_speaks_japanese_with_lang_ja(
     assert proc.returncode == 2
     assert "status: セッション番号を確認しています" in lines
     assert lines[-1] == (
-        "ended: セッション番号を受け付けられませんでした："
-        "このセッション番号は見つかりません"
+        "ended: セッション番号を受け付けられませんでした：このセッション番号は見つかりません"
     )
 
 
