@@ -6,8 +6,12 @@
  * `consent_reply` answers one request. This tracker adds what the console itself knows — what
  * the operator asked for and what they handed back — so that a capability that disappears from
  * `consent_state` reads as "the customer took it back" or "you handed it back", as it was.
+ * What the peer asks the customer as soon as the session is paired (`at_start` in
+ * CAPABILITY_TABLE: screen viewing) counts as asked from `start`: a `consent_state` without it
+ * means "not answered yet" until a `consent_reply` says no.
  *
  *   const consent = new ConsentTracker();
+ *   consent.start("screen");                      // paired: "view" is being asked
  *   consent.ask("control");                       // consent_request sent
  *   consent.reply({capability: "control", allowed: false});   // -> "denied"
  *   consent.state(["view", "control"]);           // -> {changes: [{capability: "control", change: "granted"}]}
@@ -17,10 +21,12 @@
  */
 
 import { capabilityList, capabilityText, t } from "./i18n.js";
+import { CAPABILITY_TABLE } from "./protocol.js";
 
 /**
  * @typedef {"unknown" | "off" | "asked" | "granted" | "denied" | "revoked" | "released"} Status
- *   unknown: no consent_state yet; off: not granted and nothing happened to it yet
+ *   unknown: no consent_state yet; off: not granted and nothing happened to it yet;
+ *   asked: the customer has the question and has not answered
  * @typedef {"granted" | "revoked" | "released" | "denied"} Change
  * @typedef {{capability: string, change: Change}} ConsentEvent
  * @typedef {{first: boolean, added: string[], removed: string[], changes: ConsentEvent[]}} StateUpdate
@@ -36,11 +42,33 @@ export class ConsentTracker {
     this.releasing = new Set();
   }
 
-  /** A new session: nothing known yet. */
+  /** No session, or a new one: nothing known yet. */
   reset() {
     this.granted = null;
     this.last.clear();
     this.releasing.clear();
+  }
+
+  /**
+   * Paired in `mode`: nothing known yet, except that the peer asks the customer at once for
+   * what the table asks `at_start` (screen viewing in a screen session).
+   * @param {string} mode
+   */
+  start(mode) {
+    this.reset();
+    for (const row of CAPABILITY_TABLE) {
+      if (row.consent === "at_start" && row.modes.includes(mode)) this.last.set(row.name, "asked");
+    }
+  }
+
+  /**
+   * The peer's `capabilities`: it asks nothing about a capability it does not carry out.
+   * @param {readonly string[]} supported
+   */
+  supports(supported) {
+    for (const [capability, status] of this.last) {
+      if (status === "asked" && !supported.includes(capability)) this.last.delete(capability);
+    }
   }
 
   /**
@@ -181,4 +209,43 @@ export function controlStateText(status) {
     case "unknown": return t("common.waiting_customer");
     case "off": return t("control.state.off");
   }
+}
+
+/**
+ * @typedef {{
+ *   allows: string,
+ *   view: {text: string, alert: boolean} | null,
+ *   request: "hidden" | "waiting" | "offered",
+ * }} ConsentPanelState
+ *   allows: what the customer allows now, as a sentence; view: where screen viewing stands when
+ *   that needs saying (asked, denied, taken back); request: the Request screen view button
+ *   (waiting: shown but disabled while the customer has the question; offered: the thing to do)
+ */
+
+/**
+ * What the "Customer allows" panel shows, in the language in use.
+ * @param {ConsentTracker} consent
+ * @param {{offered: boolean, open: boolean}} view
+ *   offered: the session offers screen viewing; open: a consent_request can be sent now
+ * @returns {ConsentPanelState}
+ */
+export function consentPanelState(consent, { offered, open }) {
+  const granted = consent.granted;
+  const status = offered ? consent.status("view") : "unknown";
+  let allows = t("common.waiting_customer");
+  if (granted !== null) {
+    const asked = [...consent.last.values()].includes("asked");
+    const words = granted.length === 0 && asked ? t("consent.nothing_yet") : capabilityList(granted);
+    allows = words.charAt(0).toUpperCase() + words.slice(1);
+  }
+  /** @type {ConsentPanelState["view"]} */
+  let view = null;
+  if (status === "asked") view = { text: t("consent.view_asked"), alert: false };
+  else if (status === "denied") view = { text: t("consent.view_denied"), alert: true };
+  else if (status === "revoked") view = { text: t("consent.view_revoked"), alert: true };
+  /** @type {ConsentPanelState["request"]} */
+  let request = "hidden";
+  if (open && status === "asked") request = "waiting";
+  else if (open && ["off", "denied", "revoked", "released"].includes(status)) request = "offered";
+  return { allows, view, request };
 }

@@ -1,7 +1,9 @@
 // @ts-check
 /**
- * What the customer allows: the "Customer allows" panel, asking again for the screen view after
- * a deny, and the one `ConsentTracker` (`consent.js`) every capability panel reads. It handles
+ * What the customer allows: the "Customer allows" panel (what is allowed now, and where screen
+ * viewing stands: asked, denied, taken back), asking for the screen view again, and the one
+ * `ConsentTracker` (`consent.js`) every capability panel reads. What the panel says is
+ * `consent.js`'s `consentPanelState`; this module only puts it on the page. It handles
  * the control messages that belong to the session rather than to one panel (`CONSENT_RECEIVES`:
  * the peer's `capabilities`, `consent_state` and `consent_reply`), each through
  * `hooks.onsession` into the session reducer, then `hooks.onchange` so every panel follows.
@@ -9,17 +11,17 @@
  * A capability this console does not know is shown by its name and otherwise left alone.
  *
  *   const consent = new ConsentPanel({log, send, isOpen, onsession, onchange});
- *   consent.start();                     // paired
+ *   consent.start("screen");             // paired: screen viewing is being asked
  *   consent.receive("control", msg);     // false: not one of CONSENT_RECEIVES
  *   consent.update(offers);              // show what applies now
  *   consent.reset();                     // the session is over: nothing allowed any more
  */
 
-import { ConsentTracker, changeText, describeGranted, nameOf, stateLogLine } from "./consent.js";
-import { capabilityList, msg, t } from "./i18n.js";
+import { ConsentTracker, changeText, consentPanelState, describeGranted, nameOf, stateLogLine } from "./consent.js";
+import { t } from "./i18n.js";
 import { checkReceives } from "./panels.js";
 import { CAPABILITY_BY_NAME } from "./protocol.js";
-import { byId, say, setText, show } from "./ui.js";
+import { byId, setText, show } from "./ui.js";
 
 /**
  * @typedef {import("./protocol.js").Message} Message
@@ -49,23 +51,24 @@ export class ConsentPanel {
     this.el = {
       panel: byId("consent-panel"),
       consent: byId("consent"),
+      asked: byId("consent-asked"),
       denied: byId("consent-denied"),
       requestView: /** @type {HTMLButtonElement} */ (byId("request-view-button")),
     };
-    /** What #consent says now. @type {import("./i18n.js").Msg | string} */
-    this.words = msg("consent.waiting");
     this.el.requestView.addEventListener("click", () => this.requestView());
   }
 
-  /** Paired: nothing is known yet of what the customer allows. */
-  start() {
+  /**
+   * Paired: nothing is known yet of what the customer allows; the peer asks for what the
+   * session asks at once (screen viewing in a screen session).
+   * @param {string} mode
+   */
+  start(mode) {
     this.reset();
+    this.consent.start(mode);
     this.live = true;
     show(this.el.panel, true);
-    this.words = msg("consent.waiting");
-    say(this.el.consent, this.words);
-    show(this.el.denied, false);
-    show(this.el.requestView, false);
+    this.update(() => false);
   }
 
   /** The session is over (or never began): nothing allowed, nothing shown. */
@@ -100,6 +103,7 @@ export class ConsentPanel {
       unknown: unknown.length ? t("log.consent.supports_unknown", { list: unknown.join(t("list.separator")) }) : "",
     }));
     this.hooks.onsession({ type: "capabilities", supported });
+    this.consent.supports(supported);
     this.hooks.onchange();
   }
 
@@ -112,7 +116,6 @@ export class ConsentPanel {
     for (const change of update.changes) {
       if (change.change === "revoked" || change.change === "released") this.hooks.log(t("log.consent.change", { change: changeText(change) }));
     }
-    if (msg.granted.includes("view")) show(this.el.denied, false);
     this.hooks.onchange();
   }
 
@@ -121,7 +124,6 @@ export class ConsentPanel {
     const capability = nameOf(msg.capability);
     this.hooks.log(msg.allowed ? t("log.consent.reply_allowed", { capability }) : t("log.consent.reply_denied", { capability }));
     this.consent.reply({ capability: msg.capability, allowed: msg.allowed });
-    if (msg.capability === "view" && !msg.allowed) show(this.el.denied, true);
     this.hooks.onchange();
   }
 
@@ -130,14 +132,21 @@ export class ConsentPanel {
    * @param {(capability: string) => boolean} offers whether the session offers a capability
    */
   update(offers) {
-    const granted = this.consent.granted;
-    if (granted) {
-      const words = capabilityList(granted);
-      this.words = words.charAt(0).toUpperCase() + words.slice(1);
-      setText(this.el.consent, this.words);
-    }
-    const viewAllowed = granted?.includes("view") ?? false;
-    show(this.el.requestView, this.hooks.isOpen() && granted !== null && !viewAllowed && this.live && offers("view"));
+    const el = this.el;
+    const now = consentPanelState(this.consent, {
+      offered: this.live && offers("view"),
+      open: this.live && this.hooks.isOpen(),
+    });
+    setText(el.consent, now.allows);
+    setText(el.asked, now.view && !now.view.alert ? now.view.text : "");
+    show(el.asked, now.view !== null && !now.view.alert);
+    setText(el.denied, now.view?.alert ? now.view.text : "");
+    show(el.denied, now.view?.alert ?? false);
+    show(el.requestView, now.request !== "hidden");
+    el.requestView.disabled = now.request === "waiting";
+    // after a deny, asking again is the thing to do (remote control is no use without the picture)
+    el.requestView.classList.toggle("primary", now.request === "offered");
+    el.requestView.classList.toggle("secondary", now.request !== "offered");
   }
 
   requestView() {
@@ -146,9 +155,7 @@ export class ConsentPanel {
       return;
     }
     this.consent.ask("view");
-    show(this.el.denied, false);
-    this.words = msg("consent.view_requested", { allowed: this.words });
-    say(this.el.consent, this.words);
     this.hooks.log(t("log.consent.asked_view"));
+    this.hooks.onchange();
   }
 }

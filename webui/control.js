@@ -46,6 +46,24 @@ import { byId } from "./ui.js";
  * }} ControlHooks
  */
 
+/**
+ * The Request control button: hidden while control is granted (or nothing is known yet),
+ * disabled while the customer has the question, and the primary action only while the
+ * customer lets the operator see the screen: control without the picture is not the first
+ * thing to offer (after a deny of screen viewing, asking for that again is).
+ * @param {import("./consent.js").Status} control where control stands
+ * @param {import("./consent.js").Status} view where screen viewing stands
+ * @param {{open: boolean, allowed: boolean}} now open: the control channel is open; allowed: input goes out now
+ * @returns {{hidden: boolean, disabled: boolean, primary: boolean}}
+ */
+export function requestControlButton(control, view, { open, allowed }) {
+  return {
+    hidden: !open || allowed || control === "unknown",
+    disabled: control === "asked",
+    primary: view === "granted",
+  };
+}
+
 export class RemoteControl {
   /**
    * @param {ControlElements} el
@@ -97,8 +115,11 @@ export class RemoteControl {
     el.panel.hidden = !this.live;
     el.state.textContent = open ? controlStateText(status) : t("common.waiting_customer");
     el.state.dataset.status = open ? status : "unknown";
-    el.requestButton.hidden = !open || allowed || status === "unknown";
-    el.requestButton.disabled = status === "asked";
+    const request = requestControlButton(status, this.live ? consent.status("view") : "unknown", { open, allowed });
+    el.requestButton.hidden = request.hidden;
+    el.requestButton.disabled = request.disabled;
+    el.requestButton.classList.toggle("primary", request.primary);
+    el.requestButton.classList.toggle("secondary", !request.primary);
     el.handBackButton.hidden = !allowed;
     el.hint.hidden = !allowed || this.input.active;
     el.videoWrap.classList.toggle("controlling", allowed);

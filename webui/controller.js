@@ -16,7 +16,7 @@ import { formatCountdown } from "./format.js";
 import { byeMsg, errorMsg, msg as words, t } from "./i18n.js";
 import { LiveSession } from "./live.js";
 import { BYE_REASONS } from "./protocol.js";
-import { INITIAL, reduce } from "./session.js";
+import { INITIAL, endedMsg, reduce } from "./session.js";
 import { SessionView } from "./sessionview.js";
 import { Signaling, socketUrl } from "./signaling.js";
 
@@ -151,6 +151,7 @@ export class SessionController {
 
   /** @param {Message} msg */
   onJoinRequest(msg) {
+    this.view.stopCountdown(); // the code is used up: it can no longer expire
     this.sessionId = msg.session_id;
     this.setPhase({ type: "join_request", user: msg.user, host: msg.host },
       words("status.customer_joined", { user: msg.user, host: msg.host, os: msg.os }));
@@ -298,10 +299,9 @@ export class SessionController {
    * @param {Msg} [why] instead of the reason's words
    */
   endSession(reason, why) {
+    const before = this.session;
     this.clearSession();
-    const customerGone = reason === "peer_ended" || reason === "peer_left";
-    const params = { reason: why ?? byeMsg(reason) };
-    this.setPhase({ type: "ended", reason }, customerGone ? words("status.ended_customer_gone", params) : words("status.ended", params));
+    this.setPhase({ type: "ended", reason }, endedMsg(before, reason, why ?? byeMsg(reason)));
     if (!(reason in BYE_REASONS)) this.log(t("log.session.unknown_reason", { reason }), "error");
   }
 

@@ -16,23 +16,24 @@
  * Keyboard: while enabled and the video has focus (tabindex=0; a click on it focuses it), every
  * keydown/keyup goes to the customer and the browser does not act on it (preventDefault).
  * Shortcuts the browser reserves (Ctrl+W, Ctrl+T, Alt+Tab, the OS's own) cannot be taken from
- * it. The way out: Escape pressed three times within a second (each one still reaches the
- * customer), clicking outside the video, or `releaseKeyboard()` from a visible button.
+ * it. The way out: Escape pressed three times quickly (`escape.js`: those Escapes are held back
+ * and never reach the customer; one or two are sent once the moment has passed, so a single
+ * Esc still does), clicking outside the video, or `releaseKeyboard()` from a visible button.
  * Leaving the video (blur), hiding the tab and `disable()` send `release_all`, so nothing
- * stays held on the customer's side.
+ * stays held on the customer's side (and drop Escapes still held back).
  *
  * Windows reports AltGr as ControlLeft + AltRight("AltGraph"); the ControlLeft is held back a
  * moment (CTRL_HOLD_MS) and dropped when AltGraph follows, so "@" typed with AltGr does not
  * arrive as Ctrl+@.
  */
 
+import { EscapeGate } from "./escape.js";
 import { BUTTONS } from "./protocol.js";
+
+export { ESCAPE_PRESSES, ESCAPE_WINDOW_MS } from "./escape.js";
 
 /** How long a ControlLeft keydown waits to see whether it is AltGr's phantom, in ms. */
 export const CTRL_HOLD_MS = 30;
-/** Escape this many times within ESCAPE_WINDOW_MS releases the keyboard. */
-export const ESCAPE_PRESSES = 3;
-export const ESCAPE_WINDOW_MS = 1000;
 /** The protocol's bounds for one wheel message, in notches per axis. */
 export const MAX_WHEEL_NOTCHES = 50;
 
@@ -47,6 +48,12 @@ const CODE_RE = /^[A-Za-z0-9]{0,32}$/;
  *   | {type: "wheel", x: number, y: number, dx: number, dy: number}
  *   | {type: "key", code: string, key: string, down: boolean}
  *   | {type: "release_all"}} InputMessage
+ * @typedef {{
+ *   now: () => number,
+ *   setTimeout: (f: () => void, ms: number) => any,
+ *   clearTimeout: (id: any) => void,
+ * }} Clock
+ *   the time in ms and a timer (the page's by default; tests pass their own)
  */
 
 /**
@@ -146,11 +153,21 @@ export function keyMessage(event, down) {
  *
  * @param {HTMLVideoElement} video
  * @param {(msg: InputMessage) => void} send
- * @param {{onActiveChange?: (active: boolean) => void, wheel?: Parameters<typeof wheelSteps>[0]}} [options]
+ * @param {{
+ *   onActiveChange?: (active: boolean) => void,
+ *   wheel?: Parameters<typeof wheelSteps>[0],
+ *   clock?: Clock,
+ * }} [options]
  */
 export function attachInput(video, send, options = {}) {
   const onActiveChange = options.onActiveChange ?? (() => {});
   const wheel = wheelSteps(options.wheel);
+  /** @type {Clock} */
+  const clock = options.clock ?? {
+    now: () => performance.now(),
+    setTimeout: (f, ms) => setTimeout(f, ms),
+    clearTimeout: (id) => clearTimeout(id),
+  };
   const doc = video.ownerDocument ?? globalThis.document;
   const raf = globalThis.requestAnimationFrame?.bind(globalThis) ?? ((/** @type {() => void} */ f) => setTimeout(f, 16));
   const caf = globalThis.cancelAnimationFrame?.bind(globalThis) ?? clearTimeout;
@@ -170,8 +187,10 @@ export function attachInput(video, send, options = {}) {
   /** @type {{event: KeyboardEvent, timer: any} | null} */
   let heldCtrl = null;
   let suppressCtrlUp = false;
-  /** @type {number[]} */
-  let escapes = [];
+  /** Escapes held back: the first two of "Esc three times" never reach the customer. @type {EscapeGate<KeyboardEvent>} */
+  const escapes = new EscapeGate();
+  /** @type {any} */
+  let escapeTimer = null;
 
   if (video.tabIndex < 0) video.tabIndex = 0;
 
@@ -201,7 +220,8 @@ export function attachInput(video, send, options = {}) {
 
   const releaseAll = () => {
     dropMove();
-    if (heldCtrl) clearTimeout(heldCtrl.timer);
+    dropEscapes();
+    if (heldCtrl) clock.clearTimeout(heldCtrl.timer);
     heldCtrl = null;
     suppressCtrlUp = false;
     wheel.reset();
@@ -222,10 +242,47 @@ export function attachInput(video, send, options = {}) {
 
   const flushCtrl = () => {
     if (!heldCtrl) return;
-    clearTimeout(heldCtrl.timer);
+    clock.clearTimeout(heldCtrl.timer);
     const { event } = heldCtrl;
     heldCtrl = null;
     sendKey(event, true);
+  };
+
+  /** @param {KeyboardEvent[]} held Escapes held back: each goes out as a press and a release */
+  const sendEscapes = (held) => {
+    for (const e of held) {
+      const down = keyMessage(e, true);
+      const up = keyMessage(e, false);
+      if (enabled && down && up) {
+        send(down);
+        send(up);
+      }
+    }
+  };
+
+  /** One timer, for when the Escapes held back are due. */
+  const armEscapes = () => {
+    if (escapeTimer !== null) clock.clearTimeout(escapeTimer);
+    escapeTimer = null;
+    const deadline = escapes.deadline;
+    if (deadline === null) return;
+    escapeTimer = clock.setTimeout(() => {
+      escapeTimer = null;
+      sendEscapes(escapes.due(clock.now()));
+      armEscapes(); // a timer that fired early waits for the rest
+    }, Math.max(0, deadline - clock.now()));
+  };
+
+  /** Another key or a click: the Escapes held back go first. */
+  const flushEscapes = () => {
+    if (!escapes.holding) return;
+    sendEscapes(escapes.flush());
+    armEscapes();
+  };
+
+  const dropEscapes = () => {
+    escapes.drop();
+    armEscapes();
   };
 
   /** @param {PointerEvent} e */
@@ -242,6 +299,7 @@ export function attachInput(video, send, options = {}) {
     if (button === undefined) return;
     e.preventDefault(); // no text selection, no middle-click autoscroll
     video.focus();
+    flushEscapes();
     flushCtrl();
     const point = fraction(e, false);
     if (point === null) return; // in the bars: not on the customer's screen
@@ -256,6 +314,7 @@ export function attachInput(video, send, options = {}) {
     const button = BUTTONS[e.button];
     if (button === undefined || !buttonsDown.has(button)) return;
     e.preventDefault();
+    flushEscapes();
     flushCtrl();
     dropMove();
     const point = fraction(e, true) ?? { x: 0, y: 0 };
@@ -271,6 +330,7 @@ export function attachInput(video, send, options = {}) {
     e.preventDefault();
     const point = fraction(e, false);
     if (point === null) return;
+    flushEscapes();
     flushCtrl();
     const { dx, dy } = wheel.add(e.deltaX, e.deltaY, e.deltaMode);
     if (dx !== 0 || dy !== 0) send({ type: "wheel", ...point, dx, dy });
@@ -280,34 +340,39 @@ export function attachInput(video, send, options = {}) {
   const onKeyDown = (e) => {
     e.preventDefault();
     e.stopPropagation();
+    if (e.key === "Escape") {
+      if (e.repeat && escapes.holding) return; // Esc held down: still one press
+      if (!e.repeat) {
+        flushCtrl();
+        const { send: due, release } = escapes.escape(e, clock.now());
+        sendEscapes(due);
+        armEscapes();
+        if (release) video.blur(); // blur sends release_all
+        return;
+      }
+    }
+    flushEscapes();
     if (e.code === "AltRight" && e.key === "AltGraph" && heldCtrl) {
-      clearTimeout(heldCtrl.timer); // AltGr's phantom ControlLeft: never sent
+      clock.clearTimeout(heldCtrl.timer); // AltGr's phantom ControlLeft: never sent
       heldCtrl = null;
       suppressCtrlUp = true;
     }
     flushCtrl();
     if (e.code === "ControlLeft" && !e.repeat) {
-      heldCtrl = { event: e, timer: setTimeout(flushCtrl, CTRL_HOLD_MS) };
+      heldCtrl = { event: e, timer: clock.setTimeout(flushCtrl, CTRL_HOLD_MS) };
       return;
     }
     sendKey(e, true);
-    if (e.key === "Escape" && !e.repeat) {
-      const now = Number.isFinite(e.timeStamp) ? e.timeStamp : performance.now();
-      escapes = [...escapes.filter((t) => now - t < ESCAPE_WINDOW_MS), now];
-      if (escapes.length >= ESCAPE_PRESSES) {
-        escapes = [];
-        video.blur(); // blur sends release_all
-      }
-    }
   };
 
   /** @param {KeyboardEvent} e */
   const onKeyUp = (e) => {
     e.preventDefault();
     e.stopPropagation();
+    if (e.key !== "Escape") flushEscapes(); // a held Escape's own release is never sent
     if (e.code === "ControlLeft" && suppressCtrlUp) {
       suppressCtrlUp = false;
-      if (heldCtrl) clearTimeout(heldCtrl.timer);
+      if (heldCtrl) clock.clearTimeout(heldCtrl.timer);
       heldCtrl = null;
       return;
     }

@@ -76,9 +76,9 @@ export class LiveSession {
     this.panels.update(session);
   }
 
-  /** Show the picture only while the customer allows viewing (blank otherwise). */
+  /** Show the picture only while the customer allows viewing (blank otherwise, saying why). */
   updatePicture() {
-    this.media.picture(picture(this.host.session, this.link !== null));
+    this.media.picture(picture(this.host.session, this.link !== null, this.consent.consent.status("view")));
   }
 
   /** Paired, before the phase changes: nothing of an earlier session is shown. */
@@ -106,7 +106,7 @@ export class LiveSession {
       onstate: (state) => this.onConnectionState(state),
       onquality: (q) => this.showQuality(q),
     });
-    this.consent.start();
+    this.consent.start(msg.mode);
     this.panels.start({ mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date() });
     this.refresh();
   }

@@ -11,7 +11,9 @@
  * forgotten when the session ends. An older peer that never sends `capabilities` is taken to
  * support what the protocol table lists for the mode, once its first `consent_state` arrives.
  * Whether the peer's picture is `shared` (a video track on the page), with the mode and consent,
- * says what the stage shows (`picture`).
+ * says what the stage shows (`picture`). A session has `started` once paired (the server's
+ * audit too starts it there); one that ends before is cancelled, expired or rejected, never
+ * "ended" (`endedMsg`).
  *
  *   let s = INITIAL;
  *   s = reduce(s, {type: "paired", mode: "call", user: "bob", host: "pc1", operator: "alice"});
@@ -19,7 +21,7 @@
  *   offers(s, "control");   // false: a call has no remote control
  */
 
-import { t } from "./i18n.js";
+import { msg, t } from "./i18n.js";
 import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
 
 /**
@@ -33,9 +35,11 @@ import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
  *   supported: readonly string[] | null,
  *   granted: readonly string[] | null,
  *   shared: boolean,
+ *   started: boolean,
  *   reason: string | null,
  * }>} SessionState
- *   shared: the peer's picture (a video track) is on the page; reason: why the session ended
+ *   shared: the peer's picture (a video track) is on the page; started: paired (the customer was
+ *   let in); reason: why the session ended
  * @typedef {{type: "offline"}
  *   | {type: "ready"}
  *   | {type: "creating"}
@@ -61,6 +65,7 @@ export const INITIAL = Object.freeze({
   supported: null,
   granted: null,
   shared: false,
+  started: false,
   reason: null,
 });
 
@@ -95,6 +100,7 @@ export function reduce(state, event) {
         user: event.user,
         host: event.host,
         operator: event.operator,
+        started: true,
       };
     case "capabilities":
       if (!LINKED.has(state.phase)) return state;
@@ -162,18 +168,46 @@ export function unknownCapabilities(state) {
 
 /**
  * What the stage shows: the picture only in a screen session while the customer allows viewing
- * and a video track is on the page; otherwise the words over the blank picture.
+ * and a video track is on the page; otherwise the words over the blank picture, saying why:
+ * the customer has not answered yet, said no, or took it back.
  * @param {SessionState} state
  * @param {boolean} linked whether a peer connection exists
+ * @param {import("./consent.js").Status} [view] where screen viewing stands (`ConsentTracker.status("view")`)
  * @returns {{visible: boolean, words: string}}
  */
-export function picture(state, linked) {
+export function picture(state, linked, view = "unknown") {
   const granted = state.granted;
   const allowed = granted?.includes("view") ?? false;
   const visible = state.shared && allowed && state.mode === "screen";
-  let words = t("picture.none");
-  if (state.mode === "call" && state.phase !== "ended") words = t("picture.call");
-  else if (linked && granted && !allowed) words = t("picture.not_allowed");
-  else if (linked && !visible) words = t("picture.waiting");
-  return { visible, words };
+  if (state.mode === "call" && state.phase !== "ended") return { visible, words: t("picture.call") };
+  if (!linked || visible) return { visible, words: t("picture.none") };
+  if (allowed || (granted === null && view !== "asked")) return { visible, words: t("picture.waiting") };
+  switch (view) {
+    case "asked": return { visible, words: t("picture.asked") };
+    case "denied": return { visible, words: t("picture.denied") };
+    case "revoked": return { visible, words: t("picture.revoked") };
+    default: return { visible, words: t("picture.not_allowed") };
+  }
+}
+
+/**
+ * What #status says once the session is over: a session that never started (nobody was let
+ * in) was cancelled, expired or turned away; one that started ended.
+ * @param {SessionState} state the state before the end
+ * @param {string} reason the `bye` reason (BYE_REASONS, or a token this console does not know)
+ * @param {import("./i18n.js").Msg} why the reason in words
+ * @returns {import("./i18n.js").Msg}
+ */
+export function endedMsg(state, reason, why) {
+  if (!state.started) {
+    switch (reason) {
+      case "cancelled": return msg("status.cancelled");
+      case "expired": return msg("status.expired");
+      case "rejected": return msg("status.rejected");
+      case "peer_ended": case "peer_left": return msg("status.left_before_start");
+      default: return msg("status.not_started", { reason: why });
+    }
+  }
+  const customerGone = reason === "peer_ended" || reason === "peer_left";
+  return customerGone ? msg("status.ended_customer_gone", { reason: why }) : msg("status.ended", { reason: why });
 }

@@ -23,6 +23,22 @@ import { byId, say, setText, show } from "./ui.js";
  *   what the buttons do
  */
 
+/**
+ * Which parts of the session card belong to `phase`. The code, its countdown and Cancel only
+ * while nobody has entered it: a customer who did used it up (it can no longer expire), and
+ * Accept / Reject answer them.
+ * @param {Phase} phase
+ * @returns {{start: boolean, code: boolean, joinRequest: boolean, end: boolean}}
+ */
+export function cardPanels(phase) {
+  return {
+    start: phase === "idle" || phase === "ended" || phase === "offline",
+    code: phase === "waiting",
+    joinRequest: phase === "joined",
+    end: phase === "connecting" || phase === "connected",
+  };
+}
+
 export class SessionView {
   /** @param {SessionActions} actions */
   constructor(actions) {
@@ -78,12 +94,12 @@ export class SessionView {
     el.status.dataset.phase = phase;
     this.status = words;
     this.detail("");
-    const live = phase === "connecting" || phase === "connected";
-    show(el.startPanel, phase === "idle" || phase === "ended" || phase === "offline");
+    const shown = cardPanels(phase);
+    show(el.startPanel, shown.start);
     el.newSessionButton.disabled = phase === "creating";
-    show(el.codePanel, phase === "waiting" || phase === "joined");
-    show(el.endButton, live);
-    if (phase !== "joined") show(el.joinRequest, false);
+    show(el.codePanel, shown.code);
+    show(el.endButton, shown.end);
+    if (!shown.joinRequest) show(el.joinRequest, false);
   }
 
   /** The mode picked for a new session ("screen" unless the page offers a choice). */

@@ -19,20 +19,27 @@ import { byId, say, setText } from "./ui.js";
  */
 
 /**
- * The picker's words for one monitor: "Monitor 1 (1920×1080)".
+ * The picker's words for one of `count` monitors: "Monitor 2 of 3 (1920×1080)". Monitors are
+ * counted from 1 for people (the wire counts from 0), as the customer's window counts them.
  * @param {Monitor} monitor
+ * @param {number} count how many monitors the customer has
  */
-export function monitorLabel(monitor) {
-  return t("view.monitor", { n: String(monitor.index + 1), width: String(monitor.width), height: String(monitor.height) });
+export function monitorLabel(monitor, count) {
+  const size = { width: String(monitor.width), height: String(monitor.height) };
+  if (count < 2) return t("view.monitor", { n: String(monitor.index + 1), ...size });
+  return t("view.monitor_of", { n: String(monitor.index + 1), count: String(count), ...size });
 }
 
 /**
- * What is shared, in a few words: "Whole screen: Monitor 1" or "One application: TITLE".
+ * What is shared, in a few words: "Whole screen" (one monitor), "Whole screen: Monitor 1 of 3"
+ * or "One application: TITLE".
  * @param {ViewState} view
  */
 export function viewStateText(view) {
   if (view.window != null) return t("view.state_window", { title: view.window || t("view.untitled") });
-  return t("view.state_screen", { n: String(view.monitor + 1) });
+  const count = view.monitors.length;
+  if (count < 2) return t("view.state_screen_one");
+  return t("view.state_screen", { n: String(view.monitor + 1), count: String(count) });
 }
 
 /**
@@ -116,7 +123,7 @@ export class ViewPanel {
     const options = view.monitors.map((m) => {
       const option = document.createElement("option");
       option.value = String(m.index);
-      option.textContent = monitorLabel(m);
+      option.textContent = monitorLabel(m, view.monitors.length);
       return option;
     });
     const same = options.length === this.el.monitor.options.length &&
@@ -133,8 +140,8 @@ export class ViewPanel {
     const live = this.live && view !== null && this.hooks.viewAllowed();
     this.el.tools.hidden = !live;
     const windowMode = view?.window != null;
-    this.el.monitor.hidden = !live || windowMode; // one application: no monitor to pick
-    this.el.monitor.disabled = (view?.monitors.length ?? 0) < 2;
+    // one application, or one monitor: no monitor to pick
+    this.el.monitor.hidden = !live || windowMode || (view?.monitors.length ?? 0) < 2;
     this.el.limitButton.hidden = !live || windowMode;
     this.el.note.hidden = !live || this.el.note.textContent === "";
   }
@@ -143,7 +150,8 @@ export class ViewPanel {
     const index = Number(this.el.monitor.value);
     if (!Number.isInteger(index)) return;
     if (this.hooks.sendControl({ type: "select_monitor", index })) {
-      this.hooks.log(t("log.view.monitor_asked", { n: String(index + 1) }));
+      const count = String(this.view?.monitors.length ?? 0);
+      this.hooks.log(t("log.view.monitor_asked", { n: String(index + 1), count }));
     } else {
       this.hooks.log(t("log.view.monitor_closed"), "error");
       if (this.view) this.el.monitor.value = String(this.view.monitor);

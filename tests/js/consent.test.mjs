@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ConsentTracker, changeText, controlStateText, stateLogLine } from "../../webui/consent.js";
+import { ConsentTracker, changeText, consentPanelState, controlStateText, stateLogLine } from "../../webui/consent.js";
+import { setLanguage } from "../../webui/i18n.js";
 
 test("nothing is known, or allowed, before the first consent_state", () => {
   const consent = new ConsentTracker();
@@ -97,4 +98,116 @@ test("words for #control-state and for changes", () => {
   for (const status of ["unknown", "off", "asked", "released"]) assert.ok(controlStateText(status).length > 0);
   assert.equal(changeText({ capability: "control", change: "revoked" }), "the customer took back remote control");
   assert.equal(changeText({ capability: "clipboard", change: "released" }), "you handed back clipboard");
+});
+
+// ------------------------------------------------------------------ screen viewing, asked at the start (issue 9)
+
+const OPEN = { offered: true, open: true };
+
+test("paired in a screen session: screen viewing is being asked before anything is known", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  assert.equal(consent.status("view"), "asked");
+  assert.equal(consent.status("control"), "unknown");
+  assert.deepEqual(consentPanelState(consent, OPEN), {
+    allows: "Waiting for the customer…",
+    view: { text: "Screen viewing: waiting for the customer's answer…", alert: false },
+    request: "waiting",
+  });
+  const call = new ConsentTracker();
+  call.start("call");
+  assert.equal(call.status("view"), "unknown", "a call asks nothing at the start");
+});
+
+test("the first consent_state while the customer's question is open is not a denial", () => {
+  // what the peer sends: capabilities, then consent_state without view (the question is open)
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.supports(["view", "control", "clipboard", "chat"]);
+  consent.state(["chat"]);
+  assert.equal(consent.status("view"), "asked");
+  assert.deepEqual(consentPanelState(consent, OPEN), {
+    allows: "Chat",
+    view: { text: "Screen viewing: waiting for the customer's answer…", alert: false },
+    request: "waiting",
+  });
+  consent.state([]);
+  assert.equal(consentPanelState(consent, OPEN).allows, "Nothing yet", "not a flat “Nothing” while asked");
+});
+
+test("then allowed: no waiting line, no request button", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state(["chat"]);
+  consent.reply({ capability: "view", allowed: true });
+  assert.equal(consent.status("view"), "asked", "a reply alone grants nothing");
+  consent.state(["view", "chat"]);
+  assert.equal(consent.status("view"), "granted");
+  assert.deepEqual(consentPanelState(consent, OPEN), { allows: "Screen viewing, chat", view: null, request: "hidden" });
+});
+
+test("then denied by the customer: said as such, and asking again is offered", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state(["chat"]);
+  consent.reply({ capability: "view", allowed: false });
+  consent.state(["chat"]);
+  assert.equal(consent.status("view"), "denied");
+  assert.deepEqual(consentPanelState(consent, OPEN), {
+    allows: "Chat",
+    view: { text: "The customer denied screen viewing", alert: true },
+    request: "offered",
+  });
+  consent.ask("view");
+  assert.deepEqual(consentPanelState(consent, OPEN).request, "waiting", "one question at a time");
+  assert.equal(consentPanelState(consent, OPEN).view?.alert, false);
+});
+
+test("then taken back by the customer: revoked, not denied", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state(["view", "chat"]);
+  consent.state(["chat"]);
+  assert.equal(consent.status("view"), "revoked");
+  assert.deepEqual(consentPanelState(consent, OPEN).view, { text: "The customer took back screen viewing", alert: true });
+  assert.equal(consentPanelState(consent, OPEN).request, "offered");
+});
+
+test("pre-granted (--allow view): allowed from the first consent_state, never asked", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state(["view", "chat"]);
+  assert.deepEqual(consentPanelState(consent, OPEN), { allows: "Screen viewing, chat", view: null, request: "hidden" });
+});
+
+test("no button while the control channel is closed or the session does not offer viewing", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state(["chat"]);
+  consent.reply({ capability: "view", allowed: false });
+  assert.equal(consentPanelState(consent, { offered: true, open: false }).request, "hidden");
+  assert.deepEqual(consentPanelState(consent, { offered: false, open: true }), { allows: "Chat", view: null, request: "hidden" });
+  // a peer that does not carry screen viewing asks nothing about it
+  const other = new ConsentTracker();
+  other.start("screen");
+  other.supports(["clipboard", "chat"]);
+  other.state(["chat"]);
+  assert.equal(other.status("view"), "off");
+  assert.equal(consentPanelState(other, OPEN).allows, "Chat");
+});
+
+test("the panel's words in Japanese", () => {
+  const consent = new ConsentTracker();
+  consent.start("screen");
+  consent.state([]);
+  try {
+    setLanguage("ja");
+    assert.deepEqual(consentPanelState(consent, OPEN), {
+      allows: "まだありません",
+      view: { text: "画面の表示: お客様の応答を待っています…", alert: false },
+      request: "waiting",
+    });
+  } finally {
+    setLanguage("en");
+  }
 });

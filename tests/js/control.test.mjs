@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { ConsentTracker } from "../../webui/consent.js";
-import { RemoteControl } from "../../webui/control.js";
+import { RemoteControl, requestControlButton } from "../../webui/control.js";
 import { validate } from "../../webui/protocol.js";
 
 class FakeEvent extends Event {
@@ -199,4 +199,32 @@ test("the session ends: control stops and the panel hides", () => {
   assert.equal(c.el.captureBar.hidden, true);
   c.key("KeyA", "a");
   assert.equal(c.input.filter((m) => m.type === "key").length, 0);
+});
+
+test("Request control is the primary action only while the customer lets the operator see the screen", () => {
+  const open = { open: true, allowed: false };
+  assert.deepEqual(requestControlButton("off", "granted", open), { hidden: false, disabled: false, primary: true });
+  for (const view of ["asked", "denied", "revoked", "unknown"]) {
+    assert.equal(requestControlButton("off", view, open).primary, false, view);
+  }
+  assert.equal(requestControlButton("asked", "granted", open).disabled, true);
+  assert.equal(requestControlButton("granted", "granted", { open: true, allowed: true }).hidden, true);
+  assert.equal(requestControlButton("off", "granted", { open: false, allowed: false }).hidden, true);
+  assert.equal(requestControlButton("unknown", "asked", open).hidden, true);
+});
+
+test("screen viewing denied: Request control is offered, but not highlighted", () => {
+  const c = fakeConsole();
+  c.rc.setLive(true);
+  c.consent.start("screen");
+  c.consent.state(["chat"]);
+  c.consent.reply({ capability: "view", allowed: false });
+  c.rc.update();
+  assert.equal(c.el.requestButton.hidden, false);
+  assert.equal(c.el.requestButton.classList.contains("primary"), false);
+  assert.equal(c.el.requestButton.classList.contains("secondary"), true);
+  c.consent.ask("view");
+  c.consent.state(["view", "chat"]);
+  c.rc.update();
+  assert.equal(c.el.requestButton.classList.contains("primary"), true, "the picture is there: control is the next step");
 });

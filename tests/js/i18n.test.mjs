@@ -73,6 +73,20 @@ test("index.html's own words are the English catalogue's", () => {
   assert.ok(checked > 60, `only ${checked} words checked`);
 });
 
+test("the keyboard hint: how Esc works, said once (issue 9)", () => {
+  const html = readFileSync(new URL("index.html", WEBUI), "utf8");
+  assert.equal(html.split('data-i18n="control.keyboard_capture"').length, 2, "one element on the page");
+  assert.equal(EN["control.keyboard_capture"],
+    "Press Esc three times quickly to release the keyboard (a single Esc still goes to the customer)");
+  for (const lang of LANGUAGES) {
+    const hint = lang.messages["control.keyboard_capture"];
+    // no other words of the console say it again, and the hint does not repeat the button beside it
+    const again = Object.entries(lang.messages).filter(([key, text]) => key !== "control.keyboard_capture" && /Esc\b/.test(text));
+    assert.deepEqual(again, [], lang.code);
+    assert.ok(!hint.includes(lang.messages["control.release_keyboard"]), lang.code);
+  }
+});
+
 test("join.html's own words are the English catalogue's", () => {
   const checked = pageWordsChecked("join.html");
   assert.ok(checked > 20, `only ${checked} words checked`);

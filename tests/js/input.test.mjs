@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 
 import {
   CTRL_HOLD_MS,
+  ESCAPE_WINDOW_MS,
   attachInput,
   keyMessage,
   videoPointToFraction,
@@ -116,7 +117,7 @@ class FakeEvent extends Event {
   }
 }
 
-function fakePage() {
+function fakePage({ clock } = {}) {
   const doc = new EventTarget();
   doc.visibilityState = "visible";
   doc.activeElement = null;
@@ -141,6 +142,7 @@ function fakePage() {
   const activity = [];
   const input = attachInput(video, (m) => { validate(m, "input"); sent.push(m); }, {
     onActiveChange: (a) => activity.push(a),
+    clock,
   });
   const runFrame = () => frames.splice(0).forEach((f) => f());
   const key = (type, code, keyValue, extra = {}) => {
@@ -279,18 +281,128 @@ test("leaving the video or hiding the tab releases everything", () => {
   assert.deepEqual(activity, [true, false, true, false]);
 });
 
-test("Escape three times within a second gives the keyboard back", () => {
-  const { video, doc, input, sent, key } = fakePage();
-  input.enable();
-  video.focus();
-  key("keydown", "Escape", "Escape", { timeStamp: 0 });
-  key("keydown", "Escape", "Escape", { timeStamp: 1500 }); // too slow: counting starts again
-  key("keydown", "Escape", "Escape", { timeStamp: 1700 });
-  assert.equal(doc.activeElement, video);
-  key("keydown", "Escape", "Escape", { timeStamp: 1900 });
-  assert.equal(doc.activeElement, null);
-  assert.deepEqual(sent.at(-1), { type: "release_all" });
-  assert.equal(sent.filter((m) => m.type === "key").length, 4); // each Escape still went through
+/** A clock and timers the test moves by hand. */
+function fakeClock() {
+  let now = 0;
+  let next = 1;
+  const timers = new Map();
+  return {
+    now: () => now,
+    setTimeout(f, ms) { timers.set(next, { at: now + ms, f }); return next++; },
+    clearTimeout(id) { timers.delete(id); },
+    advance(ms) {
+      now += ms;
+      for (const [id, timer] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
+        if (timer.at <= now && timers.delete(id)) timer.f();
+      }
+    },
+    get pending() { return timers.size; },
+  };
+}
+
+/** @param {ReturnType<typeof fakePage>} page */
+const pressEscape = ({ key }) => {
+  key("keydown", "Escape", "Escape");
+  key("keyup", "Escape", "Escape");
+};
+const keys = (sent) => sent.filter((m) => m.type === "key").map((m) => `${m.code}${m.down ? "↓" : "↑"}`);
+
+test("Escape three times quickly gives the keyboard back, and the customer gets none of them", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  pressEscape(page);
+  clock.advance(400);
+  pressEscape(page);
+  clock.advance(650); // within the window of the second: it started again
+  assert.equal(page.doc.activeElement, page.video);
+  pressEscape(page);
+  assert.equal(page.doc.activeElement, null, "released");
+  assert.deepEqual(page.activity, [true, false]);
+  assert.deepEqual(page.sent, [{ type: "release_all" }], "no Escape went to the customer");
+  clock.advance(5000);
+  assert.deepEqual(page.sent, [{ type: "release_all" }], "not later either");
+  assert.equal(clock.pending, 0);
+});
+
+test("a single Escape still reaches the customer, a moment later, as a press and a release", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  const down = page.key("keydown", "Escape", "Escape");
+  assert.ok(down.defaultPrevented, "the browser does not act on it either");
+  page.key("keyup", "Escape", "Escape");
+  clock.advance(ESCAPE_WINDOW_MS - 1);
+  assert.deepEqual(page.sent, []);
+  clock.advance(1);
+  assert.deepEqual(page.sent, [
+    { type: "key", code: "Escape", key: "Escape", down: true },
+    { type: "key", code: "Escape", key: "Escape", down: false },
+  ]);
+  assert.equal(page.doc.activeElement, page.video, "the keyboard stays with the customer");
+});
+
+test("Escapes too slow to be a release: each one is sent, none releases", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  for (let i = 0; i < 3; i++) {
+    pressEscape(page);
+    clock.advance(ESCAPE_WINDOW_MS + 100);
+  }
+  assert.equal(page.doc.activeElement, page.video);
+  assert.deepEqual(keys(page.sent), ["Escape↓", "Escape↑", "Escape↓", "Escape↑", "Escape↓", "Escape↑"]);
+});
+
+test("another key while an Escape is held sends the Escape first", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  pressEscape(page);
+  page.key("keydown", "KeyQ", "q");
+  page.key("keyup", "KeyQ", "q");
+  assert.deepEqual(keys(page.sent), ["Escape↓", "Escape↑", "KeyQ↓", "KeyQ↑"]);
+  clock.advance(ESCAPE_WINDOW_MS * 2);
+  assert.equal(keys(page.sent).length, 4, "sent once");
+  // and a click too: two held Escapes go out before the button
+  pressEscape(page);
+  clock.advance(100);
+  pressEscape(page);
+  page.video.dispatchEvent(new FakeEvent("pointerdown", { button: 0, pointerId: 1, clientX: 500, clientY: 500 }));
+  assert.deepEqual(page.sent.slice(4).map((m) => m.type === "key" ? `${m.code}${m.down ? "↓" : "↑"}` : m.type),
+    ["Escape↓", "Escape↑", "Escape↓", "Escape↑", "pointer_button"]);
+});
+
+test("Ctrl+Esc keeps its order: the Escape goes out before Ctrl is let go", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  page.key("keydown", "ControlLeft", "Control");
+  page.key("keydown", "Escape", "Escape");
+  page.key("keyup", "Escape", "Escape");
+  page.key("keyup", "ControlLeft", "Control");
+  assert.deepEqual(keys(page.sent), ["ControlLeft↓", "Escape↓", "Escape↑", "ControlLeft↑"]);
+});
+
+test("Esc held down: its repeats are one press; leaving the picture drops held Escapes", () => {
+  const clock = fakeClock();
+  const page = fakePage({ clock });
+  page.input.enable();
+  page.video.focus();
+  page.key("keydown", "Escape", "Escape");
+  page.key("keydown", "Escape", "Escape", { repeat: true });
+  page.key("keydown", "Escape", "Escape", { repeat: true });
+  page.key("keyup", "Escape", "Escape");
+  clock.advance(100);
+  pressEscape(page);
+  page.video.blur(); // clicked elsewhere: the keyboard is the browser's, the Escapes go nowhere
+  clock.advance(ESCAPE_WINDOW_MS * 2);
+  assert.deepEqual(page.sent, [{ type: "release_all" }]);
 });
 
 test("the release-keyboard button and detach", () => {

@@ -2,7 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { INITIAL, allows, offers, picture, reduce, supportedNow, unknownCapabilities } from "../../webui/session.js";
+import { render } from "../../webui/i18n.js";
+import { INITIAL, allows, endedMsg, offers, picture, reduce, supportedNow, unknownCapabilities } from "../../webui/session.js";
+import { cardPanels } from "../../webui/sessionview.js";
 
 /** @param {import("../../webui/session.js").SessionEvent[]} events */
 const run = (...events) => events.reduce(reduce, INITIAL);
@@ -138,4 +140,56 @@ test("a voice call never shows a picture, even with view granted and a video tra
   const call = run({ ...PAIRED, mode: "call" }, { type: "track", kind: "video" }, { type: "consent_state", granted: ["view"] });
   assert.deepEqual(picture(call, true), { visible: false, words: "Voice call: no screen is shared" });
   assert.equal(picture(reduce(call, { type: "ended", reason: "peer_ended" }), false).words, "No picture");
+});
+
+test("the stage says why there is no picture: not answered yet, denied, taken back (issue 9)", () => {
+  const shared = run(PAIRED, { type: "track", kind: "video" });
+  // the peer's first consent_state while its question to the customer is still open
+  const open = reduce(shared, { type: "consent_state", granted: ["chat"] });
+  assert.deepEqual(picture(open, true, "asked"), { visible: false, words: "Waiting for the customer to allow screen viewing…" });
+  assert.deepEqual(picture(run(PAIRED), true, "asked"), { visible: false, words: "Waiting for the customer to allow screen viewing…" });
+  assert.equal(picture(open, true, "denied").words, "The customer denied screen viewing");
+  assert.equal(picture(open, true, "revoked").words, "The customer took back screen viewing");
+  const allowed = reduce(open, { type: "consent_state", granted: ["view", "chat"] });
+  assert.equal(picture(allowed, true, "granted").visible, true);
+  assert.deepEqual(picture(reduce(allowed, { type: "track_ended", kind: "video" }), true, "granted"),
+    { visible: false, words: "Waiting for the customer's screen…" });
+});
+
+test("a session has started once paired; the start is kept when it ends, forgotten by a new one", () => {
+  assert.equal(run({ type: "ready" }, { type: "created", mode: "screen" }).started, false);
+  assert.equal(run({ type: "created", mode: "screen" }, { type: "join_request", user: "u", host: "h" }).started, false);
+  const ended = run(PAIRED, { type: "ended", reason: "peer_ended" });
+  assert.equal(ended.started, true);
+  assert.equal(reduce(ended, { type: "created", mode: "screen" }).started, false);
+});
+
+test("a session that never started is not reported as ended (issue 9)", () => {
+  const waiting = run({ type: "ready" }, { type: "created", mode: "screen" });
+  const joined = reduce(waiting, { type: "join_request", user: "u", host: "h" });
+  const words = (state, reason, why = "why") => render(endedMsg(state, reason, why));
+  assert.equal(words(waiting, "cancelled"), "Cancelled");
+  assert.equal(words(waiting, "expired"), "The code expired before anyone joined");
+  assert.equal(words(joined, "rejected"), "You rejected the customer");
+  assert.equal(words(joined, "peer_ended"), "The customer left before the session started");
+  assert.equal(words(waiting, "operator_left", "the connection to the server was lost"),
+    "Not started: the connection to the server was lost");
+  for (const reason of ["cancelled", "expired", "rejected", "peer_ended", "operator_left", "server_shutdown"]) {
+    assert.doesNotMatch(words(waiting, reason), /^Ended/, reason);
+  }
+  // one that started ended
+  const live = run(PAIRED, { type: "connected" });
+  assert.equal(words(live, "operator_ended", "the operator ended the session"), "Ended: the operator ended the session");
+  assert.equal(words(live, "peer_left", "the customer's connection was lost"),
+    "Ended: the customer's connection was lost. Customer disconnected.");
+});
+
+test("the code, its countdown and Cancel only while nobody has entered the code (issue 9)", () => {
+  assert.deepEqual(cardPanels("waiting"), { start: false, code: true, joinRequest: false, end: false });
+  assert.deepEqual(cardPanels("joined"), { start: false, code: false, joinRequest: true, end: false });
+  for (const phase of ["connecting", "connected"]) {
+    assert.deepEqual(cardPanels(phase), { start: false, code: false, joinRequest: false, end: true }, phase);
+  }
+  for (const phase of ["offline", "idle", "ended"]) assert.equal(cardPanels(phase).start, true, phase);
+  assert.equal(cardPanels("creating").code, false);
 });

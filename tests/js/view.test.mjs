@@ -2,8 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
+import { setLanguage } from "../../webui/i18n.js";
 import { parse } from "../../webui/protocol.js";
-import { monitorLabel, viewLogLine, viewStateText } from "../../webui/view.js";
+import { ViewPanel, monitorLabel, viewLogLine, viewStateText } from "../../webui/view.js";
 
 const twoMonitors = parse(JSON.stringify({
   type: "view_state",
@@ -16,14 +17,37 @@ const twoMonitors = parse(JSON.stringify({
   height: 1024,
 }), "control");
 
-test("one picker entry per monitor, counted from 1", () => {
-  assert.deepEqual(twoMonitors.monitors.map(monitorLabel), ["Monitor 1 (1920×1080)", "Monitor 2 (1280×1024)"]);
+const oneMonitor = { ...twoMonitors, monitors: twoMonitors.monitors.slice(0, 1), monitor: 0 };
+const threeMonitors = {
+  ...twoMonitors,
+  monitors: [...twoMonitors.monitors, { index: 2, x: 3200, y: 0, width: 2560, height: 1440, primary: false }],
+  monitor: 0,
+};
+
+test("one picker entry per monitor, counted from 1 (the wire counts from 0), out of how many", () => {
+  assert.deepEqual(twoMonitors.monitors.map((m) => monitorLabel(m, 2)), ["Monitor 1 of 2 (1920×1080)", "Monitor 2 of 2 (1280×1024)"]);
+  assert.deepEqual(threeMonitors.monitors.map((m) => monitorLabel(m, 3)),
+    ["Monitor 1 of 3 (1920×1080)", "Monitor 2 of 3 (1280×1024)", "Monitor 3 of 3 (2560×1440)"]);
+  assert.equal(monitorLabel(oneMonitor.monitors[0], 1), "Monitor 1 (1920×1080)");
 });
 
-test("what is shared: a whole monitor or one application", () => {
-  assert.equal(viewStateText(twoMonitors), "Whole screen: Monitor 2");
+test("what is shared: the whole screen (which monitor of how many), or one application", () => {
+  assert.equal(viewStateText(twoMonitors), "Whole screen: Monitor 2 of 2");
+  assert.equal(viewStateText(threeMonitors), "Whole screen: Monitor 1 of 3");
+  assert.equal(viewStateText(oneMonitor), "Whole screen", "one monitor needs no number");
   assert.equal(viewStateText({ ...twoMonitors, window: "Invoice.pdf - Viewer" }), "One application: Invoice.pdf - Viewer");
   assert.equal(viewStateText({ ...twoMonitors, window: "" }), "One application: (untitled window)");
+});
+
+test("monitors in Japanese: counted the same way", () => {
+  try {
+    setLanguage("ja");
+    assert.equal(viewStateText(threeMonitors), "画面全体: モニター 1/3");
+    assert.equal(viewStateText(oneMonitor), "画面全体");
+    assert.equal(monitorLabel(threeMonitors.monitors[2], 3), "モニター 3/3（2560×1440）");
+  } finally {
+    setLanguage("en");
+  }
 });
 
 test("a view_state is logged when something in it changed", () => {
@@ -35,4 +59,26 @@ test("a view_state is logged when something in it changed", () => {
     "view: limited to one application: Mail (800×600)",
   );
   assert.equal(viewLogLine(twoMonitors, { ...twoMonitors, monitor: 0 }), "view: whole screen, monitor 1 of 2 (1280×1024)");
+});
+
+test("the monitor picker: every monitor named out of how many; none to pick with one monitor", () => {
+  globalThis.document ??= /** @type {any} */ ({ createElement: () => ({ value: "", textContent: "" }) });
+  const element = () => ({ hidden: false, disabled: false, textContent: "", title: "", dataset: {}, addEventListener() {} });
+  const monitor = {
+    ...element(), value: "", options: [],
+    replaceChildren(...options) { this.options = options; },
+  };
+  const el = { tools: element(), viewState: element(), monitor, limitButton: element(), note: element() };
+  const panel = new ViewPanel(/** @type {any} */ (el), { sendControl: () => true, viewAllowed: () => true, log: () => {} });
+  panel.live = true;
+  panel.show(threeMonitors);
+  assert.equal(el.tools.hidden, false);
+  assert.equal(monitor.hidden, false);
+  assert.deepEqual(monitor.options.map((o) => o.textContent),
+    ["Monitor 1 of 3 (1920×1080)", "Monitor 2 of 3 (1280×1024)", "Monitor 3 of 3 (2560×1440)"]);
+  assert.equal(el.viewState.textContent, "Whole screen: Monitor 1 of 3");
+  panel.show(oneMonitor);
+  assert.equal(monitor.hidden, true, "nothing to pick");
+  assert.equal(el.viewState.textContent, "Whole screen");
+  assert.equal(el.limitButton.hidden, false);
 });
