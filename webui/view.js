@@ -105,13 +105,15 @@ export class ViewPanel {
     this.update();
   }
 
-  /** @param {ViewState} msg a view_state from the peer */
-  show(msg) {
-    const line = viewLogLine(this.view, msg);
+  /** @param {ViewState} state a view_state from the peer */
+  show(state) {
+    const line = viewLogLine(this.view, state);
     if (line) this.hooks.log(line);
-    if (line || msg.window != null) setText(this.el.note, "");
-    this.view = msg;
-    this.#label(msg);
+    // one application: the console cannot ask for the whole screen back, so say who can
+    if (state.window != null) say(this.el.note, msg("view.window_only_customer"));
+    else if (line) setText(this.el.note, "");
+    this.view = state;
+    this.#label(state);
     this.update();
   }
 

@@ -280,6 +280,15 @@ def test_one_application_view_and_its_mapping(
             )
             expect(page.locator("select#monitor")).to_be_hidden()
             expect(page.get_by_role("button", name="Limit to one application")).to_be_hidden()
+            # the console cannot undo it: it says who can, inside the stage
+            note = page.locator("#view-note")
+            expect(note).to_have_text(
+                "Only the customer can share the whole screen again, from their SupportLink window."
+            )
+            stage = page.locator(".stage").bounding_box()
+            box = note.bounding_box()
+            assert stage is not None and box is not None
+            assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
 
             _take_control(console)
             # The picture is the window alone, in its own shape (4:3 in a wider element).

@@ -81,4 +81,13 @@ test("the monitor picker: every monitor named out of how many; none to pick with
   assert.equal(monitor.hidden, true, "nothing to pick");
   assert.equal(el.viewState.textContent, "Whole screen");
   assert.equal(el.limitButton.hidden, false);
+  assert.equal(el.note.hidden, true);
+  // one application: nothing to pick, no limit button, and the note says who can undo it
+  panel.show({ ...oneMonitor, window: "Ledger" });
+  assert.equal(el.viewState.textContent, "One application: Ledger");
+  assert.equal(el.limitButton.hidden, true);
+  assert.equal(el.note.hidden, false);
+  assert.match(el.note.textContent, /Only the customer can share the whole screen again/);
+  panel.show(oneMonitor);  // back to the whole screen: the note goes
+  assert.equal(el.note.hidden, true);
 });

@@ -136,6 +136,7 @@ export default Object.freeze({
   "view.state_screen": "Whole screen: Monitor {n} of {count}",
   "view.state_screen_one": "Whole screen",
   "view.state_window": "One application: {title}",
+  "view.window_only_customer": "Only the customer can share the whole screen again, from their SupportLink window.",
   "view.untitled": "(untitled window)",
   "view.limited_title": "Limited to one application: {title}",
   "view.limit_asked": "Asked the customer to pick one application…",

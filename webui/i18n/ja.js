@@ -136,6 +136,7 @@ export default Object.freeze({
   "view.state_screen": "画面全体: モニター {n}/{count}",
   "view.state_screen_one": "画面全体",
   "view.state_window": "アプリのみ: {title}",
+  "view.window_only_customer": "画面全体の共有に戻せるのはお客様だけです（お客様の SupportLink ウィンドウから）。",
   "view.untitled": "（無題のウィンドウ）",
   "view.limited_title": "1 つのアプリに限定中: {title}",
   "view.limit_asked": "共有するアプリを 1 つ選ぶよう、お客様に依頼しました…",
