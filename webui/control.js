@@ -20,6 +20,7 @@ import { controlStateText } from "./consent.js";
 import { onLanguageChange, t } from "./i18n.js";
 import { attachInput } from "./input.js";
 import { definePanel } from "./panels.js";
+import { SPECIAL_KEYS, comboMessages, specialKey } from "./specialkeys.js";
 import { byId } from "./ui.js";
 
 /**
@@ -34,6 +35,7 @@ import { byId } from "./ui.js";
  *   captureBar: HTMLElement,
  *   keyboardCapture: HTMLElement,
  *   releaseKeyboardButton: HTMLButtonElement,
+ *   specialKeys: HTMLSelectElement,
  *   videoWrap: HTMLElement,
  *   video: HTMLVideoElement,
  * }} ControlElements
@@ -83,6 +85,7 @@ export class RemoteControl {
     el.requestButton.addEventListener("click", () => this.request());
     el.handBackButton.addEventListener("click", () => this.handBack());
     el.releaseKeyboardButton.addEventListener("click", () => this.input.releaseKeyboard());
+    el.specialKeys.addEventListener("change", () => this.sendSpecial(el.specialKeys.value));
     el.captureBar.hidden = true;
     el.keyboardCapture.hidden = true;
     this.update();
@@ -121,8 +124,38 @@ export class RemoteControl {
     el.requestButton.classList.toggle("primary", request.primary);
     el.requestButton.classList.toggle("secondary", !request.primary);
     el.handBackButton.hidden = !allowed;
+    el.specialKeys.hidden = !allowed;
+    this.#specialOptions();
     el.hint.hidden = !allowed || this.input.active;
     el.videoWrap.classList.toggle("controlling", allowed);
+  }
+
+  /**
+   * Press a combination the operator's own computer would keep (Ctrl+Alt+Del ...).
+   * @param {string} id a SPECIAL_KEYS id
+   */
+  sendSpecial(id) {
+    this.el.specialKeys.value = "";
+    const special = specialKey(id);
+    if (!special || !this.hooks.consent.allows("control")) return;
+    for (const msg of comboMessages(special.keys)) this.#sendInput(msg);
+    this.hooks.log(t("log.keys.sent", { keys: special.label() }));
+  }
+
+  /** The menu's entries, in the language in use; the first one is its title. */
+  #specialOptions() {
+    if (typeof document === "undefined") return;
+    const title = document.createElement("option");
+    title.value = "";
+    title.textContent = t("keys.label");
+    const options = SPECIAL_KEYS.map((k) => {
+      const option = document.createElement("option");
+      option.value = k.id;
+      option.textContent = k.label();
+      return option;
+    });
+    this.el.specialKeys.replaceChildren(title, ...options);
+    this.el.specialKeys.value = "";
   }
 
   request() {
@@ -182,7 +215,7 @@ export const CONTROL_PANEL = definePanel({
       { panel: byId("control-panel"), state: byId("control-state"), hint: byId("control-hint"),
         requestButton: byId("request-control-button"), handBackButton: byId("hand-back-button"),
         captureBar: byId("capture-bar"), keyboardCapture: byId("keyboard-capture"),
-        releaseKeyboardButton: byId("release-keyboard-button"),
+        releaseKeyboardButton: byId("release-keyboard-button"), specialKeys: byId("special-keys"),
         videoWrap: byId("video-wrap"), video: byId("remote-video") },
       { sendControl: (msg) => hooks.send("control", msg),
         sendInput: (msg) => hooks.link()?.sendInput(msg) ?? false,

@@ -165,6 +165,20 @@ def test_control_click_type_and_hand_back(
         page.get_by_role("button", name="Release keyboard").click()
         expect(capture).to_be_hidden()
 
+        # The special-keys menu presses what the operator's own computer would keep.
+        rec.forget()
+        menu = page.locator("#special-keys")
+        menu.select_option("alt_tab")
+        events = _wait_events(rec, lambda ev: sum(e["ev"] == "key_up" for e in ev) >= 2)
+        keys = [(e["ev"], e["keysym"]) for e in events if e["ev"] in ("key_down", "key_up")]
+        assert keys[:4] == [
+            ("key_down", "Alt_L"),
+            ("key_down", "Tab"),
+            ("key_up", "Tab"),
+            ("key_up", "Alt_L"),
+        ], keys
+        expect(menu).to_have_value("")  # ready for the next one
+
         # Hand back: nothing reaches the customer any more.
         page.get_by_role("button", name="Hand back control").click()
         expect(page.locator("#control-state")).to_contain_text("handed back", timeout=5000)
@@ -174,7 +188,7 @@ def test_control_click_type_and_hand_back(
         page.keyboard.type("no")
         time.sleep(1.5)
         assert _buttons(rec.events()) == [], rec.events()
-        assert rec.text() == "Hello 42"
+        assert rec.text() == "Hello 42\t"  # the menu's Alt+Tab typed a tab, and nothing since
         expect(capture).to_be_hidden()
 
 

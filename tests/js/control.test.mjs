@@ -47,7 +47,7 @@ function fakeConsole() {
   globalThis.cancelAnimationFrame = (id) => clearTimeout(id);
   const el = {
     panel: element(), state: element(), hint: element(), requestButton: element(), handBackButton: element(),
-    captureBar: element(), keyboardCapture: element(), releaseKeyboardButton: element(), videoWrap: element(), video,
+    captureBar: element(), keyboardCapture: element(), releaseKeyboardButton: element(), specialKeys: element(), videoWrap: element(), video,
   };
   const consent = new ConsentTracker();
   const control = [];

@@ -97,6 +97,13 @@ export default Object.freeze({
 
   "common.waiting_customer": "Waiting for the customer…",
 
+  "keys.label": "Send keys…",
+  "keys.ctrl_alt_del": "Ctrl+Alt+Del",
+  "keys.alt_tab": "Alt+Tab (switch windows)",
+  "keys.super": "Windows / Super key",
+  "keys.print_screen": "Print Screen",
+  "keys.alt_f4": "Alt+F4 (close window)",
+  "log.keys.sent": "sent {keys} to the customer",
   "control.heading": "Remote control",
   "control.hint": "Click the customer's picture to use their mouse and keyboard.",
   "control.request": "Request control",

@@ -97,6 +97,13 @@ export default Object.freeze({
 
   "common.waiting_customer": "お客様を待っています…",
 
+  "keys.label": "キーを送信…",
+  "keys.ctrl_alt_del": "Ctrl+Alt+Del",
+  "keys.alt_tab": "Alt+Tab（ウィンドウ切り替え）",
+  "keys.super": "Windows キー（Super キー）",
+  "keys.print_screen": "PrintScreen（画面キャプチャ）",
+  "keys.alt_f4": "Alt+F4（ウィンドウを閉じる）",
+  "log.keys.sent": "{keys} をお客様に送信しました",
   "control.heading": "リモート操作",
   "control.hint": "お客様の画面をクリックすると、マウスとキーボードで操作できます。",
   "control.request": "操作をリクエスト",
