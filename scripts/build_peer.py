@@ -246,15 +246,20 @@ def write_licenses(out: Path, stubs: dict[str, str]) -> None:
         files = [
             f
             for f in dist.files or []
-            if re.search(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", f.name, re.I)
+            if (
+                re.search(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", f.name, re.I)
+                or "sboms" in f.parts
+            )
             and ".dist-info" in str(f)
-            and not f.name.endswith(".py")
+            and not f.name.endswith((".py", ".pyc"))
         ]
         for f in files:
             target = folder / f"{dist.metadata['Name']}-{dist.version}" / f.name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(Path(str(f.locate())).read_bytes())
-        licence = dist.metadata.get("License-Expression") or dist.metadata.get("License") or ""
+        licence = (
+            dist.metadata.get("License-Expression") or dist.metadata.get("License") or ""
+        ).strip()
         first = licence.splitlines()[0] if licence else "see its folder"
         listed.append(f"{dist.metadata['Name']} {dist.version}: {first}")
     python_licence = (
@@ -280,8 +285,12 @@ def write_licenses(out: Path, stubs: dict[str, str]) -> None:
 - FFmpeg {ffmpeg} as built for PyAV {av.__version__}, with libvpx (BSD), Opus (BSD) and
   x264 (GPL-2.0-or-later). FFmpeg is built with --enable-gpl, so the FFmpeg libraries, and
   therefore this executable as a whole, are distributed under the GNU General Public License,
-  version 2 or later (GPL-2.0.txt is in the PyAV folder's sboms or at
-  https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt). See SOURCE-OFFER.txt.
+  version 2 or later (https://www.gnu.org/licenses/old-licenses/gpl-2.0.txt; the PyAV
+  folder's *.cdx.json bill of materials lists every library in its FFmpeg build).
+  See SOURCE-OFFER.txt.
+- pynput (LGPL-3.0) and python-xlib (LGPL-2.1-or-later) are inside as Python bytecode in the
+  program's archive; whoever receives the program may replace them with modified versions by
+  rebuilding it from the SupportLink source (scripts/build-peer).
 
 Left out of the executable (replaced by stubs that abort if called): {left_out}.
 """
