@@ -123,6 +123,7 @@ class PeerWindow:
         self.hotkey_text = tk.StringVar(value="")
         ttk.Label(frame, textvariable=self.hotkey_text, wraplength=340).pack(anchor="w")
         self.granted: tuple[str, ...] = ()
+        self.bar = SharingBar(root, self.stop_sharing)
         self.hotkey_label: str | None = None
         self.panes_frame: ttk.Frame | None = None
         self.show_granted(())
@@ -152,7 +153,6 @@ class PeerWindow:
             state="disabled",
         )
         self.disconnect_button.pack(fill="x", pady=(12, 0))
-        self.bar = SharingBar(root, self.stop_sharing)
         root.protocol("WM_DELETE_WINDOW", self.close)
         self.entry.focus_set()
         root.after(50, self._drain)
@@ -239,9 +239,8 @@ class PeerWindow:
 
     def show_granted(self, capabilities: tuple[str, ...]) -> None:
         self.granted = capabilities
-        if hasattr(self, "bar"):
-            operator = getattr(self.session, "operator", None) or t("bar.operator")
-            self.bar.show_for(capabilities, operator)
+        operator = getattr(self.session, "operator", None) or t("bar.operator")
+        self.bar.show_for(capabilities, operator)
         self._show_hotkey_text()
         if hasattr(self, "one_window_button"):
             state = "normal" if "view" in capabilities else "disabled"

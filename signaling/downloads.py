@@ -34,6 +34,8 @@ _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VERSION = re.compile(r"[0-9A-Za-z.+_-]{1,32}")
 MAX_MANIFEST = 64 * 1024
+#: ``Catalogue._manifest_key`` while the folder has no manifest.
+_NO_MANIFEST = (-1, -1)
 
 
 @dataclass(frozen=True)
@@ -195,9 +197,9 @@ class Catalogue:
         try:
             st = path.stat()
         except OSError:
-            if self._manifest_key is not None or not self._seen:
+            if self._manifest_key != _NO_MANIFEST:  # said once, not on every page view
                 logger.warning("no customer programs: %s is missing", path)
-            self._manifest_key, self._entries = None, []
+            self._manifest_key, self._entries = _NO_MANIFEST, []
             self._seen.clear()
             return
         key = (st.st_size, st.st_mtime_ns)

@@ -312,3 +312,15 @@ async def test_the_catalogue_hashes_a_file_once_until_it_changes(tmp_path: Path)
     assert len(hashed) == 2  # the second look only stat()s
     (folder / WHEEL_NAME).unlink()
     assert [d.kind for d in await catalogue.files()] == ["program"]
+
+
+async def test_a_folder_without_a_manifest_is_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalogue = Catalogue(tmp_path / "empty")
+    with caplog.at_level("WARNING", logger="signaling.downloads"):
+        for _ in range(3):  # three page views
+            assert await catalogue.files() == []
+    assert [r.getMessage() for r in caplog.records if "is missing" in r.getMessage()] == [
+        f"no customer programs: {tmp_path / 'empty' / 'manifest.json'} is missing"
+    ]
