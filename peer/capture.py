@@ -324,8 +324,11 @@ class ScreenTrack(MediaStreamTrack):
                 # a still screen: wait for drawing, or until the unchanged frame is due again
                 due = self._refresh_due()
                 if due is None or due > 0:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that
+                    # arrives as the screen is drawn, and the sender's stop() then hangs
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._dirty.wait(), due)
+                        async with asyncio.timeout(due):
+                            await self._dirty.wait()
                     continue
                 frame = await self._refresh(loop, self._generation)
                 if frame is None:

@@ -158,7 +158,8 @@ async def _expiry_loop(state: ServerState) -> None:
         delay = 60.0 if deadline is None else min(60.0, max(0.02, deadline - now))
         state.wakeup.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.wakeup.wait(), delay)
+            async with asyncio.timeout(delay):  # not wait_for: it may swallow a cancel (3.11)
+                await state.wakeup.wait()
         now = state.clock()
         try:
             await ws.run_effects(state, state.pairing.expire(now))

@@ -171,6 +171,26 @@ async def test_unchanged_screen_yields_almost_nothing_and_a_change_shows(
     assert abs((frames[-1][1].pts - first.pts) / 90000 - (frames[-1][0] - start)) < 0.5
 
 
+async def test_a_cancel_that_meets_a_drawing_still_ends_recv(
+    display: str, blocks: ColourBlocks
+) -> None:
+    """The sender stops its track by cancelling recv(); when the screen is drawn in the same
+    instant, recv() must still end, or the session's teardown hangs."""
+    track = ScreenTrack(fps=30, idle_refresh=5.0, grabber=default_grabber(display), display=display)
+    track.open_gate()
+    assert track.watching_damage
+    await asyncio.wait_for(track.recv(), 5)
+    for _ in range(20):
+        pending = asyncio.ensure_future(track.recv())
+        await asyncio.sleep(0.05)  # now waiting for a drawing on a still screen
+        assert not pending.done()
+        track._dirty.set()  # drawing and the cancel arrive together
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(pending, 2)
+    track.stop()
+
+
 def test_idle_cpu_is_small(display: str, blocks: ColourBlocks) -> None:
     async def run() -> float:
         track = ScreenTrack(fps=30, grabber=default_grabber(display), display=display)
