@@ -45,7 +45,7 @@ from .remote import InjectorLike, default_injector
 from .settings import PeerSettings
 from .signal import CodeRefused, ServerUnreachable, SessionRefused, SignalClient
 from .windows import WindowInfo
-from .words import capability_name
+from .words import capability_name, operator_label
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class PeerSession:
         self._connected = False
         self._verified = False
         self._shown_granted: tuple[str, ...] | None = None
+        self._reported: set[str] = set()  # capabilities the server's audit was told of
         self._outcome: Outcome | None = None
         self._by_type: dict[str, Feature] = {}
         self._raw: dict[str, Feature] = {}
@@ -172,6 +173,14 @@ class PeerSession:
 
     def pick_window(self, windows: list[WindowInfo]) -> None:
         self.ui.pick_window(windows)
+
+    def _report_granted(self, granted: tuple[str, ...]) -> None:
+        """Tell the server's audit the names of what the customer has allowed (once each)."""
+        if self._signal is None or set(granted) <= self._reported:
+            return
+        self._reported.update(granted)
+        names = tuple(name for name in protocol.CAPABILITIES if name in self._reported)
+        self.start(self._signal.send(protocol.Granted(capabilities=names)))
 
     def start(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -270,8 +279,8 @@ class PeerSession:
             pending = await self._until_stopped(signal.join(code))
             if pending is None:
                 return self._finish(EXIT_OK, t("ended.by_you"))
-            self.operator = pending.operator
-            self.ui.status(t("status.waiting_accept", operator=pending.operator))
+            self.operator = operator_label(pending.operator, pending.organisation)
+            self.ui.status(t("status.waiting_accept", operator=self.operator))
             paired = await self._until_stopped(signal.wait_paired())
             if paired is None:
                 await signal.send(protocol.Bye(reason="peer_ended"))
@@ -310,8 +319,8 @@ class PeerSession:
                 self._raw[label] = feature
 
     async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
-        self.operator = paired.operator
-        self.ui.status(t("status.paired", operator=paired.operator))
+        self.operator = operator_label(paired.operator, paired.organisation)
+        self.ui.status(t("status.paired", operator=self.operator))
         self._build_features(paired.mode)
         self.link = PeerLink(
             paired.ice_servers,
@@ -488,6 +497,7 @@ class PeerSession:
                 )
             elif isinstance(action, c.State):
                 self.send("control", protocol.ConsentState(granted=action.granted))
+                self._report_granted(action.granted)
                 if action.granted != self._shown_granted:
                     self._shown_granted = action.granted
                     self.ui.granted(action.granted)

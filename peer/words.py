@@ -8,6 +8,13 @@ from wire import protocol
 from .i18n import t
 
 
+def operator_label(name: str, organisation: str | None) -> str:
+    """Who the customer is dealing with: ``Alice Smith (Acme IT)``, or the name alone."""
+    if organisation:
+        return t("operator.with_organisation", name=name, organisation=organisation)
+    return name
+
+
 def may_now(capability: str) -> str:
     if capability in protocol.CAPABILITY_BY_NAME:
         return t(f"capability.{capability}.may_now")

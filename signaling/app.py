@@ -25,7 +25,7 @@ from signaling.downloads import Catalogue, Download
 from signaling.pairing import Pairing, Role
 from signaling.passwords import MAX_PASSWORD_CHARS, hash_password, verify_password
 from signaling.ratelimit import GuessLimiter, LoginLimiter, Rate
-from signaling.settings import ServerSettings
+from signaling.settings import MAX_SHOWN_NAME, ServerSettings, is_shown_name
 from signaling.state import (
     COOKIE_NAME,
     STATE,
@@ -85,6 +85,7 @@ def create_app(settings: ServerSettings) -> web.Application:
             code_ttl=settings.code_ttl,
             max_sessions=settings.max_sessions,
             ice_servers=ice,
+            organisation=settings.organisation,
         ),
         guesses=GuessLimiter(
             per_client=Rate(settings.guess_burst, settings.guess_per_second),
@@ -106,6 +107,8 @@ def create_app(settings: ServerSettings) -> web.Application:
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/me", me)
+    app.router.add_post("/api/me", set_profile)
+    app.router.add_get("/api/sessions", sessions_api)
     app.router.add_get("/ws/operator", ws.operator_socket)
     app.router.add_get("/ws/peer", ws.peer_socket)
     app.router.add_get("/join", join_page)
@@ -281,12 +284,70 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+def _profile(state: ServerState, operator: str) -> dict[str, Any]:
+    return {
+        "operator": operator,
+        "display_name": state.db.display_name(operator),
+        "organisation": state.settings.organisation,
+    }
+
+
 async def me(request: web.Request) -> web.Response:
-    """``GET /api/me``: who is logged in."""
+    """``GET /api/me``: who is logged in, the name customers see, the organisation."""
     operator = current_operator(request)
     if operator is None:
         raise json_error(401, "not_authenticated", "log in first")
-    return web.json_response({"operator": operator})
+    return web.json_response(_profile(request.app[STATE], operator))
+
+
+async def set_profile(request: web.Request) -> web.Response:
+    """``POST /api/me {"display_name"}``: the name customers see ("" for the login name).
+
+    Sessions created from now on use it; a live session keeps the name it was created with."""
+    state = request.app[STATE]
+    if not same_origin(request):
+        raise json_error(403, "bad_origin", "the request came from another site")
+    operator = current_operator(request)
+    if operator is None:
+        raise json_error(401, "not_authenticated", "log in first")
+    try:
+        body: Any = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise json_error(400, "bad_request", "the body must be a JSON object") from None
+    if not isinstance(body, dict) or set(body) != {"display_name"}:
+        raise json_error(400, "bad_request", "send exactly the field display_name")
+    shown = body["display_name"]
+    if not isinstance(shown, str):
+        raise json_error(400, "bad_request", "display_name must be a string")
+    shown = shown.strip()
+    if shown and not is_shown_name(shown):
+        raise json_error(
+            400,
+            "bad_request",
+            f"a display name has 1 to {MAX_SHOWN_NAME} printable characters",
+        )
+    state.db.set_display_name(operator, shown)
+    return web.json_response(_profile(state, operator))
+
+
+#: Most history rows one request returns.
+MAX_HISTORY = 200
+
+
+async def sessions_api(request: web.Request) -> web.Response:
+    """``GET /api/sessions?limit=N``: the logged-in operator's own sessions, newest first,
+    from the audit: who the customer said they were, when, how it ended, what was allowed."""
+    operator = current_operator(request)
+    if operator is None:
+        raise json_error(401, "not_authenticated", "log in first")
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        raise json_error(400, "bad_request", "limit must be a whole number") from None
+    if not 1 <= limit <= MAX_HISTORY:
+        raise json_error(400, "bad_request", f"limit must be 1 to {MAX_HISTORY}")
+    records = request.app[STATE].db.list_sessions(limit, operator=operator)
+    return web.json_response({"sessions": [r.as_json() for r in records]})
 
 
 # --------------------------------------------------------------------------- customer downloads

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 from signaling.passwords import MAX_PASSWORD_CHARS, hash_password
 from signaling.settings import ServerSettings, SettingsError
-from signaling.store import OperatorExists, SessionRecord, Store, StoreError, UnknownOperator
+from signaling.store import OperatorExists, Store, StoreError, UnknownOperator
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,13 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="URL",
         help="this server's address as customers reach it, written into downloaded programs "
         "(default: $SUPPORTLINK_PUBLIC_URL, else the address each browser used)",
+    )
+    serve.add_argument(
+        "--organisation",
+        default=env.get("SUPPORTLINK_ORGANISATION") or None,
+        metavar="NAME",
+        help="your organisation's name, shown to customers beside the operator's name "
+        "(default: $SUPPORTLINK_ORGANISATION)",
     )
     serve.set_defaults(
         func=cmd_serve,
@@ -272,6 +279,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         downloads_dir=args.downloads_dir or args.data_dir / "downloads",
         public_url=args.public_url,
+        organisation=args.organisation,
         **extra,
     )
     ssl_context = None
@@ -422,31 +430,16 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def _record_json(r: SessionRecord) -> dict[str, Any]:
-    return {
-        "session_id": r.session_id,
-        "operator": r.operator,
-        "mode": r.mode,
-        "host": r.host,
-        "user": r.user,
-        "os": r.os,
-        "started_at": r.started_at,
-        "ended_at": r.ended_at,
-        "end_reason": r.end_reason,
-        "duration": r.duration,
-    }
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CliError(f"--limit must be at least 1, got {args.limit}")
     with Store(args.data_dir) as store:
         records = store.list_sessions(args.limit)
     if args.json:
-        print(json.dumps([_record_json(r) for r in records], indent=2))
+        print(json.dumps([r.as_json() for r in records], indent=2))
         return 0
     header = ("started (UTC)", "ended (UTC)", "duration", "operator", "mode", "host", "user")
-    rows = [header + ("os", "end reason")]
+    rows = [header + ("os", "allowed", "end reason")]
     for r in records:
         rows.append(
             (
@@ -458,6 +451,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 _printable(r.host)[:40],
                 _printable(r.user)[:40],
                 _printable(r.os)[:40],
+                ",".join(r.capabilities) or "-",
                 r.end_reason or "-",
             )
         )

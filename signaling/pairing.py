@@ -119,6 +119,14 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Granted:
+    """The customer has allowed these capabilities so far: add them to the audit row."""
+
+    session_id: str
+    capabilities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Ended:
     """A session is over; ``started`` says whether it has an audit row to finish."""
 
@@ -128,7 +136,7 @@ class Ended:
     started: bool
 
 
-Effect = Send | Close | Started | Ended
+Effect = Send | Close | Started | Granted | Ended
 
 
 # --------------------------------------------------------------------------- table
@@ -141,6 +149,8 @@ class Session:
     mode: str
     operator_conn: ConnId
     created_at: float
+    #: The name the customer is shown (display name, else the login).
+    shown: str = ""
     state: State = State.WAITING
     peer_conn: ConnId | None = None
     host: str = ""
@@ -160,6 +170,8 @@ class Conn:
     role: Role
     #: The operator's name, or the peer's client address.
     name: str
+    #: What the customer is shown of this operator (display name); ``name`` when empty.
+    shown: str = ""
     greeted: bool = False
     session_id: str | None = None
 
@@ -181,8 +193,10 @@ class Pairing:
         max_sessions: int = 20_000,
         ice_servers: IceServers = no_ice_servers,
         new_session_id: Callable[[], str] = lambda: secrets.token_urlsafe(16),
+        organisation: str | None = None,
     ) -> None:
         self._codes = codes
+        self._organisation = organisation or None
         self._ttl = max(1, round(code_ttl))
         self._max_sessions = max_sessions
         self._ice_servers = ice_servers
@@ -203,11 +217,12 @@ class Pairing:
 
     # ------------------------------------------------------------------ sockets
 
-    def connect(self, conn: ConnId, role: Role, name: str) -> None:
-        """A socket opened: an operator's (``name`` = operator) or a peer's (client address)."""
+    def connect(self, conn: ConnId, role: Role, name: str, shown: str = "") -> None:
+        """A socket opened: an operator's (``name`` = operator, ``shown`` = the display name
+        customers see) or a peer's (client address)."""
         if conn in self._conns:
             raise ValueError(f"connection {conn} is already known")
-        self._conns[conn] = Conn(conn, role, name)
+        self._conns[conn] = Conn(conn, role, name, shown=shown or name)
 
     def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
         """A socket is gone; its session (if any) ends and the partner is told at once."""
@@ -287,7 +302,7 @@ class Pairing:
                 issued = self._codes.issue(session_id, now)
             except CodeError as exc:
                 raise PairingError(exc.code, exc.message) from None
-            s = Session(session_id, c.name, msg.mode, c.conn, created_at=now)
+            s = Session(session_id, c.name, msg.mode, c.conn, created_at=now, shown=c.shown)
             self._sessions[session_id] = s
             c.session_id = session_id
             logger.info("session %s: new -> waiting (operator %s)", session_id, c.name)
@@ -337,11 +352,12 @@ class Pairing:
                     protocol.Paired(
                         session_id=s.session_id,
                         mode=s.mode,
-                        operator=s.operator,
+                        operator=s.shown,
                         host=s.host,
                         user=s.user,
                         os=s.os,
                         ice_servers=self._ice_servers(s.session_id, role, now),
+                        organisation=self._organisation,
                     ),
                 )
             )
@@ -368,7 +384,12 @@ class Pairing:
             c.session_id = session_id
             s.set_state(State.CLAIMED)
             return [
-                Send(c.conn, protocol.JoinPending(operator=s.operator, mode=s.mode)),
+                Send(
+                    c.conn,
+                    protocol.JoinPending(
+                        operator=s.shown, mode=s.mode, organisation=self._organisation
+                    ),
+                ),
                 Send(
                     s.operator_conn,
                     protocol.JoinRequest(
@@ -385,6 +406,11 @@ class Pairing:
                 return [Send(c.conn, protocol.Bye(reason="peer_ended")), Close(c.conn)]
             failed = msg.reason == "connection_failed" and s.state is State.PAIRED
             return self._end(s, "connection_failed" if failed else "peer_ended", now)
+        if isinstance(msg, protocol.Granted):
+            if s is None or s.state is not State.PAIRED:
+                raise PairingError("no_session", "granted needs a paired session")
+            known = tuple(c for c in msg.capabilities if c in protocol.CAPABILITIES)
+            return [Granted(s.session_id, known)] if known else []
         return self._relay(c, s, msg)
 
     # ------------------------------------------------------------------ both

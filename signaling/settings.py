@@ -31,6 +31,15 @@ def _positive(name: str, value: float, *, maximum: float | None = None) -> None:
         raise SettingsError(f"{name} must be at most {maximum:g}, got {value!r}")
 
 
+#: Longest display name or organisation (characters).
+MAX_SHOWN_NAME = 64
+
+
+def is_shown_name(text: str) -> bool:
+    """A name shown to customers: 1..64 printable characters, not only spaces."""
+    return 0 < len(text) <= MAX_SHOWN_NAME and text.isprintable() and bool(text.strip())
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServerSettings:
     """Everything the signaling server needs to run; see ``supportlink serve --help``."""
@@ -54,6 +63,9 @@ class ServerSettings:
     #: This server's address as customers reach it, put into downloaded programs; by default
     #: the scheme and host each browser used.
     public_url: str | None = None
+    #: The organisation customers are told they are dealing with ("Acme IT"), shown beside
+    #: the operator's name in every question the customer's program asks.
+    organisation: str | None = None
     #: WebSocket ping interval in seconds; a side that misses a pong for half of it is dropped.
     heartbeat: float = 15.0
     #: Live sessions (waiting, claimed or paired) the server holds at once.
@@ -137,6 +149,10 @@ class ServerSettings:
                     f"public URL {self.public_url!r} is not of the form "
                     "https://support.example.com[:port][/path]"
                 ) from None
+        if self.organisation is not None and not is_shown_name(self.organisation):
+            raise SettingsError(
+                f"the organisation must be 1 to {MAX_SHOWN_NAME} printable characters"
+            )
         if (self.tls_cert is None) != (self.tls_key is None):
             raise SettingsError("TLS needs both a certificate and a key (--tls-cert, --tls-key)")
         for name in ("tls_cert", "tls_key"):

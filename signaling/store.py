@@ -1,8 +1,9 @@
 """SQLite storage in the data directory: operators, web sessions, the session audit.
 
 One ``Store`` owns one connection (WAL journal). Only what the audit promises is kept about a
-support session: who ran it, what the customer's peer reported, when it started and ended, and
-why it ended -- never the code, never content. Web sessions are kept by the SHA-256 of their
+support session: who ran it, what the customer's peer reported, when it started and ended, why
+it ended, and the names of the capabilities the customer allowed -- never the code, never
+content. Web sessions are kept by the SHA-256 of their
 token only. Password hashing happens elsewhere (``signaling.passwords``); the store keeps the
 hash text it is given.
 
@@ -15,13 +16,17 @@ Errors::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from wire.protocol import CAPABILITIES
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +59,20 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sessions_started ON sessions(started_at);
     """,
+    """
+    ALTER TABLE operators ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN capabilities TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sessions_operator ON sessions(operator, started_at);
+    """,
 )
+
+
+def _capability_order(name: str) -> tuple[int, str]:
+    """Capability names in the table's order; names it no longer has last."""
+    try:
+        return (CAPABILITIES.index(name), name)
+    except ValueError:
+        return (len(CAPABILITIES), name)
 
 
 class StoreError(Exception):
@@ -76,6 +94,7 @@ class UnknownOperator(StoreError, KeyError):
 class OperatorInfo:
     name: str
     created_at: float
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,11 +110,29 @@ class SessionRecord:
     started_at: float
     ended_at: float | None
     end_reason: str | None
+    #: Capability names the customer allowed at some moment of the session, in table order.
+    capabilities: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float | None:
         """Seconds from start to end, or ``None`` while the session runs."""
         return None if self.ended_at is None else max(0.0, self.ended_at - self.started_at)
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as ``supportlink audit --json`` and ``GET /api/sessions`` give it."""
+        return {
+            "session_id": self.session_id,
+            "operator": self.operator,
+            "mode": self.mode,
+            "host": self.host,
+            "user": self.user,
+            "os": self.os,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "duration": self.duration,
+            "capabilities": list(self.capabilities),
+        }
 
 
 def ensure_data_dir(path: Path) -> Path:
@@ -201,8 +238,26 @@ class Store:
         return None if row is None else str(row[0])
 
     def list_operators(self) -> list[OperatorInfo]:
-        rows = self._db.execute("SELECT name, created_at FROM operators ORDER BY name")
-        return [OperatorInfo(str(name), float(created)) for name, created in rows]
+        rows = self._db.execute(
+            "SELECT name, created_at, display_name FROM operators ORDER BY name"
+        )
+        return [OperatorInfo(str(n), float(created), str(shown)) for n, created, shown in rows]
+
+    def display_name(self, name: str) -> str:
+        """The name customers are shown for operator ``name`` ("" when not set)."""
+        row = self._db.execute(
+            "SELECT display_name FROM operators WHERE name = ?", (name,)
+        ).fetchone()
+        return "" if row is None else str(row[0])
+
+    def set_display_name(self, name: str, display_name: str) -> None:
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE operators SET display_name = ? WHERE name = ?", (display_name, name)
+            )
+            if cur.rowcount == 0:
+                raise UnknownOperator(f"no operator is named {name!r}")
+        logger.info("operator %s display name changed", name)
 
     def operator_count(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM operators").fetchone()
@@ -264,6 +319,23 @@ class Store:
                 (ended_at, reason, session_id),
             )
 
+    def session_granted(self, session_id: str, capabilities: Iterable[str]) -> None:
+        """Add capability names to what the session's customer allowed (kept in the capability
+        table's order)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT capabilities FROM sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                return
+            known = set(filter(None, str(row[0]).split(",")))
+            merged = known | set(capabilities)
+            if merged != known:
+                db.execute(
+                    "UPDATE sessions SET capabilities = ? WHERE session_id = ?",
+                    (",".join(sorted(merged, key=_capability_order)), session_id),
+                )
+
     def close_open_sessions(self, ended_at: float, reason: str) -> int:
         """End every session still open (after a crash, at start-up); return how many."""
         with self._transaction() as db:
@@ -273,11 +345,18 @@ class Store:
             )
             return cur.rowcount
 
-    def list_sessions(self, limit: int = 100) -> list[SessionRecord]:
-        """The most recent sessions first."""
+    def list_sessions(self, limit: int = 100, operator: str | None = None) -> list[SessionRecord]:
+        """The most recent sessions first (only ``operator``'s when given)."""
+        where, args = ("WHERE operator = ?", (operator,)) if operator is not None else ("", ())
         rows = self._db.execute(
-            "SELECT session_id, operator, mode, host, user, os, started_at, ended_at, end_reason"
-            " FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            (max(0, limit),),
+            "SELECT session_id, operator, mode, host, user, os, started_at, ended_at, end_reason,"
+            f" capabilities FROM sessions {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (*args, max(0, limit)),
         )
-        return [SessionRecord(*row) for row in rows]
+        out = []
+        for *fields, capabilities in rows:
+            out.append(SessionRecord(*fields))
+            if capabilities:
+                names = tuple(filter(None, str(capabilities).split(",")))
+                out[-1] = dataclasses.replace(out[-1], capabilities=names)
+        return out

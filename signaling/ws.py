@@ -17,7 +17,17 @@ from collections.abc import Iterable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from signaling.pairing import Close, ConnId, Effect, Ended, PairingError, Role, Send, Started
+from signaling.pairing import (
+    Close,
+    ConnId,
+    Effect,
+    Ended,
+    Granted,
+    PairingError,
+    Role,
+    Send,
+    Started,
+)
 from signaling.state import (
     STATE,
     ServerState,
@@ -76,7 +86,8 @@ async def _serve(
     state.sockets[conn] = ws
     if login is not None:
         state.logins_of[conn] = login
-    state.pairing.connect(conn, role, name)
+    shown = state.db.display_name(name) if role == "operator" else ""
+    state.pairing.connect(conn, role, name, shown)
     logger.info("%s socket %d: new -> open", role, conn)
     bad = 0
     try:
@@ -171,11 +182,11 @@ async def run_effects(state: ServerState, effects: Iterable[Effect]) -> None:
             ws = state.sockets.get(effect.conn)
             if ws is not None:
                 _close_soon(state, ws, effect.code)
-        elif isinstance(effect, Started | Ended):
+        elif isinstance(effect, Started | Granted | Ended):
             _audit(state, effect)
 
 
-def _audit(state: ServerState, effect: Started | Ended) -> None:
+def _audit(state: ServerState, effect: Started | Granted | Ended) -> None:
     store = state.store
     if store is None:
         logger.warning("audit record of session %s lost: the store is closed", effect.session_id)
@@ -191,6 +202,8 @@ def _audit(state: ServerState, effect: Started | Ended) -> None:
                 os=effect.os,
                 started_at=effect.started_at,
             )
+        elif isinstance(effect, Granted):
+            store.session_granted(effect.session_id, effect.capabilities)
         elif effect.started:
             store.session_ended(effect.session_id, effect.ended_at, effect.reason)
     except sqlite3.Error:

@@ -111,6 +111,7 @@ def test_audit(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
             "sid-1", operator="alice", mode="screen", host="desk\x1b[2J", user="bob",
             os="Linux", started_at=1_700_000_000.0,
         )  # fmt: skip
+        store.session_granted("sid-1", ["control", "view"])
         store.session_ended("sid-1", 1_700_003_723.0, "peer_ended")
         store.session_started(
             "sid-2", operator="alice", mode="call", host="pc", user="eve", os="Win",
@@ -131,7 +132,7 @@ def test_audit(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert records[1]["duration"] == 3723.0 and records[1]["end_reason"] == "peer_ended"
     assert set(records[1]) == {
         "session_id", "operator", "mode", "host", "user", "os", "started_at", "ended_at",
-        "end_reason", "duration",
+        "end_reason", "duration", "capabilities",
     }  # fmt: skip
 
 
@@ -210,7 +211,7 @@ async def test_serve_first_start(data: Path) -> None:
             async with http.post(f"{base}/api/login", json=login) as resp:
                 assert resp.status == 200
             async with http.get(f"{base}/api/me") as resp:
-                assert await resp.json() == {"operator": "admin"}
+                assert (await resp.json())["operator"] == "admin"
             ws = await http.ws_connect(f"ws://127.0.0.1:{port}/ws/operator")
             await ws.send_json({"type": "hello", "role": "operator", "protocol": 1})
             assert (await ws.receive_json(timeout=5))["type"] == "welcome"

@@ -150,6 +150,17 @@ def test_an_unknown_key_or_capability_still_reads() -> None:
     assert ja("status.paired", operator="alice") == "サポート担当者（alice）とつながりました"
 
 
+def test_the_operator_is_named_with_the_organisation() -> None:
+    from peer.words import operator_label
+
+    assert operator_label("Alice Smith", None) == "Alice Smith"
+    assert operator_label("Alice Smith", "Acme IT") == "Alice Smith (Acme IT)"
+    ja = i18n.Catalogue("ja")
+    assert ja("operator.with_organisation", name="Alice", organisation="Acme IT") == (
+        "Acme IT の Alice"
+    )
+
+
 def test_catalogues_are_flat_objects_of_strings() -> None:
     for path in (PEER / "locale").glob("*.json"):
         data = json.loads(path.read_text("utf-8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import av
 import pytest
@@ -14,6 +15,7 @@ from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
 
 from peer.session import PeerSession
 from peer.settings import PeerSettings
+from signaling.store import Store
 from wire import protocol as p
 
 BLOCKS = [Block(200, 150, 300, 200, "#ff0000"), Block(800, 300, 300, 200, "#0000ff")]
@@ -33,7 +35,7 @@ def settings(ep: Endpoint, code: str, allow: frozenset[str]) -> PeerSettings:
 
 
 async def test_allowed_view_shows_the_screen_and_disconnect_ends_for_good(
-    loopback_endpoint: tuple[Endpoint, str], display: str
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
 ) -> None:
     ep, token = loopback_endpoint
     sig = await ep.operator(token)
@@ -55,6 +57,9 @@ async def test_allowed_view_shows_the_screen_and_disconnect_ends_for_good(
         got = tuple(int(v) for v in pixels[block.y + 100, block.x + 150])
         assert all(abs(a - e) < 30 for a, e in zip(got, hex_to_bgr(block.colour), strict=True))
     await until(lambda: p.ConsentState(granted=("view", "chat")) in operator.control)
+    # the server's audit learns from the customer's side what was allowed (names only)
+    with Store(tmp_path / "data") as store:
+        await until(lambda: store.list_sessions(1)[0].capabilities == ("view", "chat"))
     code = p.verification_code(p.sdp_fingerprint(answer), p.sdp_fingerprint(offer))
     assert f"verification code: {code}" in ui.lines
 

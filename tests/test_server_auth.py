@@ -96,7 +96,8 @@ async def test_login_me_logout(client: Client) -> None:
     assert int(morsel["max-age"]) == 12 * 3600
     assert len(morsel.value) >= 40
     resp = await client.get("/api/me")
-    assert resp.status == 200 and await resp.json() == {"operator": "alice"}
+    assert resp.status == 200
+    assert await resp.json() == {"operator": "alice", "display_name": "", "organisation": None}
 
     resp = await client.post("/api/logout")
     assert resp.status == 204
@@ -262,3 +263,75 @@ async def test_a_removed_operator_can_do_nothing_more(tmp_path: Path, client: Cl
     await op.send(p.CreateSession(mode="screen"))
     await op.expect_error("not_authenticated")
     assert await op.expect_closed() is not None
+
+
+async def test_display_name_is_set_checked_and_given_back(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    app = create_app(settings(tmp_path, organisation="Acme IT"))
+    client: Client = await aiohttp_client(app)
+    assert (await client.post("/api/me", json={"display_name": "Alice"})).status == 401
+    await login(client, "alice", "correct horse")
+    me = await (await client.get("/api/me")).json()
+    assert me == {"operator": "alice", "display_name": "", "organisation": "Acme IT"}
+
+    resp = await client.post("/api/me", json={"display_name": "  Alice Smith  "})
+    assert resp.status == 200
+    assert (await resp.json())["display_name"] == "Alice Smith"
+    assert (await (await client.get("/api/me")).json())["display_name"] == "Alice Smith"
+
+    for bad in ("x" * 65, "Alice\u202eevil", "tab\there", 7, None):
+        resp = await client.post("/api/me", json={"display_name": bad})
+        assert resp.status == 400, bad
+        assert (await resp.json())["error"]["code"] == "bad_request"
+    for body in ({}, {"display_name": "A", "operator": "bob"}, []):
+        resp = await client.post("/api/me", json=body)
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
+    resp = await client.post(
+        "/api/me", json={"display_name": "Mallory"}, headers={"Origin": "https://evil.example"}
+    )
+    assert resp.status == 403
+    # nothing bad was kept; "" goes back to the login name
+    assert (await (await client.get("/api/me")).json())["display_name"] == "Alice Smith"
+    resp = await client.post("/api/me", json={"display_name": ""})
+    assert (await resp.json())["display_name"] == ""
+
+
+async def test_history_is_the_operators_own_newest_first(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    from signaling.state import STATE
+
+    add_operator(tmp_path / "data", "alice", "correct horse")
+    add_operator(tmp_path / "data", "carol", "correct horse")
+    app = create_app(settings(tmp_path))
+    client: Client = await aiohttp_client(app)
+    assert (await client.get("/api/sessions")).status == 401
+    db = app[STATE].db
+    for i, who in enumerate(("alice", "carol", "alice")):
+        db.session_started(
+            f"session-{i}",
+            operator=who,
+            mode="screen",
+            host=f"desk-{i}",
+            user="bob",
+            os="Linux",
+            started_at=100.0 + i,
+        )
+    db.session_granted("session-0", ["control", "view"])
+    db.session_ended("session-0", 160.0, "operator_ended")
+    await login(client, "alice", "correct horse")
+    resp = await client.get("/api/sessions")
+    assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+    rows = (await resp.json())["sessions"]
+    assert [r["session_id"] for r in rows] == ["session-2", "session-0"]
+    assert rows[1]["capabilities"] == ["view", "control"]
+    assert (rows[1]["duration"], rows[1]["end_reason"]) == (60.0, "operator_ended")
+    assert (rows[0]["ended_at"], rows[0]["duration"], rows[0]["capabilities"]) == (None, None, [])
+    assert [
+        r["session_id"]
+        for r in (await (await client.get("/api/sessions?limit=1")).json())["sessions"]
+    ] == ["session-2"]
+    for bad in ("0", "201", "x", "1e3"):
+        assert (await client.get(f"/api/sessions?limit={bad}")).status == 400

@@ -322,6 +322,41 @@ async def test_two_sessions_isolated(start: Start) -> None:
     assert rows[b.session_id].ended_at is None and rows[b.session_id].operator == "carol"
 
 
+async def test_customer_sees_display_name_and_organisation(start: Start) -> None:
+    endpoint, token, app = await start(organisation="Acme IT")
+    app[STATE].db.set_display_name("alice", "Alice Smith")
+    op = await endpoint.operator(token)  # the name is read when the console connects
+    created = await op.create("screen")
+    peer = await endpoint.peer()
+    await peer.join(created.code, host="desk", user="bob", os="Linux")
+    pending = await peer.expect(p.JoinPending)
+    assert (pending.operator, pending.organisation) == ("Alice Smith", "Acme IT")
+    await op.expect(p.JoinRequest)
+    await op.send(p.Accept(session_id=created.session_id))
+    paired = await peer.expect(p.Paired)
+    assert (paired.operator, paired.organisation) == ("Alice Smith", "Acme IT")
+    # the audit keeps the login, not the name shown
+    assert app[STATE].db.list_sessions(1)[0].operator == "alice"
+
+
+async def test_granted_capabilities_reach_the_audit_only(start: Start) -> None:
+    endpoint, token, app = await start()
+    early = await endpoint.peer()
+    await early.send(p.Granted(capabilities=("view",)))
+    await early.expect_error("no_session")
+    pair = await endpoint.pair(token, host="a-host")
+    await pair.peer.send(p.Granted(capabilities=("view", "chat")))
+    await pair.peer.send(p.Granted(capabilities=("view", "control", "teleport")))
+    await pair.op.expect_nothing(0.1)  # relayed to no one
+    await pair.peer.expect_nothing(0.05)
+    (row,) = app[STATE].db.list_sessions(1)
+    assert row.capabilities == ("view", "control", "chat")  # unknown names are not kept
+    # the operator cannot write the customer's consent into the audit
+    await pair.op.send_raw('{"type": "granted", "capabilities": ["clipboard"]}')
+    await pair.op.expect_error("unexpected_message")
+    assert app[STATE].db.list_sessions(1)[0].capabilities == ("view", "control", "chat")
+
+
 async def test_turn_credentials(start: Start) -> None:
     urls = ("turns:turn.example.com:443?transport=tcp", "turn:turn.example.com:3478")
     endpoint, token, _ = await start(turn_urls=urls, turn_secret="s3cret", turn_ttl=600)

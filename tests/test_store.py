@@ -27,11 +27,11 @@ def store(tmp_path: Path) -> Store:
 def test_creates_private_data_dir_and_schema(tmp_path: Path) -> None:
     data = tmp_path / "a" / "b"
     with Store(data) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == 2
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / DATABASE_NAME).stat().st_mode) == 0o600
     with Store(data) as s:  # reopening migrates nothing
-        assert s.schema_version == 1
+        assert s.schema_version == 2
     db = sqlite3.connect(data / DATABASE_NAME)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -110,3 +110,58 @@ def test_audit(store: Store) -> None:
     assert len(store.list_sessions(1)) == 1
     assert store.close_open_sessions(100.0, "server_restart") == 1
     assert store.list_sessions(1)[0].end_reason == "server_restart"
+
+
+def test_display_names(store: Store) -> None:
+    store.add_operator("alice", "hash-a", 10.0)
+    assert store.display_name("alice") == "" and store.display_name("nobody") == ""
+    store.set_display_name("alice", "Alice Smith")
+    assert store.display_name("alice") == "Alice Smith"
+    assert store.list_operators()[0].display_name == "Alice Smith"
+    with pytest.raises(UnknownOperator):
+        store.set_display_name("nobody", "X")
+
+
+def test_granted_capabilities_add_up_in_table_order(store: Store) -> None:
+    for sid, who in (("sid-1", "alice"), ("sid-2", "carol")):
+        store.session_started(
+            sid, operator=who, mode="screen", host="pc", user="u", os="Linux", started_at=1.0
+        )
+    store.session_granted("sid-1", ["chat", "view"])
+    store.session_granted("sid-1", ["control", "view"])
+    store.session_granted("sid-1", ["clipboard"])
+    store.session_granted("no-such-session", ["view"])  # nothing to add to, nothing made
+    (alice,) = store.list_sessions(10, operator="alice")
+    assert alice.capabilities == ("view", "control", "clipboard", "chat")
+    assert alice.as_json()["capabilities"] == ["view", "control", "clipboard", "chat"]
+    (carol,) = store.list_sessions(10, operator="carol")
+    assert carol.capabilities == ()
+    assert len(store.list_sessions(10)) == 2
+
+
+def test_a_first_schema_database_is_migrated_keeping_everything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    db = sqlite3.connect(data / DATABASE_NAME)
+    db.executescript(
+        """
+        CREATE TABLE operators (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+            created_at REAL NOT NULL);
+        CREATE TABLE web_sessions (token_sha256 TEXT PRIMARY KEY, operator TEXT NOT NULL
+            REFERENCES operators(name) ON DELETE CASCADE, expires_at REAL NOT NULL);
+        CREATE TABLE sessions (session_id TEXT PRIMARY KEY, operator TEXT NOT NULL,
+            mode TEXT NOT NULL, host TEXT NOT NULL, user TEXT NOT NULL, os TEXT NOT NULL,
+            started_at REAL NOT NULL, ended_at REAL, end_reason TEXT);
+        INSERT INTO operators VALUES ('alice', 'hash-a', 5.0);
+        INSERT INTO sessions VALUES ('sid-0', 'alice', 'screen', 'pc', 'u', 'Linux', 1.0, 2.0,
+            'peer_ended');
+        PRAGMA user_version = 1;
+        """
+    )
+    db.close()
+    (data / DATABASE_NAME).chmod(0o600)
+    with Store(data) as store:
+        assert store.schema_version == 2
+        assert store.password_hash("alice") == "hash-a" and store.display_name("alice") == ""
+        (row,) = store.list_sessions(10)
+        assert (row.session_id, row.end_reason, row.capabilities) == ("sid-0", "peer_ended", ())

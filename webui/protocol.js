@@ -92,7 +92,7 @@ export const BYE_REASONS = Object.freeze({
 export const FROM_OPERATOR = Object.freeze(
   new Set(["hello", "create_session", "accept", "reject", "answer", "candidate", "bye"]),
 );
-export const FROM_PEER = Object.freeze(new Set(["hello", "join", "offer", "candidate", "bye"]));
+export const FROM_PEER = Object.freeze(new Set(["hello", "join", "offer", "candidate", "bye", "granted"]));
 
 /** A message could not be parsed or built; `code` says how (see `ERROR_CODES`). */
 export class ProtocolError extends Error {
@@ -425,7 +425,7 @@ export const SIGNALING = Object.freeze({
       ttl: req(Int(1, 7 * 86400)),
     },
     join: { code: req(CODE), host: req(LABEL), user: req(LABEL), os: req(LABEL) },
-    join_pending: { operator: req(LABEL), mode: req(MODE) },
+    join_pending: { operator: req(LABEL), mode: req(MODE), organisation: opt(LABEL) },
     join_request: {
       session_id: req(ID),
       host: req(LABEL),
@@ -443,6 +443,7 @@ export const SIGNALING = Object.freeze({
       user: req(LABEL),
       os: req(LABEL),
       ice_servers: req(Seq(ICE_SERVER, 8)),
+      organisation: opt(LABEL),
     },
     offer: { sdp: req(SDP) },
     answer: { sdp: req(SDP) },
@@ -452,6 +453,7 @@ export const SIGNALING = Object.freeze({
       sdp_mline_index: opt(Int(0, 64)),
     },
     bye: { reason: req(Str(40, { pattern: TOKEN })) },
+    granted: { capabilities: req(CAPABILITY_LIST) },
     error: ERROR,
   }),
 });

@@ -490,6 +490,7 @@ class JoinPending(_Validated):
     type: ClassVar[str] = "join_pending"
     operator: str = spec(_LABEL)
     mode: str = spec(Str(max_len=16, choices=MODES))
+    organisation: str | None = optional(_LABEL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -518,7 +519,10 @@ class Reject(_Validated):
 
 @dataclass(frozen=True, kw_only=True)
 class Paired(_Validated):
-    """To both sides after accept. The peer then sends the offer."""
+    """To both sides after accept. The peer then sends the offer.
+
+    ``operator`` is the name the customer is shown (the operator's display name, else the
+    login); ``organisation`` the server's ``--organisation``, when set."""
 
     type: ClassVar[str] = "paired"
     session_id: str = spec(_ID)
@@ -528,6 +532,7 @@ class Paired(_Validated):
     user: str = spec(_LABEL)
     os: str = spec(_LABEL)
     ice_servers: tuple[IceServer, ...] = spec(Seq(Record(IceServer), max_items=8))
+    organisation: str | None = optional(_LABEL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -558,6 +563,17 @@ class Bye(_Validated):
 
     type: ClassVar[str] = "bye"
     reason: str = spec(Str(max_len=40, pattern=_TOKEN))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Granted(_Validated):
+    """Peer to server: the capabilities the customer has allowed so far in this session.
+
+    Names only, for the audit (``supportlink audit``, the console's history); the server
+    relays it to no one and keeps only names of the capability table."""
+
+    type: ClassVar[str] = "granted"
+    capabilities: tuple[str, ...] = spec(Seq(_CAP, max_items=MAX_CAPABILITIES, unique=True))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -745,6 +761,7 @@ SignalMessage = (
     | Answer
     | Candidate
     | Bye
+    | Granted
     | Error
 )
 ControlMessage = (
@@ -789,6 +806,7 @@ SIGNALING = Registry(
     Answer,
     Candidate,
     Bye,
+    Granted,
     Error,
 )
 CONTROL = Registry(
@@ -811,7 +829,7 @@ CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
 FROM_OPERATOR = frozenset(
     {"hello", "create_session", "accept", "reject", "answer", "candidate", "bye"}
 )
-FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye"})
+FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye", "granted"})
 
 
 # --------------------------------------------------------------------------- data channels
