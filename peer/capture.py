@@ -297,12 +297,18 @@ class ScreenTrack(MediaStreamTrack):
         if watch is not None:
             watch.close()
 
-    async def monitors(self) -> list[dict[str, int]]:
-        """The grabber's monitors (index 0 is all of them); only while the gate is open."""
+    async def monitors(self, fresh: bool = False) -> list[dict[str, int]]:
+        """The grabber's monitors (index 0 is all of them); only while the gate is open.
+        ``fresh`` reads them from the X server again instead of the grabber's first list."""
         if not self.is_open:
             return []
         loop = asyncio.get_running_loop()
-        result: list[dict[str, int]] = await loop.run_in_executor(self._executor, self._monitors)
+        try:
+            result: list[dict[str, int]] = await loop.run_in_executor(
+                self._executor, self._monitors, fresh
+            )
+        except RuntimeError:  # executor shut down by stop()
+            return []
         return result
 
     # ------------------------------------------------------------------ track
@@ -405,8 +411,11 @@ class ScreenTrack(MediaStreamTrack):
         if grabber is not None:
             grabber.close()
 
-    def _monitors(self) -> list[dict[str, int]]:
-        return [dict(m) for m in self._open_grabber().monitors]
+    def _monitors(self, fresh: bool = False) -> list[dict[str, int]]:
+        grabber = self._open_grabber()
+        if fresh and hasattr(grabber, "_monitors"):
+            grabber._monitors = None  # mss keeps its first list; forget it to read it again
+        return [dict(m) for m in grabber.monitors]
 
     def _grab(self, index: int, window: WindowSource | None = None) -> av.VideoFrame | None:
         """One screen read; ``None`` when identical to the previous read."""

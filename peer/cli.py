@@ -254,6 +254,9 @@ class HeadlessUI:
     def pick_window(self, windows: list[WindowInfo]) -> None:  # never called headless
         self._line(t("notice.no_window_picker_headless"))
 
+    def ask_whole_screen(self, operator: str) -> None:  # never called headless
+        self._line(t("notice.no_whole_screen_headless"))
+
     def view_mode(self, window: str | None) -> None:
         pass
 

@@ -88,6 +88,8 @@ class FeatureHost(Protocol):
 
     def pick_window(self, windows: list[WindowInfo]) -> None: ...
 
+    def ask_whole_screen(self) -> None: ...
+
 
 class Feature:
     """One capability, carried out on the customer's computer."""

@@ -74,6 +74,9 @@ class QueueUI:
     def pick_window(self, windows: list[WindowInfo]) -> None:
         self._post(lambda: self._window.pick_window(windows))
 
+    def ask_whole_screen(self, operator: str) -> None:
+        self._post(lambda: self._window.ask_whole_screen(operator))
+
     def view_mode(self, window: str | None) -> None:
         self._post(lambda: self._window.show_view_mode(window))
 
@@ -295,25 +298,47 @@ class PeerWindow:
             self._to_session(lambda: session.revoke(capability))
 
     def ask(self, capability: str, operator: str) -> None:
-        dialog = tk.Toplevel(self.root, padx=16, pady=12)
-        dialog.title("SupportLink")
-        dialog.transient(self.root)
-        ttk.Label(
-            dialog, text=question(capability, operator), font=("TkDefaultFont", 12), wraplength=440
-        ).pack(pady=(0, 10))
-        buttons = ttk.Frame(dialog)
-        buttons.pack()
-
         def decide(allowed: bool) -> None:
-            dialog.destroy()
             session = self.session
             if session is not None:
                 self._to_session(lambda: session.answer(capability, allowed))
 
-        ttk.Button(buttons, text=t("consent.allow"), command=lambda: decide(True)).pack(
-            side="left", padx=4
+        self._question(
+            question(capability, operator), t("consent.allow"), t("consent.deny"), decide
         )
-        deny = ttk.Button(buttons, text=t("consent.deny"), command=lambda: decide(False))
+
+    def ask_whole_screen(self, operator: str) -> None:
+        def decide(allowed: bool) -> None:
+            session = self.session
+            if session is not None:
+                self._to_session(lambda: session.answer_whole_screen(allowed))
+
+        self._question(
+            t("whole_screen.question", operator=operator),
+            t("whole_screen.show"),
+            t("whole_screen.keep"),
+            decide,
+        )
+
+    def _question(
+        self, text: str, yes: str, no: str, decide: Callable[[bool], None]
+    ) -> tk.Toplevel:
+        """A question on top of everything, answered once: Enter gives the focused button
+        (the safe "no" unless the customer moved), Esc and closing the window say no."""
+        dialog = tk.Toplevel(self.root, padx=16, pady=12)
+        dialog.title("SupportLink")
+        dialog.transient(self.root)
+        ttk.Label(dialog, text=text, font=("TkDefaultFont", 12), wraplength=440).pack(pady=(0, 10))
+        buttons = ttk.Frame(dialog)
+        buttons.pack()
+
+        def answer(allowed: bool) -> None:
+            if dialog.winfo_exists():
+                dialog.destroy()
+                decide(allowed)
+
+        ttk.Button(buttons, text=yes, command=lambda: answer(True)).pack(side="left", padx=4)
+        deny = ttk.Button(buttons, text=no, command=lambda: answer(False))
         deny.pack(side="left", padx=4)
         deny.focus_set()  # the safe answer is the one Enter gives unless the customer moves
 
@@ -322,13 +347,14 @@ class PeerWindow:
             if isinstance(focused, ttk.Button):
                 focused.invoke()
             else:
-                decide(False)
+                answer(False)
 
         dialog.bind("<Return>", on_return)
-        dialog.bind("<Escape>", lambda _e: decide(False))
-        dialog.protocol("WM_DELETE_WINDOW", lambda: decide(False))
+        dialog.bind("<Escape>", lambda _e: answer(False))
+        dialog.protocol("WM_DELETE_WINDOW", lambda: answer(False))
         self.bring_forward(dialog)
         deny.focus_force()
+        return dialog
 
     def bring_forward(self, dialog: tk.Toplevel) -> None:
         """A question the customer must see: above every other window, beside this one (so

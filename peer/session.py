@@ -82,6 +82,11 @@ class PeerUI(Protocol):
         """Ask the customer to pick the one window to share (GUI only), with Cancel."""
         ...
 
+    def ask_whole_screen(self, operator: str) -> None:
+        """Ask whether the operator may see the whole screen again (GUI only); the answer
+        comes back through ``PeerSession.answer_whole_screen``."""
+        ...
+
     def view_mode(self, window: str | None) -> None:
         """Window mode started (the title) or ended (``None``)."""
         ...
@@ -238,6 +243,16 @@ class PeerSession:
         """The customer ends window mode."""
         if view := self.feature(ViewFeature):
             view.view.share_whole_screen()
+
+    def ask_whole_screen(self) -> None:
+        """The operator asks to see the whole screen again: only the customer can say so."""
+        self.ui.ask_whole_screen(self.operator)
+
+    def answer_whole_screen(self, allowed: bool) -> None:
+        """The customer's answer to ``ask_whole_screen``."""
+        if allowed:
+            self.share_whole_screen()
+        self.send("control", protocol.WholeScreenReply(allowed=allowed))
 
     def offer_window_choice(self) -> None:
         """Show the customer the window picker (GUI)."""

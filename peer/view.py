@@ -14,9 +14,10 @@
   ``view_state``. ``limit_to_title(text)`` waits for a window whose title contains ``text``
   (case-insensitive); until one appears nothing but black is sent. ``share_whole_screen()``
   ends window mode. ``select_monitor`` is refused in window mode.
-* ``view_state`` goes out when view is granted (``start``) and after every change, and only
-  while the view is granted; monitors are read through the capture, so nothing touches the
-  screen before the customer allowed it.
+* ``view_state`` goes out when view is granted (``start``) and after every change (a monitor
+  plugged in or out is seen within ``monitor_poll`` seconds), and only while the view is
+  granted; monitors are read through the capture, so nothing touches the screen before the
+  customer allowed it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class View:
         notice: Callable[[str], None],
         on_mode: Callable[[str | None], None] = lambda _title: None,
         follow_interval: float = 0.1,
+        monitor_poll: float = 2.0,
     ) -> None:
         self.track = track
         self.remote = remote
@@ -106,6 +108,7 @@ class View:
         self.notice = notice
         self.on_mode = on_mode
         self.follow_interval = follow_interval
+        self.monitor_poll = monitor_poll
         self.monitors: list[Rect] = []
         self.primary: list[bool] = []
         self.bounds: Rect | None = None
@@ -117,14 +120,26 @@ class View:
         self.refused: Counter[str] = Counter()
         self._x: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._watch: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """View was granted (the capture gate is open): read the monitors, share, tell."""
+        """View was granted (the capture gate is open): read the monitors, share, tell; then
+        keep watching for monitors plugged in or out while view stays granted."""
         mss_monitors = await self.track.monitors()
         if not mss_monitors:
             return
+        self._set_monitors(mss_monitors)
+        self.active = True
+        if self.window is None and self.wanted is None:
+            self._share_monitor(self.index)
+        elif self.window is not None:
+            self._tell()
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.ensure_future(self._watch_monitors())
+
+    def _set_monitors(self, mss_monitors: list[dict[str, int]]) -> None:
         self.bounds = monitor_rect(mss_monitors[0])
         real = mss_monitors[1:] or mss_monitors[:1]
         self.monitors = [monitor_rect(m) for m in real]
@@ -132,17 +147,48 @@ class View:
         if not 0 <= self.index < len(self.monitors):
             logger.warning("monitor %d does not exist; sharing the first", self.index + 1)
             self.index = 0
-        self.active = True
-        if self.window is None and self.wanted is None:
-            self._share_monitor(self.index)
-        elif self.window is not None:
-            self._tell()
+
+    async def _watch_monitors(self) -> None:
+        """A monitor plugged in, unplugged or moved shows in the operator's list at once
+        (within ``monitor_poll``), not only in the next session."""
+        while self.active:
+            await asyncio.sleep(self.monitor_poll)
+            if not self.active:
+                return
+            try:
+                fresh = await self.track.monitors(fresh=True)
+            except Exception as exc:  # the X server went away: the session ends elsewhere
+                logger.warning("monitor list: %s", exc)
+                return
+            if not fresh or not self.active:
+                continue
+            before = (self.bounds, self.monitors, self.primary)
+            index = self.index
+            shown = self.monitors[index] if index < len(self.monitors) else None
+            self._set_monitors(fresh)
+            if (self.bounds, self.monitors, self.primary) == before:
+                continue
+            logger.info("view: the monitors changed (%d now)", len(self.monitors))
+            self.notice(t("notice.monitors_changed", count=len(self.monitors)))
+            # the operator keeps the monitor they were shown, wherever the list puts it now
+            if shown in self.monitors:
+                self.index = self.monitors.index(shown)
+            elif self.window is None and self.wanted is None:
+                self.index = 0
+                self.notice(t("notice.monitor_gone", n=index + 1))
+            if self.window is None and self.wanted is None:
+                self._share_monitor(self.index)
+            else:
+                self._tell()
 
     def pause(self) -> None:
         """View was taken back: no ``view_state`` until it is granted again."""
         self.active = False
+        if self._watch is not None:
+            self._watch.cancel()
 
     async def close(self) -> None:
+        self.pause()
         self._stop_following()
         if self._task is not None:
             try:

@@ -81,6 +81,7 @@ class RecordingUI(HeadlessUI):
         self.lines: list[str] = []
         self.asked: list[tuple[str, str]] = []
         self.pickers: list[list[WindowInfo]] = []
+        self.whole_screen_asks: list[str] = []
 
     def _line(self, text: str) -> None:
         self.lines.append(text)
@@ -90,6 +91,9 @@ class RecordingUI(HeadlessUI):
 
     def pick_window(self, windows: list[WindowInfo]) -> None:
         self.pickers.append(windows)
+
+    def ask_whole_screen(self, operator: str) -> None:
+        self.whole_screen_asks.append(operator)
 
 
 def remote_of(session: PeerSession) -> RemoteControl:

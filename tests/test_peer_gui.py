@@ -373,6 +373,9 @@ class AnsweringSession(FakeSession):
     def answer(self, capability: str, allowed: bool) -> None:
         self.calls.append(("answer", (capability, allowed)))
 
+    def answer_whole_screen(self, allowed: bool) -> None:
+        self.calls.append(("whole_screen", (allowed,)))
+
 
 def _dialog(root: object) -> object:
     tops = [
@@ -454,6 +457,13 @@ def test_the_window_in_japanese_asks_politely_and_enter_or_esc_answer(
             if w.winfo_class() == "TLabel"
         ]
         assert labels == ["  あなたの画面を見る", "  あなたとチャットする"]
+
+        ui.ask_whole_screen("alice")
+        window._drain()
+        root.update()
+        assert "画面全体" in _dialog_text(root)
+        _press(root, "<Return>")  # the safe answer first: keep one window
+        assert session.calls[-1] == ("whole_screen", (False,))
 
 
 def _shot(display: str, path: Path) -> None:

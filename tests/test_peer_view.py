@@ -108,9 +108,9 @@ class App:
         self.proc.stdout.close()
 
 
-def two_monitors(d: Any) -> None:
-    """Split the 1600x600 screen into two RandR 1.5 monitors (python-xlib's own request
-    for this packs its argument wrongly, hence the flat one here)."""
+def set_monitor(d: Any, i: int, x: int, width: int, *, primary: bool = False) -> None:
+    """A RandR 1.5 monitor ``SUPPORTLINK_TEST_<i>`` at (x, 0), 600 high (python-xlib's own
+    request for this packs its argument wrongly, hence the flat one here)."""
     from Xlib.protocol import rq
 
     class SetMonitor(rq.Request):
@@ -131,23 +131,49 @@ def two_monitors(d: Any) -> None:
             rq.Card32("height_mm"),
         )
 
-    for i, x in enumerate((0, 800)):
-        SetMonitor(
-            display=d.display,
-            opcode=d.display.get_extension_major("RANDR"),
-            window=d.screen().root,
-            name=d.intern_atom(f"SUPPORTLINK_TEST_{i}"),
-            primary=i == 0,
-            automatic=False,
-            crtcs=0,
-            x=x,
-            y=0,
-            width=800,
-            height=600,
-            width_mm=200,
-            height_mm=150,
-        )
+    SetMonitor(
+        display=d.display,
+        opcode=d.display.get_extension_major("RANDR"),
+        window=d.screen().root,
+        name=d.intern_atom(f"SUPPORTLINK_TEST_{i}"),
+        primary=primary,
+        automatic=False,
+        crtcs=0,
+        x=x,
+        y=0,
+        width=width,
+        height=600,
+        width_mm=200,
+        height_mm=150,
+    )
     d.sync()
+
+
+def delete_monitor(d: Any, i: int) -> None:
+    from Xlib.protocol import rq
+
+    class DeleteMonitor(rq.Request):
+        _request = rq.Struct(
+            rq.Card8("opcode"),
+            rq.Opcode(44),
+            rq.RequestLength(),
+            rq.Window("window"),
+            rq.Card32("name"),
+        )
+
+    DeleteMonitor(
+        display=d.display,
+        opcode=d.display.get_extension_major("RANDR"),
+        window=d.screen().root,
+        name=d.intern_atom(f"SUPPORTLINK_TEST_{i}"),
+    )
+    d.sync()
+
+
+def two_monitors(d: Any) -> None:
+    """Split the 1600x600 screen into two RandR 1.5 monitors."""
+    for i, x in enumerate((0, 800)):
+        set_monitor(d, i, x, 800, primary=i == 0)
 
 
 async def frame_where(r: Running, check: Any, timeout: float = 10.0) -> np.ndarray[Any, Any]:
@@ -253,6 +279,9 @@ async def test_one_window_only_crops_blacks_out_follows_and_drops_input_outside(
             op.send("control", p.LimitRequest())
             await until(lambda: session.refused["select_monitor"] == 1)
             assert view_of(session) is not None and view_of(session).refused["window_mode"] == 1
+            op.send("control", p.WholeScreenRequest())  # headless: nobody to ask, so no
+            await until(lambda: p.WholeScreenReply(allowed=False) in op.control)
+            assert view_of(session).window is not None
 
             # the window moves: input follows without a new view_state; it resizes: one more
             app.command("move 600 200")
@@ -298,6 +327,49 @@ async def test_the_window_picker_limits_the_session(
         session.limit_to_window(chosen.id, chosen.title)
         await until(lambda: op.of(p.ViewState)[-1].window == TITLE)
         assert (op.of(p.ViewState)[-1].width, op.of(p.ViewState)[-1].height) == (400, 300)
+
+        # the operator asks for the whole screen again: only the customer can say yes
+        op.send("control", p.WholeScreenRequest())
+        await until(lambda: len(ui.whole_screen_asks) == 1)
+        assert ui.whole_screen_asks == [session.operator]
+        session.answer_whole_screen(False)
+        await until(lambda: p.WholeScreenReply(allowed=False) in op.control)
+        assert op.of(p.ViewState)[-1].window == TITLE
+        op.send("control", p.WholeScreenRequest())
+        await until(lambda: len(ui.whole_screen_asks) == 2)
+        session.answer_whole_screen(True)
+        await until(lambda: p.WholeScreenReply(allowed=True) in op.control)
+        await until(lambda: op.of(p.ViewState)[-1].window is None)
+        assert op.of(p.ViewState)[-1].width == 800
         await r.end()
     finally:
         app.close()
+
+
+async def test_a_monitor_plugged_in_mid_session_is_offered_at_once(
+    loopback_endpoint: tuple[Endpoint, str], display: str, xdisplay: Any
+) -> None:
+    r = await start_session(loopback_endpoint, display, allow=frozenset({"view"}))
+    op, session, ui = r.operator, r.session, r.ui
+    view_of(session).monitor_poll = 0.2
+    before = op.of(p.ViewState)[-1]
+    count = len(before.monitors)
+    op.send("control", p.SelectMonitor(index=1))
+    await until(lambda: op.of(p.ViewState)[-1].monitor == 1)
+    set_monitor(xdisplay, 2, 1200, 400)
+    try:
+        await until(lambda: len(op.of(p.ViewState)[-1].monitors) == count + 1)
+        latest = op.of(p.ViewState)[-1]
+        (new,) = [m.index for m in latest.monitors if (m.x, m.width) == (1200, 400)]
+        assert latest.monitor == 1 and new != 1  # what the operator was looking at stays
+        assert f"view: the monitors changed ({count + 1} now)" in ui.lines
+        op.send("control", p.SelectMonitor(index=new))  # the new one can be shown
+        await until(lambda: op.of(p.ViewState)[-1].monitor == new)
+        assert (op.of(p.ViewState)[-1].width, op.of(p.ViewState)[-1].height) == (400, 600)
+    finally:
+        delete_monitor(xdisplay, 2)
+    # unplugged while shown: back to the first monitor, and the customer is told
+    await until(lambda: len(op.of(p.ViewState)[-1].monitors) == count)
+    assert op.of(p.ViewState)[-1].monitor == 0
+    assert f"view: monitor {new + 1} is gone; sharing monitor 1" in ui.lines
+    await r.end()

@@ -476,6 +476,8 @@ export const CONTROL = Object.freeze({
     },
     select_monitor: { index: req(Int(0, 31)) },
     limit_request: {},
+    whole_screen_request: {},
+    whole_screen_reply: { allowed: req(Bool) },
     clipboard: { text: req(Str(MAX_CLIPBOARD_CHARS)) },
     capabilities: { supported: req(CAPABILITY_LIST) },
   }),
@@ -546,8 +548,8 @@ const channelRow = (row) => {
 export const CHANNELS = Object.freeze([
   channelRow({
     label: "control", ordered: true, max_retransmits: null, binary: false, registry: CONTROL,
-    from_operator: ["consent_request", "release", "select_monitor", "limit_request", "clipboard"],
-    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "clipboard"],
+    from_operator: ["consent_request", "release", "select_monitor", "limit_request", "whole_screen_request", "clipboard"],
+    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard"],
   }),
   channelRow({
     label: "input", ordered: true, max_retransmits: null, binary: false, registry: INPUT,

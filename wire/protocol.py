@@ -669,6 +669,23 @@ class LimitRequest(_Validated):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WholeScreenRequest(_Validated):
+    """Operator asks the customer to share the whole screen again (end one-window mode);
+    only the customer can, so the peer asks and answers with ``whole_screen_reply``."""
+
+    type: ClassVar[str] = "whole_screen_request"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WholeScreenReply(_Validated):
+    """The customer's answer to ``whole_screen_request`` (a yes is followed by the new
+    ``view_state``)."""
+
+    type: ClassVar[str] = "whole_screen_reply"
+    allowed: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
 class Clipboard(_Validated):
     """Clipboard text, either way; only while the customer allows ``clipboard``."""
 
@@ -772,6 +789,8 @@ ControlMessage = (
     | ViewState
     | SelectMonitor
     | LimitRequest
+    | WholeScreenRequest
+    | WholeScreenReply
     | Clipboard
     | Capabilities
 )
@@ -819,6 +838,8 @@ CONTROL = Registry(
     ViewState,
     SelectMonitor,
     LimitRequest,
+    WholeScreenRequest,
+    WholeScreenReply,
     Clipboard,
     Capabilities,
 )
@@ -868,10 +889,24 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         binary=False,
         registry=CONTROL,
         from_operator=frozenset(
-            {"consent_request", "release", "select_monitor", "limit_request", "clipboard"}
+            {
+                "consent_request",
+                "release",
+                "select_monitor",
+                "limit_request",
+                "whole_screen_request",
+                "clipboard",
+            }
         ),
         from_peer=frozenset(
-            {"capabilities", "consent_reply", "consent_state", "view_state", "clipboard"}
+            {
+                "capabilities",
+                "consent_reply",
+                "consent_state",
+                "view_state",
+                "whole_screen_reply",
+                "clipboard",
+            }
         ),
     ),
     ChannelSpec(

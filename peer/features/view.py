@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 class ViewFeature(Feature):
     capability = "view"
-    handles = frozenset({"select_monitor", "limit_request"})
+    handles = frozenset({"select_monitor", "limit_request", "whole_screen_request"})
 
     def __init__(
         self, host: Any, settings: PeerSettings, track: ScreenTrack, remote: RemoteControl
@@ -60,6 +60,16 @@ class ViewFeature(Feature):
                     logger.info("limit_request: already limited by --window")
             else:
                 self.offer_window_choice()
+        elif isinstance(msg, protocol.WholeScreenRequest):
+            view = self.view
+            if view.window is None and view.wanted is None:
+                self.host.send("control", protocol.WholeScreenReply(allowed=True))  # it is
+            elif self.settings.headless:
+                # started with --window by a script: nobody is there to be asked
+                self.host.notice(t("notice.no_whole_screen_headless"))
+                self.host.send("control", protocol.WholeScreenReply(allowed=False))
+            else:
+                self.host.ask_whole_screen()
 
     def offer_window_choice(self) -> None:
         try:
