@@ -303,7 +303,8 @@ async def me(request: web.Request) -> web.Response:
 async def set_profile(request: web.Request) -> web.Response:
     """``POST /api/me {"display_name"}``: the name customers see ("" for the login name).
 
-    Sessions created from now on use it; a live session keeps the name it was created with."""
+    Open consoles and sessions no customer has joined yet use it at once; a customer who has
+    already joined keeps the name they were shown."""
     state = request.app[STATE]
     if not same_origin(request):
         raise json_error(403, "bad_origin", "the request came from another site")
@@ -327,6 +328,7 @@ async def set_profile(request: web.Request) -> web.Response:
             f"a display name has 1 to {MAX_SHOWN_NAME} printable characters",
         )
     state.db.set_display_name(operator, shown)
+    state.pairing.rename(operator, shown)
     return web.json_response(_profile(state, operator))
 
 

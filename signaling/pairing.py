@@ -224,6 +224,17 @@ class Pairing:
             raise ValueError(f"connection {conn} is already known")
         self._conns[conn] = Conn(conn, role, name, shown=shown or name)
 
+    def rename(self, name: str, shown: str) -> None:
+        """Operator ``name`` has a new display name: their sockets use it from now on, and so
+        do their sessions no customer has joined yet."""
+        for c in self._conns.values():
+            if c.role != "operator" or c.name != name:
+                continue
+            c.shown = shown or name
+            s = None if c.session_id is None else self._sessions.get(c.session_id)
+            if s is not None and s.state is State.WAITING:
+                s.shown = c.shown
+
     def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
         """A socket is gone; its session (if any) ends and the partner is told at once."""
         c = self._conns.pop(conn, None)

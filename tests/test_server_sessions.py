@@ -324,9 +324,15 @@ async def test_two_sessions_isolated(start: Start) -> None:
 
 async def test_customer_sees_display_name_and_organisation(start: Start) -> None:
     endpoint, token, app = await start(organisation="Acme IT")
-    app[STATE].db.set_display_name("alice", "Alice Smith")
-    op = await endpoint.operator(token)  # the name is read when the console connects
+    op = await endpoint.operator(token)
     created = await op.create("screen")
+    # a name set while the console is open and the code is waiting is the one the customer sees
+    async with endpoint.http.post(
+        endpoint.url("/api/me"),
+        json={"display_name": "Alice Smith"},
+        headers=endpoint.cookie(token),
+    ) as resp:
+        assert resp.status == 200
     peer = await endpoint.peer()
     await peer.join(created.code, host="desk", user="bob", os="Linux")
     pending = await peer.expect(p.JoinPending)

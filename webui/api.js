@@ -1,7 +1,17 @@
 // @ts-check
 /**
- * The server's HTTP API for operators: log in, log out, who am I. Same origin, cookie based.
- * Errors arrive as `{"error": {"code", "message", "retry_after"?}}` and are thrown as ApiError.
+ * The server's HTTP API for operators: log in, log out, who am I and the name customers see,
+ * the operator's recent sessions. Same origin, cookie based. Errors arrive as
+ * `{"error": {"code", "message", "retry_after"?}}` (or flat, `{"error": code, "message"}`) and
+ * are thrown as ApiError.
+ */
+
+import { HISTORY_LIMIT, parseHistory } from "./history.js";
+import { parseProfile } from "./profile.js";
+
+/**
+ * @typedef {import("./profile.js").Profile} Profile
+ * @typedef {import("./history.js").SessionRecord} SessionRecord
  */
 
 export class ApiError extends Error {
@@ -43,10 +53,13 @@ async function request(path, init = {}) {
   let retryAfter = null;
   try {
     const body = await response.json();
-    if (body && typeof body.error === "object" && body.error) {
-      if (typeof body.error.code === "string") code = body.error.code;
-      if (typeof body.error.message === "string") message = body.error.message;
-      if (typeof body.error.retry_after === "number") retryAfter = body.error.retry_after;
+    // {"error": {"code", "message", "retry_after"}}, or the same fields beside a string "error"
+    const error = body && typeof body.error === "object" && body.error ? body.error
+      : body && typeof body.error === "string" ? { ...body, code: body.error } : null;
+    if (error) {
+      if (typeof error.code === "string") code = error.code;
+      if (typeof error.message === "string") message = error.message;
+      if (typeof error.retry_after === "number") retryAfter = error.retry_after;
     }
   } catch {
     // not JSON: keep the status line
@@ -76,16 +89,41 @@ export async function logout() {
 }
 
 /**
- * The logged-in operator's name, or null when not logged in.
- * @returns {Promise<string | null>}
+ * Who is logged in (the login, the name customers see, the organisation), or null when nobody.
+ * @returns {Promise<Profile | null>}
  */
 export async function me() {
   try {
     const response = await request("/api/me");
-    const body = await response.json();
-    return String(body.operator);
+    return parseProfile(await response.json());
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return null;
     throw err;
   }
+}
+
+/**
+ * Set the name customers see ("" for the login); resolves to the profile as the server keeps
+ * it, throws ApiError (`bad_display_name` for a name it refuses).
+ * @param {string} displayName
+ * @returns {Promise<Profile>}
+ */
+export async function saveDisplayName(displayName) {
+  const response = await request("/api/me", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ display_name: displayName }),
+  });
+  return parseProfile(await response.json());
+}
+
+/**
+ * The logged-in operator's own sessions, the most recent first; throws ApiError (401 when
+ * logged out).
+ * @param {number} [limit]
+ * @returns {Promise<SessionRecord[]>}
+ */
+export async function sessions(limit = HISTORY_LIMIT) {
+  const response = await request(`/api/sessions?limit=${encodeURIComponent(String(limit))}`);
+  return parseHistory(await response.json());
 }

@@ -14,6 +14,8 @@
  *   media.js        picture, sound, quality strip, full screen
  *   consentview.js  "Customer allows", and the consent every capability panel reads
  *   language.js     the language switch; every word is the catalogue's (`i18n.js`, `i18n/`)
+ *   profileview.js  who is signed in, and the name customers see (`profile.js`)
+ *   historyview.js  the operator's recent sessions, while none is live (`history.js`)
  *   panels.js       the capability panels' registry; `features.js` lists them (view, control,
  *                   clipboard, chat), each registered by its own module
  */
@@ -21,12 +23,17 @@
 import * as api from "./api.js";
 import { SessionController } from "./controller.js";
 import { errorMsg, msg, t } from "./i18n.js";
+import { HistoryView } from "./historyview.js";
 import { startLanguage } from "./language.js";
 import { LoginView } from "./login.js";
+import { ProfileView } from "./profileview.js";
 import { ProtocolError } from "./protocol.js";
 import { byId, logLine } from "./ui.js";
 
 let started = false;
+
+/** Phases in which a session is under way (`session.js`). */
+const UNDER_WAY = new Set(["creating", "waiting", "joined", "connecting", "connected"]);
 
 /** Wire the console to the page and find out whether the operator is logged in. */
 export function start() {
@@ -43,21 +50,43 @@ export function start() {
 
   const login = new LoginView({
     onlogin: (name) => {
-      login.showConsole(name);
-      session.online();
+      login.showConsole();
+      profile.signedIn(name);
+      void profile.load(); // the name customers see
+      signedIn();
     },
     onlogout: () => void logout(),
   });
+
+  const profile = new ProfileView({ log, onexpired: () => expired() });
+  const history = new HistoryView({ log, onexpired: () => expired() });
 
   const session = new SessionController({
     log,
     onrefused: () => {
       // refused before the upgrade: perhaps the web session expired
-      void api.me().catch(() => undefined).then((name) => {
-        if (name === null) login.show(msg("login.expired"));
+      void api.me().catch(() => undefined).then((who) => {
+        if (who === null) expired();
       });
     },
+    onended: (started) => {
+      if (started) history.afterEnd(); // the server's audit has it: show how it ended
+    },
   });
+
+  /** The console is on the page and knows who is signed in: its sessions, then the server. */
+  function signedIn() {
+    void history.refresh();
+    session.online();
+  }
+
+  /** Nothing of the operator stays on the page (and the socket is closed). */
+  function signedOut() {
+    session.leave();
+    session.resetSessionView();
+    profile.clear();
+    history.clear();
+  }
 
   async function logout() {
     session.leave();
@@ -66,18 +95,29 @@ export function start() {
     } catch (err) {
       log(t("log.logout_failed", { error: String(/** @type {Error} */ (err).message) }), "error");
     }
+    signedOut();
     logList.replaceChildren();
-    session.resetSessionView();
     login.show();
+  }
+
+  /**
+   * The server says nobody is logged in any more: ask for the login again (the log stays, for
+   * support staff). A session under way is left to end on its own: its socket is still signed in.
+   */
+  function expired() {
+    if (!login.el.loginView.hidden || UNDER_WAY.has(session.session.phase)) return;
+    signedOut();
+    login.show(msg("login.expired"));
   }
 
   window.addEventListener("pagehide", () => session.signaling?.close());
 
   api.me().then(
-    (name) => {
-      if (name === null) return login.show();
-      login.showConsole(name);
-      session.online();
+    (who) => {
+      if (who === null) return login.show();
+      login.showConsole();
+      profile.set(who);
+      signedIn();
     },
     (err) => login.show(
       err instanceof api.ApiError ? (err.code === "unreachable" ? msg("login.unreachable") : errorMsg(err.code, err.message))

@@ -30,12 +30,15 @@ import { Signaling, socketUrl } from "./signaling.js";
 export class SessionController {
   /**
    * Find the page's elements and wire the session card's buttons (the page must be there).
-   * @param {{log: Log, onrefused: () => void}} hooks
-   *   onrefused: the server refused the socket before the upgrade (the login may have expired)
+   * @param {{log: Log, onrefused: () => void, onended?: (started: boolean) => void}} hooks
+   *   onrefused: the server refused the socket before the upgrade (the login may have expired);
+   *   onended: a session ended (started: the customer had been let in, so the server's audit
+   *   has it)
    */
-  constructor({ log, onrefused }) {
+  constructor({ log, onrefused, onended = () => {} }) {
     this.log = log;
     this.onrefused = onrefused;
+    this.onended = onended;
     /** @type {Signaling | null} */
     this.signaling = null;
     this.welcomed = false;
@@ -303,6 +306,7 @@ export class SessionController {
     this.clearSession();
     this.setPhase({ type: "ended", reason }, endedMsg(before, reason, why ?? byeMsg(reason)));
     if (!(reason in BYE_REASONS)) this.log(t("log.session.unknown_reason", { reason }), "error");
+    this.onended(before.started);
   }
 
   /** Stop everything of the current session and take its picture, sound and details off the page. */

@@ -4,7 +4,7 @@
  *
  *   const login = new LoginView({onlogin: (name) => ..., onlogout: () => ...});
  *   login.show(msg("login.expired"));
- *   login.showConsole("alice");
+ *   login.showConsole();
  */
 
 import * as api from "./api.js";
@@ -29,7 +29,6 @@ export class LoginView {
       loginError: byId("login-error"),
       loginButton: /** @type {HTMLButtonElement} */ (byId("login-button")),
       account: byId("account"),
-      operatorName: byId("operator-name"),
       logoutButton: /** @type {HTMLButtonElement} */ (byId("logout-button")),
       consoleView: byId("console-view"),
     };
@@ -50,14 +49,13 @@ export class LoginView {
     el.username.focus();
   }
 
-  /** @param {string} name the operator signed in */
-  showConsole(name) {
+  /** The operator is signed in: the console (who it is, `profileview.js` shows). */
+  showConsole() {
     const el = this.el;
     show(el.loading, false);
     show(el.loginView, false);
     show(el.consoleView, true);
     show(el.account, true);
-    el.operatorName.textContent = name;
     el.password.value = "";
   }
 

@@ -26,13 +26,16 @@ import { byId, say, setText, show } from "./ui.js";
 /**
  * Which parts of the session card belong to `phase`. The code, its countdown and Cancel only
  * while nobody has entered it: a customer who did used it up (it can no longer expire), and
- * Accept / Reject answer them.
+ * Accept / Reject answer them. The recent sessions (`historyview.js`) with the start panel,
+ * while no session is under way.
  * @param {Phase} phase
- * @returns {{start: boolean, code: boolean, joinRequest: boolean, end: boolean}}
+ * @returns {{start: boolean, history: boolean, code: boolean, joinRequest: boolean, end: boolean}}
  */
 export function cardPanels(phase) {
+  const start = phase === "idle" || phase === "ended" || phase === "offline";
   return {
-    start: phase === "idle" || phase === "ended" || phase === "offline",
+    start,
+    history: start,
     code: phase === "waiting",
     joinRequest: phase === "joined",
     end: phase === "connecting" || phase === "connected",
@@ -45,6 +48,7 @@ export class SessionView {
     this.el = {
       startPanel: byId("start-panel"),
       newSessionButton: /** @type {HTMLButtonElement} */ (byId("new-session-button")),
+      historyPanel: byId("history-panel"),
       codePanel: byId("code-panel"),
       sessionCode: byId("session-code"),
       countdown: byId("countdown"),
@@ -96,6 +100,7 @@ export class SessionView {
     this.detail("");
     const shown = cardPanels(phase);
     show(el.startPanel, shown.start);
+    show(el.historyPanel, shown.history);
     el.newSessionButton.disabled = phase === "creating";
     show(el.codePanel, shown.code);
     show(el.endButton, shown.end);

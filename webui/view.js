@@ -2,7 +2,9 @@
 /**
  * What of the customer's desktop is shown: their monitors (a picker) and whether the session is
  * limited to one application window. The peer reports it in `view_state`; the operator answers
- * with `select_monitor{index}` or `limit_request` (the customer picks the window).
+ * with `select_monitor{index}` or `limit_request` (the customer picks the window), and in
+ * one-window mode may ask for the whole screen again (`whole_screen_request`): only the customer
+ * can say yes, and the peer answers with `whole_screen_reply`.
  *
  * The pure helpers come first (tested with node); `ViewPanel` is the DOM around them, and
  * `VIEW_PANEL` registers it as the panel of the `view` capability (`panels.js`).
@@ -66,6 +68,7 @@ function viewKey(view) {
  *   viewState: HTMLElement,
  *   monitor: HTMLSelectElement,
  *   limitButton: HTMLButtonElement,
+ *   wholeButton: HTMLButtonElement,
  *   note: HTMLElement,
  * }} ViewElements
  * @typedef {{
@@ -89,6 +92,9 @@ export class ViewPanel {
     this.live = false;
     el.monitor.addEventListener("change", () => this.#select());
     el.limitButton.addEventListener("click", () => this.#limit());
+    el.wholeButton.addEventListener("click", () => this.#askWhole());
+    /** Whether a whole_screen_request waits for the customer's answer. */
+    this.askedWhole = false;
     this.reset();
     onLanguageChange(() => {
       if (this.view) this.#label(this.view);
@@ -99,6 +105,7 @@ export class ViewPanel {
   reset() {
     this.view = null;
     this.live = false;
+    this.askedWhole = false;
     this.el.monitor.replaceChildren();
     this.el.viewState.textContent = "";
     setText(this.el.note, "");
@@ -109,9 +116,13 @@ export class ViewPanel {
   show(state) {
     const line = viewLogLine(this.view, state);
     if (line) this.hooks.log(line);
-    // one application: the console cannot ask for the whole screen back, so say who can
-    if (state.window != null) say(this.el.note, msg("view.window_only_customer"));
-    else if (line) setText(this.el.note, "");
+    // one application: the console can only ask for the whole screen back, so say who decides
+    if (state.window != null) {
+      if (!this.askedWhole) say(this.el.note, msg("view.window_only_customer"));
+    } else {
+      this.askedWhole = false;
+      if (line) setText(this.el.note, "");
+    }
     this.view = state;
     this.#label(state);
     this.update();
@@ -145,6 +156,8 @@ export class ViewPanel {
     // one application, or one monitor: no monitor to pick
     this.el.monitor.hidden = !live || windowMode || (view?.monitors.length ?? 0) < 2;
     this.el.limitButton.hidden = !live || windowMode;
+    this.el.wholeButton.hidden = !live || !windowMode;
+    this.el.wholeButton.disabled = this.askedWhole;
     this.el.note.hidden = !live || this.el.note.textContent === "";
   }
 
@@ -157,6 +170,34 @@ export class ViewPanel {
     } else {
       this.hooks.log(t("log.view.monitor_closed"), "error");
       if (this.view) this.el.monitor.value = String(this.view.monitor);
+    }
+  }
+
+  /**
+   * The customer's answer to a whole_screen_request (a yes is followed by a view_state).
+   * @param {{allowed: boolean}} reply
+   */
+  answered(reply) {
+    if (!this.askedWhole) return;
+    this.askedWhole = false;
+    if (reply.allowed) {
+      this.hooks.log(t("log.view.whole_allowed"));
+    } else {
+      this.hooks.log(t("log.view.whole_declined"));
+      say(this.el.note, msg("view.whole_declined"));
+    }
+    this.update();
+  }
+
+  #askWhole() {
+    if (this.askedWhole) return;
+    if (this.hooks.sendControl({ type: "whole_screen_request" })) {
+      this.askedWhole = true;
+      this.hooks.log(t("log.view.whole_asked"));
+      say(this.el.note, msg("view.whole_asked"));
+      this.update();
+    } else {
+      this.hooks.log(t("log.view.whole_closed"), "error");
     }
   }
 
@@ -174,11 +215,11 @@ export class ViewPanel {
 /** The `view` capability's panel: what is shared, from `view_state`. */
 export const VIEW_PANEL = definePanel({
   capability: "view",
-  receives: { control: ["view_state"] },
+  receives: { control: ["view_state", "whole_screen_reply"] },
   create: (hooks) => {
     const views = new ViewPanel(
       { tools: byId("view-tools"), viewState: byId("view-state"), note: byId("view-note"),
-        monitor: byId("monitor"), limitButton: byId("limit-button") },
+        monitor: byId("monitor"), limitButton: byId("limit-button"), wholeButton: byId("whole-screen-button") },
       { sendControl: (msg) => hooks.send("control", msg), viewAllowed: () => hooks.consent.allows("view"),
         log: hooks.log },
     );
@@ -188,7 +229,10 @@ export const VIEW_PANEL = definePanel({
         views.live = now.offered;
         views.update();
       },
-      receive: (_label, msg) => views.show(/** @type {ViewState} */ (/** @type {unknown} */ (msg))),
+      receive: (_label, msg) => {
+        if (msg.type === "whole_screen_reply") views.answered(/** @type {{allowed: boolean}} */ (/** @type {unknown} */ (msg)));
+        else views.show(/** @type {ViewState} */ (/** @type {unknown} */ (msg)));
+      },
     };
   },
 });

@@ -185,11 +185,18 @@ test("a session that never started is not reported as ended (issue 9)", () => {
 });
 
 test("the code, its countdown and Cancel only while nobody has entered the code (issue 9)", () => {
-  assert.deepEqual(cardPanels("waiting"), { start: false, code: true, joinRequest: false, end: false });
-  assert.deepEqual(cardPanels("joined"), { start: false, code: false, joinRequest: true, end: false });
+  assert.deepEqual(cardPanels("waiting"), { start: false, history: false, code: true, joinRequest: false, end: false });
+  assert.deepEqual(cardPanels("joined"), { start: false, history: false, code: false, joinRequest: true, end: false });
   for (const phase of ["connecting", "connected"]) {
-    assert.deepEqual(cardPanels(phase), { start: false, code: false, joinRequest: false, end: true }, phase);
+    assert.deepEqual(cardPanels(phase), { start: false, history: false, code: false, joinRequest: false, end: true }, phase);
   }
   for (const phase of ["offline", "idle", "ended"]) assert.equal(cardPanels(phase).start, true, phase);
   assert.equal(cardPanels("creating").code, false);
+});
+
+test("the recent sessions show with the start panel, never beside a session under way", () => {
+  for (const phase of ["offline", "idle", "ended"]) assert.equal(cardPanels(phase).history, true, phase);
+  for (const phase of ["creating", "waiting", "joined", "connecting", "connected"]) {
+    assert.equal(cardPanels(phase).history, false, phase);
+  }
 });

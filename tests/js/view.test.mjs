@@ -68,7 +68,7 @@ test("the monitor picker: every monitor named out of how many; none to pick with
     ...element(), value: "", options: [],
     replaceChildren(...options) { this.options = options; },
   };
-  const el = { tools: element(), viewState: element(), monitor, limitButton: element(), note: element() };
+  const el = { tools: element(), viewState: element(), monitor, limitButton: element(), wholeButton: element(), note: element() };
   const panel = new ViewPanel(/** @type {any} */ (el), { sendControl: () => true, viewAllowed: () => true, log: () => {} });
   panel.live = true;
   panel.show(threeMonitors);
@@ -88,6 +88,41 @@ test("the monitor picker: every monitor named out of how many; none to pick with
   assert.equal(el.limitButton.hidden, true);
   assert.equal(el.note.hidden, false);
   assert.match(el.note.textContent, /Only the customer can share the whole screen again/);
+  assert.equal(el.wholeButton.hidden, false, "the operator can ask for the whole screen");
   panel.show(oneMonitor);  // back to the whole screen: the note goes
   assert.equal(el.note.hidden, true);
+  assert.equal(el.wholeButton.hidden, true);
+});
+
+test("asking for the whole screen: sent once, the customer's no is said, a yes clears it", () => {
+  globalThis.document ??= /** @type {any} */ ({ createElement: () => ({ value: "", textContent: "" }) });
+  let onClick = () => {};
+  const element = () => ({ hidden: false, disabled: false, textContent: "", title: "", dataset: {}, addEventListener() {} });
+  const monitor = { ...element(), value: "", options: [], replaceChildren(...options) { this.options = options; } };
+  const wholeButton = { ...element(), addEventListener(_type, fn) { onClick = fn; } };
+  const el = { tools: element(), viewState: element(), monitor, limitButton: element(), wholeButton, note: element() };
+  const sent = [];
+  const logged = [];
+  const panel = new ViewPanel(/** @type {any} */ (el), {
+    sendControl: (m) => { sent.push(m); return true; }, viewAllowed: () => true, log: (line) => logged.push(line),
+  });
+  panel.live = true;
+  panel.show({ ...oneMonitor, window: "Ledger" });
+  onClick();
+  onClick();  // a second click while waiting sends nothing more
+  assert.deepEqual(sent, [{ type: "whole_screen_request" }]);
+  assert.equal(wholeButton.disabled, true);
+  assert.match(el.note.textContent, /Asked the customer to share the whole screen again/);
+  panel.answered({ allowed: false });
+  assert.match(el.note.textContent, /The customer keeps sharing one application/);
+  assert.equal(wholeButton.disabled, false);
+  assert.ok(logged.includes("view: the customer keeps sharing one application"));
+  panel.answered({ allowed: true });  // no question open: ignored
+  assert.ok(!logged.includes("view: the customer shares the whole screen again"));
+  onClick();
+  panel.answered({ allowed: true });
+  panel.show(oneMonitor);
+  assert.equal(wholeButton.hidden, true);
+  assert.equal(el.note.hidden, true);
+  assert.ok(logged.includes("view: the customer shares the whole screen again"));
 });
