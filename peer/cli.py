@@ -229,8 +229,12 @@ class HeadlessUI:
     def ask(self, capability: str, operator: str) -> None:  # never called: can_ask is False
         self._line(f"consent: {question(capability, operator)}")
 
+    _hotkey: str | None = None
+
     def decided(self, capability: str, allowed: bool, why: str) -> None:
         self._line(f"consent: {decided_text(capability, allowed, why)}")
+        if capability == "control" and allowed and self._hotkey is not None:
+            self._line(t("notice.control_hotkey", hotkey=self._hotkey))
 
     def granted(self, capabilities: tuple[str, ...]) -> None:
         names = [
@@ -249,6 +253,7 @@ class HeadlessUI:
         self._line(text)
 
     def hotkey(self, label: str) -> None:
+        self._hotkey = label
         self._line(f"hotkey: {t('line.hotkey', hotkey=label)}")
 
     def pick_window(self, windows: list[WindowInfo]) -> None:  # never called headless

@@ -82,6 +82,7 @@ class RecordingUI(HeadlessUI):
         self.asked: list[tuple[str, str]] = []
         self.pickers: list[list[WindowInfo]] = []
         self.whole_screen_asks: list[str] = []
+        self.notices: list[str] = []  # what the window would show in its status line
 
     def _line(self, text: str) -> None:
         self.lines.append(text)
@@ -91,6 +92,10 @@ class RecordingUI(HeadlessUI):
 
     def pick_window(self, windows: list[WindowInfo]) -> None:
         self.pickers.append(windows)
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+        super().notice(text)
 
     def ask_whole_screen(self, operator: str) -> None:
         self.whole_screen_asks.append(operator)

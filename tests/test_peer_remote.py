@@ -83,6 +83,8 @@ async def test_control_is_asked_injected_revoked_and_handed_back(
         await until(lambda: ("view", "control", "chat") in op.states())
         assert p.ConsentReply(capability="control", allowed=True) in op.control
         assert "control: press Ctrl+Alt+End to take back control" in ui.lines
+        # the window keeps a line for the hotkey: no status notice says it a second time
+        assert not [n for n in ui.notices if "Ctrl+Alt+End" in n]
 
         # a click lands where the operator pointed, typing arrives in the recorder
         x, y, w, h = WINDOW

@@ -56,8 +56,7 @@ class ControlFeature(Feature):
         if allowed:
             if not self.remote.allow(True):
                 return False
-            if self.hotkey is not None:
-                self.host.notice(t("notice.control_hotkey", hotkey=self.hotkey.label))
+            # the hotkey is shown by the UI (the window keeps a line for it while allowed)
         else:
             self.remote.allow(False)
             if was:
