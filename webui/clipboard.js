@@ -138,6 +138,8 @@ export class ClipboardPanel {
     this.el.incoming.textContent = msg.text;
     this.hooks.log(t("log.clipboard.received", { count: String(charCount(msg.text)) }));
     this.update();
+    // the session column may have scrolled it out of sight: bring what arrived into view
+    this.el.received.scrollIntoView?.({ block: "nearest" });
   }
 
   #edited() {
