@@ -86,6 +86,7 @@ def create_app(settings: ServerSettings) -> web.Application:
             max_sessions=settings.max_sessions,
             ice_servers=ice,
             organisation=settings.organisation,
+            resume_within=settings.resume_within,
         ),
         guesses=GuessLimiter(
             per_client=Rate(settings.guess_burst, settings.guess_per_second),
@@ -156,7 +157,8 @@ async def _expiry_loop(state: ServerState) -> None:
     """Sleep until the next code runs out, end its session; purge old logins now and then."""
     last_purge = 0.0
     while True:
-        deadline = state.codes.next_deadline()
+        deadlines = [d for d in (state.codes.next_deadline(), state.pairing.next_deadline()) if d]
+        deadline = min(deadlines, default=None)
         now = state.clock()
         delay = 60.0 if deadline is None else min(60.0, max(0.02, deadline - now))
         state.wakeup.clear()

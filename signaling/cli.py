@@ -122,6 +122,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "(default: $SUPPORTLINK_PUBLIC_URL, else the address each browser used)",
     )
     serve.add_argument(
+        "--resume-within",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a session waits for a side whose network dropped to come back "
+        "(default: 60; 0 ends it at once)",
+    )
+    serve.add_argument(
         "--organisation",
         default=env.get("SUPPORTLINK_ORGANISATION") or None,
         metavar="NAME",
@@ -280,6 +288,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         downloads_dir=args.downloads_dir or args.data_dir / "downloads",
         public_url=args.public_url,
         organisation=args.organisation,
+        resume_within=args.resume_within,
         **extra,
     )
     ssl_context = None

@@ -8,9 +8,19 @@ session: this is where one session is kept from reaching another.
 
 A session's states::
 
-    waiting --join--> claimed --accept--> paired
-       |                 |                  |
-       +-----------------+------------------+--> ended (bye, reject, drop, expiry)
+    waiting --join--> claimed --accept--> paired <--resume (both back)--+
+       |                 |                  |                           |
+       |                 |                  +--drop--> interrupted -----+
+       |                 |                  |              |
+       +-----------------+------------------+--------------+--> ended (bye, reject, drop
+                                                                before pairing, expiry,
+                                                                resume_within run out)
+
+A paired member whose socket drops is not the end: the session waits ``resume_within``
+seconds (``interrupted``; the other member is told) for that member to come back on a new
+socket with ``resume`` and the secret ``paired`` gave it. Media is peer to peer, so nothing
+is lost meanwhile but the way to renegotiate; once both are back they get ``resumed`` and the
+peer offers a fresh connection.
 
 Which side may send what (anything else is ``unexpected_message``)::
 
@@ -18,6 +28,7 @@ Which side may send what (anything else is ``unexpected_message``)::
     operator       create_session (no live session), accept/reject (claimed),
                    answer (paired, after an offer), candidate (paired), bye (any)
     peer           join (no session yet), offer (paired), candidate (paired), bye (any)
+    both           resume (no session yet on this socket)
 
 Errors::
 
@@ -31,7 +42,7 @@ import enum
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from signaling.codes import CodeError
@@ -47,6 +58,7 @@ class State(enum.Enum):
     WAITING = "waiting"
     CLAIMED = "claimed"
     PAIRED = "paired"
+    INTERRUPTED = "interrupted"
     ENDED = "ended"
 
 
@@ -147,7 +159,7 @@ class Session:
     session_id: str
     operator: str
     mode: str
-    operator_conn: ConnId
+    operator_conn: ConnId | None
     created_at: float
     #: The name the customer is shown (display name, else the login).
     shown: str = ""
@@ -158,6 +170,10 @@ class Session:
     os: str = ""
     started_at: float | None = None
     offered: bool = False
+    #: Each member's secret for ``resume`` (set when paired).
+    resume: dict[str, str] = field(default_factory=dict)
+    #: When an interrupted session ends unless the missing member is back.
+    resume_by: float | None = None
 
     def set_state(self, state: State) -> None:
         logger.info("session %s: %s -> %s", self.session_id, self.state.value, state.value)
@@ -194,9 +210,11 @@ class Pairing:
         ice_servers: IceServers = no_ice_servers,
         new_session_id: Callable[[], str] = lambda: secrets.token_urlsafe(16),
         organisation: str | None = None,
+        resume_within: float = 60.0,
     ) -> None:
         self._codes = codes
         self._organisation = organisation or None
+        self._resume_within = max(0.0, resume_within)
         self._ttl = max(1, round(code_ttl))
         self._max_sessions = max_sessions
         self._ice_servers = ice_servers
@@ -236,14 +254,42 @@ class Pairing:
                 s.shown = c.shown
 
     def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
-        """A socket is gone; its session (if any) ends and the partner is told at once."""
+        """A socket is gone. Before pairing its session ends and the partner is told at once;
+        a paired session waits ``resume_within`` for the member to come back."""
         c = self._conns.pop(conn, None)
         if c is None or c.session_id is None:
             return []
         s = self._sessions.get(c.session_id)
         if s is None:
             return []
-        return self._end(s, "operator_left" if c.role == "operator" else "peer_left", now)
+        reason = "operator_left" if c.role == "operator" else "peer_left"
+        if s.state not in (State.PAIRED, State.INTERRUPTED) or self._resume_within <= 0:
+            return self._end(s, reason, now)
+        self._detach(s, c.role)
+        if s.operator_conn is None and s.peer_conn is None:
+            logger.info("session %s: both members gone, waiting for them", s.session_id)
+        if s.state is State.PAIRED:
+            s.set_state(State.INTERRUPTED)
+            s.resume_by = now + self._resume_within
+        other = s.peer_conn if c.role == "operator" else s.operator_conn
+        if other is None:
+            return []
+        return [Send(other, protocol.Interrupted(resume_within=self._left(s, now)))]
+
+    def _detach(self, s: Session, role: str) -> None:
+        if role == "operator":
+            s.operator_conn = None
+        else:
+            s.peer_conn = None
+
+    def _left(self, s: Session, now: float) -> int:
+        """Whole seconds an interrupted session still waits."""
+        return max(0, min(3600, round((s.resume_by or now) - now)))
+
+    def next_deadline(self) -> float | None:
+        """When the earliest interrupted session runs out of time (``None``: none waits)."""
+        waits = [s.resume_by for s in self._sessions.values() if s.resume_by is not None]
+        return min(waits, default=None)
 
     def receive(self, conn: ConnId, msg: Any, now: float) -> list[Effect]:
         """One parsed message from ``conn``: what to do, or ``PairingError``."""
@@ -275,17 +321,24 @@ class Pairing:
         if kind not in allowed:
             raise PairingError("unexpected_message", f"{kind} is not sent by the {c.role}")
         s = None if c.session_id is None else self._sessions.get(c.session_id)
+        if isinstance(msg, protocol.Resume):
+            return self._resume(c, s, msg, now)
         if c.role == "operator":
             return self._from_operator(c, s, msg, now)
         return self._from_peer(c, s, msg, now)
 
     def expire(self, now: float) -> list[Effect]:
-        """End every waiting session whose code has run out."""
+        """End every waiting session whose code has run out, and every interrupted one whose
+        missing member did not come back in time."""
         effects: list[Effect] = []
         for session_id in self._codes.expire(now):
             s = self._sessions.get(session_id)
             if s is not None and s.state is State.WAITING:
                 effects += self._end(s, "expired", now)
+        for s in list(self._sessions.values()):
+            if s.state is State.INTERRUPTED and s.resume_by is not None and s.resume_by <= now:
+                reason = "peer_left" if s.peer_conn is None else "operator_left"
+                effects += self._end(s, reason, now)
         return effects
 
     def shutdown(self, now: float) -> list[Effect]:
@@ -348,9 +401,10 @@ class Pairing:
         return self._relay(c, s, msg)
 
     def _pair(self, s: Session, now: float) -> list[Effect]:
-        assert s.peer_conn is not None
+        assert s.peer_conn is not None and s.operator_conn is not None
         s.set_state(State.PAIRED)
         s.started_at = now
+        s.resume = {"operator": secrets.token_urlsafe(24), "peer": secrets.token_urlsafe(24)}
         effects: list[Effect] = []
         members: tuple[tuple[ConnId, Role], ...] = (
             (s.peer_conn, "peer"),
@@ -369,6 +423,8 @@ class Pairing:
                         os=s.os,
                         ice_servers=self._ice_servers(s.session_id, role, now),
                         organisation=self._organisation,
+                        resume=s.resume[role] if self._resume_within > 0 else None,
+                        resume_within=round(self._resume_within),
                     ),
                 )
             )
@@ -394,6 +450,7 @@ class Pairing:
             s.host, s.user, s.os = msg.host, msg.user, msg.os
             c.session_id = session_id
             s.set_state(State.CLAIMED)
+            assert s.operator_conn is not None  # a waiting session's operator is there
             return [
                 Send(
                     c.conn,
@@ -426,12 +483,58 @@ class Pairing:
 
     # ------------------------------------------------------------------ both
 
+    def _resume(self, c: Conn, s: Session | None, msg: Any, now: float) -> list[Effect]:
+        if s is not None:
+            raise PairingError("unexpected_message", "this connection already has a session")
+        target = self._sessions.get(msg.session_id)
+        secret = None if target is None else target.resume.get(c.role)
+        if (
+            target is None
+            or target.state not in (State.PAIRED, State.INTERRUPTED)
+            or secret is None
+            or not secrets.compare_digest(secret, msg.token)
+            or (c.role == "operator" and c.name != target.operator)
+        ):
+            raise PairingError(
+                "no_session", "there is no such session to resume (it may have ended)"
+            )
+        effects: list[Effect] = []
+        old = target.operator_conn if c.role == "operator" else target.peer_conn
+        if old is not None and old != c.conn:
+            # the old socket is not known to be dead yet: the new one takes its place
+            gone = self._conns.get(old)
+            if gone is not None:
+                gone.session_id = None
+            effects.append(Close(old, 1000))
+        if c.role == "operator":
+            target.operator_conn = c.conn
+        else:
+            target.peer_conn = c.conn
+        c.session_id = target.session_id
+        logger.info("session %s: %s is back", target.session_id, c.role)
+        if target.operator_conn is None or target.peer_conn is None:
+            if target.state is State.PAIRED:  # pragma: no cover - a member is always missing
+                target.set_state(State.INTERRUPTED)
+            left = self._left(target, now)
+            return effects + [Send(c.conn, protocol.Interrupted(resume_within=left))]
+        if target.state is State.INTERRUPTED:
+            target.set_state(State.PAIRED)
+        target.resume_by = None
+        target.offered = False  # the fresh connection starts with a new offer
+        for conn, role in ((target.peer_conn, "peer"), (target.operator_conn, "operator")):
+            servers = self._ice_servers(target.session_id, role, now)  # type: ignore[arg-type]
+            effects.append(Send(conn, protocol.Resumed(ice_servers=servers)))
+        return effects
+
     def _relay(self, c: Conn, s: Session | None, msg: Any) -> list[Effect]:
         kind = type(msg).type
         if kind not in _RELAYED[c.role]:  # pragma: no cover - FROM_* tables cover this
             raise PairingError("unexpected_message", f"{kind} is not relayed")
         if s is None:
             raise PairingError("no_session", f"{kind} needs a paired session")
+        if s.state is State.INTERRUPTED:
+            logger.debug("session %s: %s dropped: the other side is away", s.session_id, kind)
+            return []
         if s.state is not State.PAIRED:
             raise PairingError(
                 "unexpected_message", f"{kind} is only relayed once paired ({s.state.value})"

@@ -66,6 +66,9 @@ class ServerSettings:
     #: The organisation customers are told they are dealing with ("Acme IT"), shown beside
     #: the operator's name in every question the customer's program asks.
     organisation: str | None = None
+    #: Seconds a paired session waits for a member whose connection was lost to come back
+    #: (``resume``) before it ends; 0 ends it at once.
+    resume_within: float = 60.0
     #: WebSocket ping interval in seconds; a side that misses a pong for half of it is dropped.
     heartbeat: float = 15.0
     #: Live sessions (waiting, claimed or paired) the server holds at once.
@@ -149,6 +152,10 @@ class ServerSettings:
                     f"public URL {self.public_url!r} is not of the form "
                     "https://support.example.com[:port][/path]"
                 ) from None
+        if not 0 <= self.resume_within <= 3600:
+            raise SettingsError(
+                f"resume_within must be 0 to 3600 seconds, got {self.resume_within}"
+            )
         if self.organisation is not None and not is_shown_name(self.organisation):
             raise SettingsError(
                 f"the organisation must be 1 to {MAX_SHOWN_NAME} printable characters"

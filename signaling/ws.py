@@ -111,6 +111,7 @@ async def _serve(
         state.sockets.pop(conn, None)
         state.logins_of.pop(conn, None)
         effects = state.pairing.disconnect(conn, state.clock())
+        state.wakeup.set()  # a paired session may now wait for its member: a new deadline
         logger.info("%s socket %d: open -> closed (%s)", role, conn, ws.close_code)
         await run_effects(state, effects)
     return ws

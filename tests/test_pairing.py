@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -94,7 +95,11 @@ def test_full_session() -> None:
     (to_peer,) = sent(effects, PEER)
     (to_op,) = sent(effects, OP)
     assert isinstance(to_peer, p.Paired) and to_peer.ice_servers == ()
-    assert to_op == to_peer and to_op.host == "pc" and to_op.operator == "alice"
+    # the same facts for both, but each its own secret to come back with
+    assert to_op.resume and to_peer.resume and to_op.resume != to_peer.resume
+    assert to_op.resume_within == 60
+    assert dataclasses.replace(to_op, resume=None) == dataclasses.replace(to_peer, resume=None)
+    assert to_op.host == "pc" and to_op.operator == "alice"
     (started,) = [e for e in effects if isinstance(e, Started)]
     assert started.started_at == 5.0 and started.user == "bob"
 
@@ -262,7 +267,7 @@ def test_claimed_sessions_do_not_expire() -> None:
 
 
 def test_peer_drop_tells_operator() -> None:
-    t = make()
+    t = make(resume_within=0)  # no waiting: the end at once
     created = paired(t)
     effects = t.disconnect(PEER, 9.0)
     assert effects == [
@@ -270,6 +275,93 @@ def test_peer_drop_tells_operator() -> None:
         Ended(created.session_id, "peer_left", 9.0, started=True),
     ]
     assert t.disconnect(PEER, 9.0) == []
+
+
+def _resume_secrets(t: Pairing) -> tuple[p.SessionCreated, str, str]:
+    created = create(t)
+    join(t, PEER, created.code)
+    effects = t.receive(OP, p.Accept(session_id=created.session_id), 2.0)
+    (to_peer,) = sent(effects, PEER)
+    (to_op,) = sent(effects, OP)
+    return created, to_op.resume, to_peer.resume
+
+
+def test_a_dropped_member_comes_back_with_its_secret_and_both_hear_resumed() -> None:
+    t = make()
+    created, op_secret, peer_secret = _resume_secrets(t)
+    sid = created.session_id
+    # the customer's network drops: the operator is told, nothing ends
+    assert t.disconnect(PEER, 10.0) == [Send(OP, p.Interrupted(resume_within=60))]
+    assert t.session(sid).state is State.INTERRUPTED  # type: ignore[union-attr]
+    assert t.next_deadline() == 70.0
+    # the operator's candidates and answers go nowhere meanwhile, without an error
+    assert t.receive(OP, p.Candidate(candidate=""), 11.0) == []
+    # a stranger, a wrong secret, the operator's secret on the customer's side: refused
+    hello(t, THIEF, "peer", "198.51.100.9")
+    for token in ("x" * 32, op_secret):
+        with pytest.raises(PairingError) as e:
+            t.receive(THIEF, p.Resume(session_id=sid, token=token), 12.0)
+        assert e.value.code == "no_session"
+    with pytest.raises(PairingError):
+        t.receive(THIEF, p.Resume(session_id="session-404", token=peer_secret), 12.0)
+    # the customer comes back on a new socket
+    hello(t, PEER2, "peer", "203.0.113.5")
+    effects = t.receive(PEER2, p.Resume(session_id=sid, token=peer_secret), 30.0)
+    assert sent(effects, PEER2) == [p.Resumed(ice_servers=())]
+    assert sent(effects, OP) == [p.Resumed(ice_servers=())]
+    assert t.session(sid).state is State.PAIRED and t.next_deadline() is None  # type: ignore[union-attr]
+    # and the session goes on: a fresh offer reaches the operator, the answer the customer
+    offer = p.Offer(sdp="v=0 fresh", fresh=True)
+    assert sent(t.receive(PEER2, offer, 31.0), OP) == [offer]
+    assert sent(t.receive(OP, p.Answer(sdp="v=0 answer"), 31.0), PEER2) == [
+        p.Answer(sdp="v=0 answer")
+    ]
+    # the old socket's late close changes nothing; a secret is good for its session only
+    assert t.disconnect(PEER, 32.0) == []
+    assert all(not isinstance(e, Ended) for e in t.receive(OP, p.Candidate(candidate=""), 33.0))
+
+
+def test_an_interrupted_session_ends_when_time_runs_out() -> None:
+    t = make(resume_within=20)
+    created, _, _ = _resume_secrets(t)
+    assert sent(t.disconnect(OP, 5.0), PEER) == [p.Interrupted(resume_within=20)]
+    assert t.expire(24.0) == []
+    effects = t.expire(25.0)
+    assert sent(effects, PEER) == [p.Bye(reason="operator_left")]
+    assert Ended(created.session_id, "operator_left", 25.0, started=True) in effects
+    assert t.session(created.session_id) is None
+
+
+def test_the_operator_may_come_back_only_as_the_same_operator() -> None:
+    t = make()
+    created, op_secret, _ = _resume_secrets(t)
+    t.disconnect(OP, 5.0)
+    hello(t, OP2, "operator", "mallory")
+    with pytest.raises(PairingError):
+        t.receive(OP2, p.Resume(session_id=created.session_id, token=op_secret), 6.0)
+    hello(t, 6, "operator", "alice")
+    effects = t.receive(6, p.Resume(session_id=created.session_id, token=op_secret), 6.0)
+    assert sent(effects, PEER) == [p.Resumed(ice_servers=())]
+
+
+def test_a_new_socket_takes_the_place_of_one_not_yet_known_dead() -> None:
+    t = make()
+    created, _, peer_secret = _resume_secrets(t)
+    hello(t, PEER2, "peer", "203.0.113.5")
+    effects = t.receive(PEER2, p.Resume(session_id=created.session_id, token=peer_secret), 8.0)
+    assert Close(PEER, 1000) in effects
+    assert sent(effects, PEER2) == [p.Resumed(ice_servers=())]
+    assert t.disconnect(PEER, 9.0) == []  # the replaced socket ends nothing
+    assert t.session(created.session_id).state is State.PAIRED  # type: ignore[union-attr]
+
+
+def test_a_bye_while_interrupted_ends_at_once() -> None:
+    t = make()
+    created, _, _ = _resume_secrets(t)
+    t.disconnect(PEER, 5.0)
+    effects = t.receive(OP, p.Bye(reason="done"), 6.0)
+    assert Ended(created.session_id, "operator_ended", 6.0, started=True) in effects
+    assert t.next_deadline() is None
 
 
 @pytest.mark.parametrize("side", [OP, PEER])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -58,7 +59,9 @@ async def test_pair_relay_and_audit(start: Start) -> None:
     assert request.address == "127.0.0.1" and request.session_id == created.session_id
     await op.send(p.Accept(session_id=created.session_id))
     paired = await peer.expect(p.Paired)
-    assert paired == await op.expect(p.Paired)
+    to_op = await op.expect(p.Paired)
+    assert dataclasses.replace(paired, resume=None) == dataclasses.replace(to_op, resume=None)
+    assert paired.resume != to_op.resume  # each side its own secret to come back with
     assert paired.ice_servers == ()  # no TURN settings: no ICE servers, no public STUN
     assert (paired.operator, paired.host, paired.mode) == ("alice", "desk-7", "screen")
 
@@ -93,7 +96,7 @@ async def test_pair_relay_and_audit(start: Start) -> None:
 
 @pytest.mark.parametrize("how", ["bye", "drop"])
 async def test_operator_ends_paired_session(start: Start, how: str) -> None:
-    endpoint, token, app = await start()
+    endpoint, token, app = await start(resume_within=0)
     pair = await endpoint.pair(token)
     if how == "bye":
         await pair.op.send(p.Bye(reason="done"))
@@ -109,7 +112,7 @@ async def test_operator_ends_paired_session(start: Start, how: str) -> None:
 
 
 async def test_peer_drop_gives_operator_bye_at_once(start: Start) -> None:
-    endpoint, token, app = await start()
+    endpoint, token, app = await start(resume_within=0)
     pair = await endpoint.pair(token)
     await pair.peer.close()
     await pair.op.expect_bye("peer_left", timeout=1.0)
@@ -290,7 +293,7 @@ async def test_forwarded_for_ignored_without_trust(start: Start) -> None:
 
 
 async def test_two_sessions_isolated(start: Start) -> None:
-    endpoint, token, app = await start()
+    endpoint, token, app = await start(resume_within=0)
     carol = await endpoint.login("carol", PASSWORD)
     a = await endpoint.pair(token, host="a-host")
     b = await endpoint.pair(carol, host="b-host")
@@ -386,10 +389,45 @@ async def test_turn_credentials(start: Start) -> None:
 
 
 async def test_heartbeat_drop_gives_partner_bye(start: Start) -> None:
-    endpoint, token, _ = await start(heartbeat=0.3)
+    endpoint, token, _ = await start(heartbeat=0.3, resume_within=1)
     pair = await endpoint.pair(token, autoping=False)
-    # the peer reads nothing from now on, so it answers no ping
+    # the peer reads nothing from now on, so it answers no ping: the operator hears it is
+    # away, then, as it does not come back in time, that the session is over
+    await pair.op.expect(p.Interrupted, timeout=3.0)
     await pair.op.expect_bye("peer_left", timeout=3.0)
+
+
+async def test_a_customer_whose_socket_dropped_resumes_on_a_new_one(start: Start) -> None:
+    endpoint, token, app = await start(resume_within=30)
+    op = await endpoint.operator(token)
+    created = await op.create("screen")
+    peer = await endpoint.peer()
+    await peer.join(created.code, host="desk", user="bob", os="Linux")
+    await peer.expect(p.JoinPending)
+    await op.expect(p.JoinRequest)
+    await op.send(p.Accept(session_id=created.session_id))
+    secret = (await peer.expect(p.Paired)).resume
+    await op.expect(p.Paired)
+    assert secret is not None
+    await peer.close()
+    assert (await op.expect(p.Interrupted)).resume_within in (29, 30)
+    again = await endpoint.peer()
+    await again.send(p.Resume(session_id=created.session_id, token=secret))
+    await again.expect(p.Resumed)
+    await op.expect(p.Resumed)
+    fresh = p.Offer(sdp="v=0 fresh", fresh=True)
+    await again.send(fresh)
+    assert await op.expect(p.Offer) == fresh
+    # one audit row, still running: a drop that came back is no end
+    (row,) = app[STATE].db.list_sessions(10)
+    assert row.ended_at is None
+    # a second resume with the same secret, by someone else, takes nothing over
+    thief = await endpoint.peer()
+    await thief.send(p.Resume(session_id=created.session_id, token="x" * 32))
+    await thief.expect_error("no_session")
+    await again.send(p.Bye(reason="done"))
+    await op.expect_bye("peer_ended")
+    assert app[STATE].db.list_sessions(10)[0].end_reason == "peer_ended"
 
 
 async def test_shutdown_says_bye(start: Start) -> None:

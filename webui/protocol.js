@@ -90,9 +90,9 @@ export const BYE_REASONS = Object.freeze({
 
 /** Which signaling messages each role may send to the server. */
 export const FROM_OPERATOR = Object.freeze(
-  new Set(["hello", "create_session", "accept", "reject", "answer", "candidate", "bye"]),
+  new Set(["hello", "create_session", "accept", "reject", "answer", "candidate", "bye", "resume"]),
 );
-export const FROM_PEER = Object.freeze(new Set(["hello", "join", "offer", "candidate", "bye", "granted"]));
+export const FROM_PEER = Object.freeze(new Set(["hello", "join", "offer", "candidate", "bye", "granted", "resume"]));
 
 /** A message could not be parsed or built; `code` says how (see `ERROR_CODES`). */
 export class ProtocolError extends Error {
@@ -444,8 +444,10 @@ export const SIGNALING = Object.freeze({
       os: req(LABEL),
       ice_servers: req(Seq(ICE_SERVER, 8)),
       organisation: opt(LABEL),
+      resume: opt(ID),
+      resume_within: opt(Int(0, 3600)),
     },
-    offer: { sdp: req(SDP) },
+    offer: { sdp: req(SDP), fresh: opt(Bool) },
     answer: { sdp: req(SDP) },
     candidate: {
       candidate: req(Str(1024)),
@@ -453,6 +455,9 @@ export const SIGNALING = Object.freeze({
       sdp_mline_index: opt(Int(0, 64)),
     },
     bye: { reason: req(Str(40, { pattern: TOKEN })) },
+    resume: { session_id: req(ID), token: req(ID) },
+    interrupted: { resume_within: req(Int(0, 3600)) },
+    resumed: { ice_servers: req(Seq(ICE_SERVER, 8)) },
     granted: { capabilities: req(CAPABILITY_LIST) },
     error: ERROR,
   }),

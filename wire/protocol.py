@@ -533,12 +533,20 @@ class Paired(_Validated):
     os: str = spec(_LABEL)
     ice_servers: tuple[IceServer, ...] = spec(Seq(Record(IceServer), max_items=8))
     organisation: str | None = optional(_LABEL)
+    #: This member's secret for ``resume`` after a lost connection (each side its own).
+    resume: str | None = optional(_ID)
+    #: Seconds the server keeps the session for a member whose connection was lost.
+    resume_within: int | None = optional(Int(0, 3600))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Offer(_Validated):
+    """``fresh``: the offer of a new connection that replaces a lost one (same session, same
+    certificates, so the same verification code); the console answers it with a new one."""
+
     type: ClassVar[str] = "offer"
     sdp: str = spec(_SDP)
+    fresh: bool | None = optional(Bool())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -563,6 +571,34 @@ class Bye(_Validated):
 
     type: ClassVar[str] = "bye"
     reason: str = spec(Str(max_len=40, pattern=_TOKEN))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(_Validated):
+    """Instead of ``create_session`` / ``join`` on a new socket: take one's place again in a
+    paired session whose connection was lost, with the ``resume`` secret ``paired`` gave."""
+
+    type: ClassVar[str] = "resume"
+    session_id: str = spec(_ID)
+    token: str = spec(_ID)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interrupted(_Validated):
+    """Server to a member: the other side's connection is lost; the session is kept for
+    ``resume_within`` more seconds, then ends (``bye``)."""
+
+    type: ClassVar[str] = "interrupted"
+    resume_within: int = spec(Int(0, 3600))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resumed(_Validated):
+    """Server to both members: both are back after a lost connection; the peer now offers a
+    fresh connection (``offer`` with ``fresh``). ``ice_servers`` are new TURN credentials."""
+
+    type: ClassVar[str] = "resumed"
+    ice_servers: tuple[IceServer, ...] = spec(Seq(Record(IceServer), max_items=8))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -778,6 +814,9 @@ SignalMessage = (
     | Answer
     | Candidate
     | Bye
+    | Resume
+    | Interrupted
+    | Resumed
     | Granted
     | Error
 )
@@ -825,6 +864,9 @@ SIGNALING = Registry(
     Answer,
     Candidate,
     Bye,
+    Resume,
+    Interrupted,
+    Resumed,
     Granted,
     Error,
 )
@@ -848,9 +890,9 @@ CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
 
 #: Which signaling messages each role may send to the server.
 FROM_OPERATOR = frozenset(
-    {"hello", "create_session", "accept", "reject", "answer", "candidate", "bye"}
+    {"hello", "create_session", "accept", "reject", "answer", "candidate", "bye", "resume"}
 )
-FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye", "granted"})
+FROM_PEER = frozenset({"hello", "join", "offer", "candidate", "bye", "granted", "resume"})
 
 
 # --------------------------------------------------------------------------- data channels

@@ -81,7 +81,7 @@ test("constants mirror protocol.py", () => {
   assert.equal(SIGNALING.maxBytes, 65536);
   assert.equal(CONTROL.maxBytes, 16384);
   assert.equal(INPUT.maxBytes, 512);
-  assert.equal(Object.keys(SIGNALING.messages).length, 16);
+  assert.equal(Object.keys(SIGNALING.messages).length, 19);
   assert.equal(Object.keys(CONTROL.messages).length, 11);
   assert.equal(Object.keys(INPUT.messages).length, 5);
   assert.equal(CHAT.maxBytes, 65536);
