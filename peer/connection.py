@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiortc import (
+    RTCCertificate,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
@@ -70,8 +71,13 @@ class PeerLink:
         on_raw: Callable[[str, str | bytes], None] | None = None,
         raw: frozenset[str] = frozenset(),
         on_channel_closed: Callable[[str], None] | None = None,
+        certificate: RTCCertificate | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        if certificate is not None:
+            # one certificate for every connection of a session: a fresh connection after a
+            # lost one has the same fingerprint, so the same verification code
+            self.pc._RTCPeerConnection__certificates = [certificate]  # type: ignore[attr-defined]
         self.dropped: Counter[str] = Counter()
         self.verification_code: str | None = None
         self.channels: dict[str, RTCDataChannel] = {}
@@ -168,6 +174,12 @@ class PeerLink:
             return True
         self.dropped["unsent"] += 1
         return False
+
+    def detach_tracks(self) -> None:
+        """Take the tracks off this connection, so closing it does not stop them (a fresh
+        connection sends them on)."""
+        for transceiver in self.pc.getTransceivers():
+            transceiver.sender.replaceTrack(None)
 
     async def close(self) -> None:
         await self.pc.close()

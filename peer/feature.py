@@ -127,6 +127,10 @@ class Feature:
     def link_lost(self) -> None:
         """The connection or one of the data channels went down."""
 
+    def relinked(self) -> None:
+        """A fresh connection replaced a lost one: say again what the operator must know
+        (the new channels start empty)."""
+
     def stop_now(self) -> None:
         """The customer disconnects: stop sending at once, before anything else happens."""
 

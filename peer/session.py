@@ -14,6 +14,13 @@ every key and button held for the operator at once).
 Media can be added to and taken out of a connected session (``add_track`` /
 ``remove_track``): the peer, always the offerer, sends a new offer and the console answers.
 
+A lost connection is not the end while the server keeps the session (``resume_within`` in
+``paired``): when ICE fails or the signaling socket drops, the peer says it is reconnecting,
+comes back on a new socket with ``resume`` if it must, and once both sides are there offers a
+fresh connection (``offer.fresh``) with the same certificate -- the same verification code;
+an answer with another one ends the session. Consent is kept on this side throughout; only
+the connection is new. Past the deadline the session ends as a failed connection.
+
 ``run()`` returns an ``Outcome``: the exit status (0 ended normally, 1 failed after the code
 was accepted, 2 code refused, 3 server unreachable) and the words that say why.
 """
@@ -22,12 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from aiortc import RTCRtpTransceiver
+from aiortc import RTCCertificate, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamTrack
 
 from wire import protocol
@@ -51,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds from the offer to a working connection before the peer gives up.
 CONNECT_TIMEOUT = 30.0
+#: Seconds a fresh connection gets to come up before the next try (while time is left).
+RELINK_EVERY = 12.0
 
 F = TypeVar("F", bound=Feature)
 
@@ -143,6 +153,16 @@ class PeerSession:
         self._by_type: dict[str, Feature] = {}
         self._raw: dict[str, Feature] = {}
         self._negotiation: Negotiation | None = None
+        # reconnecting: one certificate for every connection of the session
+        self._certificate = RTCCertificate.generateCertificate()
+        self._ice_servers: tuple[protocol.IceServer, ...] = ()
+        self._resume: tuple[str, str, int] | None = None  # session id, secret, seconds
+        self._first_code: str | None = None
+        self._lost_until: float | None = None  # set while the connection is being recovered
+        self._away = False  # the operator's socket is lost; the server waits for them
+        self._relink_lock = asyncio.Lock()
+        self._relinked_at = 0.0
+        self._identity_changed = False
 
     # ------------------------------------------------------------------ for features
 
@@ -333,57 +353,215 @@ class PeerSession:
             for label in feature.reads_raw:
                 self._raw[label] = feature
 
-    async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
-        self.operator = operator_label(paired.operator, paired.organisation)
-        self.ui.status(t("status.paired", operator=self.operator))
-        self._build_features(paired.mode)
-        self.link = PeerLink(
-            paired.ice_servers,
+    def _make_link(self) -> PeerLink:
+        link: PeerLink | None = None
+
+        def on_state(state: str) -> None:
+            if link is self.link:  # a replaced connection's last words are not news
+                self._connection_state(state)
+
+        link = PeerLink(
+            self._ice_servers,
             track=self.track,
             codec=self.settings.codec,
             on_message=self._message,
-            on_state=self._connection_state,
+            on_state=on_state,
             on_raw=self._raw_frame,
             raw=frozenset(self._raw),
             on_channel_closed=self._channel_closed,
+            certificate=self._certificate,
         )
+        return link
+
+    async def _signal_send(self, msg: Any) -> None:
+        if self._signal is not None:
+            await self._signal.send(msg)
+
+    async def _paired(self, signal: SignalClient, paired: protocol.Paired) -> Outcome:
+        self.operator = operator_label(paired.operator, paired.organisation)
+        self.ui.status(t("status.paired", operator=self.operator))
+        self._ice_servers = paired.ice_servers
+        if paired.resume is not None and paired.resume_within:
+            self._resume = (paired.session_id, paired.resume, paired.resume_within)
+        self._build_features(paired.mode)
+        self.link = self._make_link()
         # first on the control channel: what this peer can do in this session
         self.send("control", protocol.Capabilities(supported=tuple(self.features)))
         for feature in self.features.values():
             feature.start()
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
         self.ui.status(t("status.connecting_operator"))
-        negotiation = self._negotiation = Negotiation(
-            self.link, lambda sdp: signal.send(protocol.Offer(sdp=sdp))
+        self._negotiation = Negotiation(
+            self.link, lambda sdp: self._signal_send(protocol.Offer(sdp=sdp))
         )
-        sdp = await negotiation.offer()
+        sdp = await self._negotiation.offer()
         turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
         if turn and " typ relay " not in sdp:
             self.ui.notice(t("notice.no_relay"))
         self.start(self._connect_deadline())
         while True:
-            msg = await self._until_stopped(signal.recv())
+            current = self._signal
+            assert current is not None
+            msg = await self._until_stopped(current.recv())
             if self._stop.is_set():
-                await signal.send(protocol.Bye(reason=self._stop_reason))
+                await self._signal_send(protocol.Bye(reason=self._stop_reason))
+                if self._identity_changed:
+                    return self._finish(EXIT_FAILED, t("ended.identity_changed"))
                 if self._stop_reason == "peer_ended":
                     return self._finish(EXIT_OK, t("ended.by_you"))
                 return self._finish(EXIT_FAILED, t("ended.connection_failed"))
             if msg is None:
-                return self._finish(EXIT_FAILED, t("ended.server_closed"))
+                if self._resume is None:
+                    return self._finish(EXIT_FAILED, t("ended.server_closed"))
+                ended = await self._resume_signaling()
+                if ended is not None:
+                    return ended
+                continue
             if isinstance(msg, protocol.Answer):
-                code = await negotiation.answer(msg.sdp)
-                if code is None:
-                    self.refused["answer"] += 1
-                elif not self._verified:
-                    self._verified = True
-                    self.ui.verification(code)
+                await self._answered(msg.sdp)
             elif isinstance(msg, protocol.Candidate):
-                await self.link.add_candidate(msg)
+                if self.link is not None:
+                    await self.link.add_candidate(msg)
+            elif isinstance(msg, protocol.Interrupted):
+                self._operator_away(msg.resume_within)
+            elif isinstance(msg, protocol.Resumed):
+                self._both_back(msg.ice_servers)
             elif isinstance(msg, protocol.Bye):
                 status = EXIT_FAILED if msg.reason == "connection_failed" else EXIT_OK
                 return self._finish(status, _bye_words(msg.reason))
             elif isinstance(msg, protocol.Error):
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
+
+    async def _answered(self, sdp: str) -> None:
+        negotiation = self._negotiation
+        if negotiation is None:
+            return
+        code = await negotiation.answer(sdp)
+        if code is None:
+            self.refused["answer"] += 1
+        elif self._first_code is None:
+            self._first_code = code
+            self._verified = True
+            self.ui.verification(code)
+        elif code != self._first_code:
+            # the certificates are kept across a reconnect: another code is another party
+            logger.warning("session: the operator's side came back with another certificate")
+            self._identity_changed = True
+            self._end_consent()
+            self._stop_reason = "peer_ended"
+            self._stop.set()
+
+    # ------------------------------------------------------------------ reconnecting
+
+    def _operator_away(self, seconds: int) -> None:
+        """The server says the operator's socket is lost; it waits ``seconds`` for them."""
+        self._away = True
+        self.ui.status(t("status.operator_away", operator=self.operator, seconds=seconds))
+
+    def _both_back(self, ice_servers: tuple[protocol.IceServer, ...]) -> None:
+        """Both sides are back with the server: a fresh connection, whatever the old one does."""
+        self._away = False
+        self._ice_servers = ice_servers
+        self._lose()
+        self.start(self._fresh_link())
+
+    def _lose(self) -> None:
+        """The connection is lost (or about to be replaced): reconnect until the deadline."""
+        if self._resume is None or self._stop.is_set():
+            return
+        if self._lost_until is None:
+            self._lost_until = time.monotonic() + self._resume[2]
+            self._connected = False
+            for feature in self.features.values():
+                feature.link_lost()
+            self.ui.status(t("status.reconnecting", seconds=self._resume[2]))
+            self.start(self._watch_recovery())
+
+    async def _watch_recovery(self) -> None:
+        """Until connected again: a fresh connection now and then while the server is
+        reachable and the operator there; past the deadline, the end."""
+        while not self._stop.is_set() and self._lost_until is not None:
+            if time.monotonic() >= self._lost_until:
+                logger.info("session: not reconnected in time")
+                self._end_consent()
+                self._stop_reason = "connection_failed"
+                self._stop.set()
+                return
+            signal = self._signal
+            ready = signal is not None and not signal.closed and not self._away
+            if ready and time.monotonic() - self._relinked_at >= RELINK_EVERY:
+                await self._fresh_link()
+            await asyncio.sleep(0.5)
+
+    async def _fresh_link(self) -> None:
+        """Replace the connection: same certificate, same tracks, channels anew, and what the
+        operator must know said again on them; the offer goes out marked fresh."""
+        async with self._relink_lock:
+            if self._stop.is_set():
+                return
+            self._relinked_at = time.monotonic()
+            old = self.link
+            if old is not None:
+                old.detach_tracks()  # closing the old connection must not stop the capture
+            for feature in self.features.values():
+                feature.link_lost()
+            link = self.link = self._make_link()
+            first = True
+
+            async def send_offer(sdp: str) -> None:
+                nonlocal first
+                fresh, first = first, False
+                await self._signal_send(protocol.Offer(sdp=sdp, fresh=fresh or None))
+
+            self._negotiation = Negotiation(link, send_offer)
+            self.send("control", protocol.Capabilities(supported=tuple(self.features)))
+            self.send("control", protocol.ConsentState(granted=self.consent.granted))
+            for feature in self.features.values():
+                feature.relinked()
+            if old is not None:
+                await old.close()
+            logger.info("session: offering a fresh connection")
+            await self._negotiation.offer()
+
+    async def _resume_signaling(self) -> Outcome | None:
+        """The signaling socket is gone: a new one, ``resume`` on it, until the deadline.
+        ``None`` when back (reading goes on), else how the session ended."""
+        assert self._resume is not None
+        session_id, secret, within = self._resume
+        deadline = time.monotonic() + within
+        if self._lost_until is not None:
+            deadline = min(deadline, self._lost_until)
+        self.ui.status(t("status.reconnecting", seconds=within))
+        old, self._signal = self._signal, None
+        if old is not None:
+            await old.close()
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            signal = SignalClient(self.settings.ws_url)
+            try:
+                await signal.connect()
+                reply = await asyncio.wait_for(signal.resume(session_id, secret), 10)
+            except SessionRefused as exc:
+                await signal.close()
+                self._end_consent()
+                if exc.reason == "resume_refused":
+                    return self._finish(EXIT_FAILED, t("ended.connection_lost"))
+                return self._finish(EXIT_FAILED, _bye_words(exc.reason))
+            except (ServerUnreachable, CodeRefused, TimeoutError) as exc:
+                await signal.close()
+                logger.info("signaling: not back yet (%s)", exc)
+                await self._until_stopped(asyncio.sleep(2.0))
+                continue
+            self._signal = signal
+            logger.info("signaling: back in the session")
+            if isinstance(reply, protocol.Resumed):
+                self._both_back(reply.ice_servers)
+            else:
+                self._operator_away(reply.resume_within)
+            return None
+        if self._stop.is_set():  # the customer disconnected meanwhile
+            return self._finish(EXIT_OK, t("ended.by_you"))
+        self._end_consent()
+        return self._finish(EXIT_FAILED, t("ended.connection_lost"))
 
     async def _until_stopped(self, coro: Any) -> Any:
         """``coro``'s result, or ``None`` if the customer disconnects first."""
@@ -447,10 +625,15 @@ class PeerSession:
     def _connection_state(self, state: str) -> None:
         if state == "connected":
             self._connected = True
-            self.ui.status(t("status.connected"))
+            again = self._lost_until is not None
+            self._lost_until = None
+            self.ui.status(t("status.connected_again") if again else t("status.connected"))
         elif state in ("disconnected", "failed", "closed"):
             for feature in self.features.values():
                 feature.link_lost()
+        if state == "failed" and self._resume is not None and self._first_code is not None:
+            self._lose()  # connected once: try to get it back instead of ending
+            return
         if state == "failed":
             self.ui.status(t("status.connection_failed"))
             self._end_consent()

@@ -3,6 +3,8 @@
     hello -> welcome -> join{code, host, user, os} -> join_pending -> paired
     -> offer -> answer / candidate ... -> bye
 
+    after a lost socket, on a new one:  hello -> welcome -> resume -> interrupted | resumed
+
 Errors (all ``PeerError``)::
 
     PeerError(Exception)
@@ -141,6 +143,27 @@ class SignalClient:
                 logger.warning("signaling: server error %s: %s", msg.code, msg.message)
             else:
                 logger.debug("signaling: ignored %s while waiting", _kind(msg))
+
+    async def resume(self, session_id: str, token: str) -> protocol.Interrupted | protocol.Resumed:
+        """Take our place again in a paired session after a lost socket; ``Resumed`` when the
+        operator is there too, ``Interrupted`` while they are away. ``SessionRefused`` if the
+        session is over."""
+        await self.send(protocol.Resume(session_id=session_id, token=token))
+        while True:
+            msg = await self.recv()
+            if isinstance(msg, protocol.Interrupted | protocol.Resumed):
+                return msg
+            if isinstance(msg, protocol.Error):
+                raise SessionRefused("resume_refused")  # the session is over: too late
+            if isinstance(msg, protocol.Bye):
+                raise SessionRefused(msg.reason)
+            if msg is None:
+                raise ServerUnreachable("closed")
+            logger.debug("signaling: ignored %s while resuming", _kind(msg))
+
+    @property
+    def closed(self) -> bool:
+        return self._ws is None or self._ws.closed
 
     async def send(self, msg: Any) -> None:
         if self._ws is None or self._ws.closed:

@@ -333,6 +333,11 @@ class View:
             height=self.picture[1],
         )
 
+    def tell_again(self) -> None:
+        """Send the current ``view_state`` again (a fresh connection has new channels)."""
+        if self.active and self.picture != (0, 0):
+            self.send(self.view_state())
+
     def _tell(self) -> None:
         if not self.active or self.picture == (0, 0):
             return

@@ -253,9 +253,10 @@ class Pairing:
             if s is not None and s.state is State.WAITING:
                 s.shown = c.shown
 
-    def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
+    def disconnect(self, conn: ConnId, now: float, *, resumable: bool = True) -> list[Effect]:
         """A socket is gone. Before pairing its session ends and the partner is told at once;
-        a paired session waits ``resume_within`` for the member to come back."""
+        a paired session waits ``resume_within`` for the member to come back, unless the
+        socket was closed for breaking the rules (``resumable`` false)."""
         c = self._conns.pop(conn, None)
         if c is None or c.session_id is None:
             return []
@@ -263,7 +264,8 @@ class Pairing:
         if s is None:
             return []
         reason = "operator_left" if c.role == "operator" else "peer_left"
-        if s.state not in (State.PAIRED, State.INTERRUPTED) or self._resume_within <= 0:
+        paired = s.state in (State.PAIRED, State.INTERRUPTED)
+        if not paired or not resumable or self._resume_within <= 0:
             return self._end(s, reason, now)
         self._detach(s, c.role)
         if s.operator_conn is None and s.peer_conn is None:

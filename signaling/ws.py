@@ -90,6 +90,7 @@ async def _serve(
     state.pairing.connect(conn, role, name, shown)
     logger.info("%s socket %d: new -> open", role, conn)
     bad = 0
+    broke_rules = False
     try:
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
@@ -98,11 +99,15 @@ async def _serve(
                 await _send(ws, protocol.Error(code="bad_json", message="send text frames only"))
                 ok = False
             else:  # ERROR: too large, or a broken connection; aiohttp has closed it
-                logger.info("%s socket %d: %s", role, conn, ws.exception())
+                exc = ws.exception()
+                logger.info("%s socket %d: %s", role, conn, exc)
+                too_big = getattr(exc, "code", None) == WSCloseCode.MESSAGE_TOO_BIG
+                broke_rules = broke_rules or too_big
                 break
             if not ok:
                 bad += 1
                 if bad >= settings.max_bad_frames:
+                    broke_rules = True
                     await ws.close(
                         code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad frames"
                     )
@@ -110,7 +115,9 @@ async def _serve(
     finally:
         state.sockets.pop(conn, None)
         state.logins_of.pop(conn, None)
-        effects = state.pairing.disconnect(conn, state.clock())
+        # closed for breaking the rules (bad frames, too big, logged out): no coming back
+        resumable = not broke_rules and ws.close_code != WSCloseCode.POLICY_VIOLATION
+        effects = state.pairing.disconnect(conn, state.clock(), resumable=resumable)
         state.wakeup.set()  # a paired session may now wait for its member: a new deadline
         logger.info("%s socket %d: open -> closed (%s)", role, conn, ws.close_code)
         await run_effects(state, effects)

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCCertificate, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from loopback_ice import LOOPBACK, candidate_addresses, loopback_only
 from sigclient import Endpoint, SigClient, add_operator, server_settings
@@ -132,20 +132,29 @@ async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
 
 class LoopbackOperator:
     """The operator's console, played by aiortc: accepts the customer, answers every offer
-    (renegotiations too), adopts channels by the table and records what arrives on each."""
+    (renegotiations too; a fresh offer with a new connection, as the console does, with the
+    same certificate), adopts channels by the table and records what arrives on each."""
 
     def __init__(self, sig: SigClient) -> None:
         self.sig = sig
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.certificate = RTCCertificate.generateCertificate()
         self.channels: dict[str, Any] = {}
         self.received: dict[str, list[Any]] = {c.label: [] for c in p.CHANNELS}
         self.tracks: list[MediaStreamTrack] = []
         self.offers: list[str] = []
         self.answers: list[str] = []
+        self.signals: list[Any] = []  # interrupted, resumed: what the server said meanwhile
         self.bye: str | None = None
         self._answering: asyncio.Task[None] | None = None
-        self.pc.on("datachannel", self._channel)
-        self.pc.on("track", self.tracks.append)
+        self.old_pcs: list[RTCPeerConnection] = []
+        self.pc = self._new_pc()
+
+    def _new_pc(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc._RTCPeerConnection__certificates = [self.certificate]  # type: ignore[attr-defined]
+        pc.on("datachannel", self._channel)
+        pc.on("track", self.tracks.append)
+        return pc
 
     def _channel(self, channel: Any) -> None:
         spec = p.CHANNEL_BY_LABEL[channel.label]
@@ -164,6 +173,11 @@ class LoopbackOperator:
     def track(self) -> MediaStreamTrack | None:
         """The first video track received (the customer's screen), once there is one."""
         return next((t for t in self.tracks if t.kind == "video"), None)
+
+    @property
+    def latest_track(self) -> MediaStreamTrack | None:
+        """The video track of the newest connection (after a reconnect, the fresh one's)."""
+        return next((t for t in reversed(self.tracks) if t.kind == "video"), None)
 
     def states(self) -> list[tuple[str, ...]]:
         return [m.granted for m in self.control if isinstance(m, p.ConsentState)]
@@ -197,6 +211,10 @@ class LoopbackOperator:
         self._answering = asyncio.ensure_future(self._answer_later_offers())
 
     async def _answer(self, offer: p.Offer) -> None:
+        if offer.fresh and self.offers:
+            self.old_pcs.append(self.pc)
+            await self.pc.close()
+            self.pc = self._new_pc()
         self.offers.append(offer.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -211,6 +229,8 @@ class LoopbackOperator:
                 return
             if isinstance(msg, p.Offer):
                 await self._answer(msg)
+            elif isinstance(msg, p.Interrupted | p.Resumed):
+                self.signals.append(msg)
             elif isinstance(msg, p.Bye):
                 self.bye = msg.reason
                 return

@@ -71,6 +71,10 @@ class ViewFeature(Feature):
             else:
                 self.host.ask_whole_screen()
 
+    def relinked(self) -> None:
+        if self.allowed:
+            self.view.tell_again()
+
     def offer_window_choice(self) -> None:
         try:
             windows = self.view.windows()
