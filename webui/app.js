@@ -11,6 +11,8 @@
  *                   the session as one value (`session.js`'s `reduce`)
  *   sessionview.js  status, code and countdown, join request, customer, verification code
  *   live.js         once paired: the peer connection, consent, the capability panels, the stage
+ *   reconnect.js    after a short drop: reconnect, resume, a fresh connection, or give up
+ *                   (`reconnector.js` carries it out: timers, #status)
  *   media.js        picture, sound, quality strip, full screen
  *   consentview.js  "Customer allows", and the consent every capability panel reads
  *   language.js     the language switch; every word is the catalogue's (`i18n.js`, `i18n/`)
@@ -33,7 +35,7 @@ import { byId, logLine } from "./ui.js";
 let started = false;
 
 /** Phases in which a session is under way (`session.js`). */
-const UNDER_WAY = new Set(["creating", "waiting", "joined", "connecting", "connected"]);
+const UNDER_WAY = new Set(["creating", "waiting", "joined", "connecting", "connected", "reconnecting"]);
 
 /** Wire the console to the page and find out whether the operator is logged in. */
 export function start() {

@@ -14,6 +14,7 @@
  *   consent.start("screen");             // paired: screen viewing is being asked
  *   consent.receive("control", msg);     // false: not one of CONSENT_RECEIVES
  *   consent.update(offers);              // show what applies now
+ *   consent.relink();                    // a fresh connection: nothing allowed until the peer says
  *   consent.reset();                     // the session is over: nothing allowed any more
  */
 
@@ -69,6 +70,14 @@ export class ConsentPanel {
     this.live = true;
     show(this.el.panel, true);
     this.update(() => false);
+  }
+
+  /**
+   * A fresh connection replaces a lost one: what the customer allows is learnt anew from the
+   * peer's next `consent_state` (nothing is allowed meanwhile); the panel stays.
+   */
+  relink() {
+    this.consent.reset();
   }
 
   /** The session is over (or never began): nothing allowed, nothing shown. */

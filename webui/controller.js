@@ -9,6 +9,12 @@
  *
  *     idle -> waiting -> joined -> connecting -> connected -> ended
  *               (code)   (accept?)  (paired)     (ICE/DTLS up)
+ *     connecting, connected -> reconnecting (a drop) -> connected (a fresh connection is up)
+ *
+ * A paired session outlives a short drop (of this socket, the customer's, or the media path):
+ * `reconnect.js` decides what to do — open a new socket and `resume`, wait for the customer,
+ * replace the connection by the peer's fresh one, or give up — and `reconnector.js` carries
+ * that out, through this module for the socket and the end of the session.
  */
 
 import { formatCountdown } from "./format.js";
@@ -16,6 +22,7 @@ import { formatCountdown } from "./format.js";
 import { byeMsg, errorMsg, msg as words, t } from "./i18n.js";
 import { LiveSession } from "./live.js";
 import { BYE_REASONS } from "./protocol.js";
+import { Reconnector } from "./reconnector.js";
 import { INITIAL, endedMsg, reduce } from "./session.js";
 import { SessionView } from "./sessionview.js";
 import { Signaling, socketUrl } from "./signaling.js";
@@ -57,6 +64,10 @@ export class SessionController {
     });
     /** The connection to the customer, consent and the capability panels. */
     this.live = new LiveSession(this, log);
+    /** Getting the session back after a drop. */
+    this.reconnector = new Reconnector(this);
+    /** The last socket was refused before the upgrade (the login may have expired). */
+    this.refused = false;
   }
 
   /**
@@ -90,6 +101,9 @@ export class SessionController {
     signaling.onmessage = (msg) => {
       if (this.signaling === signaling) this.handle(msg);
     };
+    signaling.onopen = () => {
+      if (this.signaling === signaling) this.reconnector.on({ type: "socket_open" });
+    };
     signaling.onprotocolerror = (err) => this.log(t("log.signaling.bad_frame", { code: err.code, error: err.message }), "error");
     signaling.onclose = (event) => {
       if (this.signaling !== signaling) return;
@@ -121,6 +135,8 @@ export class SessionController {
       case "offer": return this.onOffer(msg);
       case "candidate": return this.onCandidate(msg);
       case "bye": return this.onBye(msg);
+      case "interrupted": return this.onInterrupted(msg);
+      case "resumed": return this.onResumed(msg);
       case "error": return this.onError(msg);
       default:
         this.log(t("log.signaling.unexpected", { type: String(msg.type) }), "error");
@@ -174,13 +190,19 @@ export class SessionController {
     this.setPhase({ type: "paired", mode: msg.mode, user: msg.user, host: msg.host, operator: msg.operator },
       words("status.connecting_customer"));
     this.log(t("log.session.paired", { user: String(msg.user), host: String(msg.host), count: String(msg.ice_servers.length) }));
+    this.reconnector.on({
+      type: "paired", sessionId: msg.session_id, token: msg.resume ?? null, within: msg.resume_within ?? null,
+      iceServers: msg.ice_servers,
+    });
     this.live.connect(msg);
   }
 
   /** @param {Message} msg */
   onOffer(msg) {
-    const link = this.live.link;
-    if (!link) return this.log(t("log.session.offer_before_pairing"), "error");
+    if (!this.live.link) return this.log(t("log.session.offer_before_pairing"), "error");
+    // a fresh offer: a new connection replaces the lost one (`replace`); any other renegotiates
+    this.reconnector.on({ type: "offer", fresh: msg.fresh === true });
+    const link = /** @type {import("./rtc.js").PeerLink} */ (this.live.link);
     this.log(t("log.session.offer_received"));
     link.acceptOffer(msg.sdp).catch((err) => {
       this.log(t("log.session.offer_failed", { error: String(err.message) }), "error");
@@ -202,8 +224,31 @@ export class SessionController {
     this.endSession(msg.reason);
   }
 
+  /**
+   * The customer's signaling connection is lost; the server keeps the session for a while.
+   * @param {Message} msg
+   */
+  onInterrupted(msg) {
+    this.log(t("log.reconnect.interrupted", { seconds: String(msg.resume_within) }), "error");
+    this.reconnector.on({ type: "interrupted", within: msg.resume_within });
+  }
+
+  /**
+   * Both sides are connected to the server again: the peer offers a fresh connection next.
+   * @param {Message} msg
+   */
+  onResumed(msg) {
+    this.log(t("log.reconnect.resumed", { count: String(msg.ice_servers.length) }));
+    this.reconnector.on({ type: "resumed", iceServers: msg.ice_servers });
+  }
+
   /** @param {Message} msg */
   onError(msg) {
+    if (this.reconnector.stage === "resuming") {
+      // the answer to `resume`: the session is gone
+      this.log(t("log.reconnect.refused", { code: String(msg.code), message: String(msg.message) }), "error");
+      return this.reconnector.on({ type: "refused", code: msg.code });
+    }
     const retry = msg.retry_after != null ? t("log.signaling.server_error_retry", { seconds: String(Math.ceil(msg.retry_after)) }) : "";
     this.log(t("log.signaling.server_error", { code: String(msg.code), message: String(msg.message), retry }), "error");
     // the console's own words for a code it knows; the server's for one it does not
@@ -227,6 +272,10 @@ export class SessionController {
   socketClosed(event) {
     const why = event.reason ? t("log.signaling.closed_reason", { reason: event.reason }) : "";
     this.log(t("log.signaling.closed", { code: String(event.code), why }), "error");
+    if (this.reconnector.resumable) {
+      this.refused = !event.wasOpen || event.code === 1008;
+      return this.reconnector.on({ type: "socket_closed" });
+    }
     const phase = this.session.phase;
     const live = ["waiting", "joined", "connecting", "connected", "creating"].includes(phase);
     if (live) this.endSession("operator_left", words("status.lost_reason"));
@@ -234,6 +283,52 @@ export class SessionController {
     this.view.detail(words("status.connection_lost"), "error");
     this.createWhenReady = false;
     if (!event.wasOpen || event.code === 1008) this.onrefused(); // perhaps the web session expired
+  }
+
+  // ----------------------------------------------------------------------- after a drop
+
+  /** A new signaling socket to get the session back (one still opening is given up). */
+  reopen() {
+    const stale = this.signaling;
+    this.signaling = null;
+    stale?.close();
+    this.connect();
+  }
+
+  /**
+   * The session could not be got back: end it, and say why.
+   * @param {string} reason a BYE_REASONS key
+   * @param {Msg | null} shown what #status says (null: the reason's words)
+   */
+  endLost(reason, shown) {
+    const turn = this.live.turn;
+    this.endSession(reason, undefined, shown ?? undefined);
+    if (reason === "connection_failed") {
+      this.view.detail(turn ? words("status.no_path_turn") : words("status.no_path"), "error");
+    } else if (!this.signaling) {
+      this.view.detail(words("status.connection_lost"), "error");
+      this.createWhenReady = false;
+      if (this.refused) this.onrefused(); // perhaps the web session expired
+    }
+  }
+
+  /**
+   * The current connection's state (`live.js`): true when a reconnect says where things stand
+   * (then the connection's own words are not shown).
+   * @param {RTCPeerConnectionState} connection
+   */
+  linkState(connection) {
+    this.reconnector.on({ type: "ice", state: connection });
+    const stage = this.reconnector.stage;
+    return stage !== "live" && stage !== "idle";
+  }
+
+  /**
+   * A connection's verification code, once computed (after its first answer).
+   * @param {string} code
+   */
+  verified(code) {
+    this.reconnector.on({ type: "verification", code });
   }
 
   // ----------------------------------------------------------------------- the operator's actions
@@ -300,17 +395,19 @@ export class SessionController {
    * Tear the session down and say why.
    * @param {string} reason a BYE_REASONS key (or another token from the server)
    * @param {Msg} [why] instead of the reason's words
+   * @param {Msg} [shown] what #status says, instead of "Ended: <why>"
    */
-  endSession(reason, why) {
+  endSession(reason, why, shown) {
     const before = this.session;
     this.clearSession();
-    this.setPhase({ type: "ended", reason }, endedMsg(before, reason, why ?? byeMsg(reason)));
+    this.setPhase({ type: "ended", reason }, shown ?? endedMsg(before, reason, why ?? byeMsg(reason)));
     if (!(reason in BYE_REASONS)) this.log(t("log.session.unknown_reason", { reason }), "error");
     this.onended(before.started);
   }
 
   /** Stop everything of the current session and take its picture, sound and details off the page. */
   clearSession() {
+    this.reconnector.forget();
     this.view.stopCountdown();
     this.live.clear();
     this.sessionId = null;

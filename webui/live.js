@@ -7,8 +7,15 @@
  * channel, `refresh` shows what applies. The session value and its phase stay the host's
  * (`controller.js`).
  *
+ * After a network drop (`reconnect.js` decides, `controller.js` says) the connection is held
+ * (`suspend`: nothing sent on it, input and the keyboard released, the view kept) until it is
+ * back (`restore`) or replaced by a fresh one (`relink`): the same certificate, new data
+ * channels, and what the customer allows, what is shared and so on learnt anew from the peer.
+ *
  *   const live = new LiveSession(host, log);
  *   live.connect(paired);    // a peer connection to the customer, every panel started
+ *   live.suspend();          // the connection is presumed lost: nothing more is sent on it
+ *   live.relink(servers);    // a fresh connection replaces it (the peer's `offer` with `fresh`)
  *   live.clear();            // the session is over: nothing more is sent
  *   live.forget();           // a new session, or log out: nothing kept (the chat neither)
  */
@@ -18,7 +25,7 @@ import { PANELS } from "./features.js";
 import { msg, onLanguageChange, routeMsg, t } from "./i18n.js";
 import { MediaView, connectedRoute } from "./media.js";
 import { Panels } from "./panels.js";
-import { PeerLink } from "./rtc.js";
+import { PeerLink, sessionCertificate } from "./rtc.js";
 import { offers, picture } from "./session.js";
 
 /**
@@ -31,8 +38,13 @@ import { offers, picture } from "./session.js";
  *   setPhase: (event: SessionEvent, words: import("./i18n.js").Msg) => void,
  *   send: (msg: Message) => boolean,
  *   view: import("./sessionview.js").SessionView,
+ *   linkState: (state: RTCPeerConnectionState) => boolean,
+ *   verified: (code: string) => void,
  * }} LiveHost
- *   the session controller: the session value, the signaling socket and the session card
+ *   the session controller: the session value, the signaling socket and the session card;
+ *   linkState: the connection's state, true when a reconnect owns the status line;
+ *   verified: the verification code of a connection, once computed
+ * @typedef {import("./rtc.js").WireIceServer} WireIceServer
  */
 
 export class LiveSession {
@@ -47,11 +59,15 @@ export class LiveSession {
     this.link = null;
     /** The session's ICE servers include a TURN relay. */
     this.turn = false;
+    /** One per session, for every connection of it (`sessionCertificate`). @type {Promise<RTCCertificate | null> | null} */
+    this.certificate = null;
+    /** The connection is presumed lost: the panels see its channels closed (`suspend`). */
+    this.suspended = false;
     this.media = new MediaView(log);
     this.consent = new ConsentPanel({
       log,
       send: (msg) => this.link?.sendControl(msg) ?? false,
-      isOpen: () => this.link?.control?.readyState === "open",
+      isOpen: () => !this.suspended && (this.link?.isOpen("control") ?? false),
       onsession: (event) => host.dispatch(event),
       onchange: () => this.refresh(),
     });
@@ -59,7 +75,7 @@ export class LiveSession {
       log,
       link: () => this.link,
       send: (label, msg) => this.link?.send(label, msg) ?? false,
-      isOpen: (label) => this.link?.channel(label)?.readyState === "open",
+      isOpen: (label) => !this.suspended && (this.link?.isOpen(label) ?? false),
       consent: this.consent.consent,
     });
     this.updatePicture();
@@ -94,20 +110,73 @@ export class LiveSession {
    * @param {Message} msg the `paired` message
    */
   connect(msg) {
-    this.turn = msg.ice_servers.some((/** @type {{urls: string[]}} */ server) => server.urls.some((url) => url.startsWith("turn")));
     this.link?.close();
-    this.link = new PeerLink(msg.ice_servers, {
-      send: (m) => void this.host.send(m),
-      onlog: this.log,
-      ontrack: (event) => this.onTrack(event),
-      ontrackstopped: (track) => this.media.stopped(track),
-      onmessage: (label, m) => this.receive(label, m),
-      onchannelchange: () => this.refresh(),
-      onstate: (state) => this.onConnectionState(state),
-      onquality: (q) => this.showQuality(q),
-    });
+    this.certificate = sessionCertificate(this.log); // before the first connection of the session
+    this.suspended = false;
+    this.link = this.#newLink(msg.ice_servers);
     this.consent.start(msg.mode);
     this.panels.start({ mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date() });
+    this.refresh();
+  }
+
+  /**
+   * A connection to the customer's peer with the session's certificate; what it reports counts
+   * only while it is the current one.
+   * @param {readonly WireIceServer[]} iceServers
+   */
+  #newLink(iceServers) {
+    this.turn = iceServers.some((server) => server.urls.some((url) => url.startsWith("turn")));
+    const current = () => this.link === link;
+    const link = new PeerLink(iceServers, {
+      send: (m) => void this.host.send(m),
+      onlog: this.log,
+      ontrack: (event) => current() && this.onTrack(event),
+      ontrackstopped: (track) => current() && this.media.stopped(track),
+      onmessage: (label, m) => current() && this.receive(label, m),
+      onchannelchange: () => current() && this.refresh(),
+      onstate: (state) => this.onConnectionState(link, state),
+      onquality: (q) => current() && this.showQuality(q),
+      onverification: (code) => current() && this.host.verified(code),
+    }, this.certificate);
+    return link;
+  }
+
+  /**
+   * The connection is presumed lost: input stops (keys held down are let go first, while that
+   * may still arrive), nothing more is sent on it; the picture and the panels stay.
+   */
+  suspend() {
+    if (this.suspended) return;
+    this.suspended = true;
+    this.refresh(); // the panels see closed channels: control lets go (release_all) and frees the keyboard
+    this.link?.hold(); // then nothing more goes out on it
+  }
+
+  /** The connection is back (the same one, or a fresh one that replaced it). */
+  restore() {
+    this.suspended = false;
+    this.link?.release();
+    this.refresh();
+  }
+
+  /**
+   * A fresh connection replaces the lost one (the peer's `offer` with `fresh`): the old one is
+   * closed, and what came on it (consent, what is shared, the picture) is learnt anew from the
+   * peer on the new channels. The chat and clipboard keep what they show.
+   * @param {readonly WireIceServer[]} iceServers
+   */
+  relink(iceServers) {
+    const old = this.link;
+    this.link = null;
+    old?.close();
+    this.route = null;
+    this.media.clear();
+    this.showQuality(null);
+    this.consent.relink();
+    this.host.dispatch({ type: "relink" });
+    this.panels.relink();
+    this.link = this.#newLink(iceServers);
+    this.suspended = false; // the new channels speak for themselves
     this.refresh();
   }
 
@@ -136,14 +205,17 @@ export class LiveSession {
     this.updatePicture();
   }
 
-  /** @param {RTCPeerConnectionState} connection */
-  onConnectionState(connection) {
-    const link = this.link;
+  /**
+   * @param {PeerLink} link
+   * @param {RTCPeerConnectionState} connection
+   */
+  onConnectionState(link, connection) {
     const host = this.host;
-    if (!link) return;
+    if (this.link !== link) return;
+    if (host.linkState(connection)) return; // a reconnect says where things stand
     if (connection === "connected") {
       void connectedRoute(link).then((route) => {
-        if (this.link !== link) return;
+        if (this.link !== link || link.held) return; // replaced, or lost again meanwhile
         this.route = route;
         host.setPhase({ type: "connected" }, route ? msg("status.connected_route", { route: routeMsg(route) }) : msg("status.connected"));
         if (link.verification) {
@@ -175,6 +247,8 @@ export class LiveSession {
     this.panels.end(); // before the link closes: nothing more is sent on it; the chat keeps its transcript
     this.link?.close();
     this.link = null;
+    this.certificate = null;
+    this.suspended = false;
     this.media.clear();
     this.host.dispatch({ type: "track_ended", kind: "video" });
     this.updatePicture();

@@ -15,6 +15,7 @@
  *   panels.start(facts);               // paired: a fresh session
  *   panels.route("control", msg);      // false when no panel handles msg
  *   panels.update(session);            // capabilities, consent or a data channel changed
+ *   panels.relink();                   // a fresh connection replaced a lost one
  *   panels.end();                      // the session is over: nothing more is sent
  *   panels.reset();                    // a new session, or log out: nothing kept
  */
@@ -49,8 +50,11 @@ import { offers } from "./session.js";
  *   start?: (facts: SessionFacts) => void,
  *   receive?: (label: string, msg: Message) => void,
  *   end?: () => void,
+ *   relink?: () => void,
  * }} Panel
- *   start defaults to reset; end (the session is over, keep what is worth keeping) defaults to reset
+ *   start defaults to reset; end (the session is over, keep what is worth keeping) defaults to reset;
+ *   relink (a fresh connection replaced a lost one: forget what came on the old one, the peer
+ *   sends it again) defaults to nothing
  * @typedef {Readonly<{
  *   capability: string,
  *   receives: Readonly<Receives>,
@@ -176,6 +180,15 @@ export class Panels {
     if (!panel?.receive) return false;
     panel.receive(label, msg);
     return true;
+  }
+
+  /**
+   * A fresh connection replaced a lost one, in the same session: each panel forgets what the
+   * peer said on the old one and will say again on the new one (what is shared, ...); what the
+   * operator still uses (the chat's transcript, received clipboard text) stays.
+   */
+  relink() {
+    for (const panel of this.panels.values()) panel.relink?.();
   }
 
   /** The session is over: nothing more is sent; a panel may keep what the operator can still use. */

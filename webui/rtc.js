@@ -8,7 +8,12 @@
  *
  * The peer may offer again later (renegotiation: a track added or removed mid-session); every
  * offer is answered in turn, the verification code and statistics carry on, and new tracks
- * reach `ontrack`.
+ * reach `ontrack`. After a lost connection the peer offers a fresh one (`offer` with `fresh`):
+ * that is a new `PeerLink` (`live.js`), made with the session's certificate
+ * (`sessionCertificate`), so the verification code stays the same.
+ *
+ * The connection is made once the certificate is there: offers and candidates that come
+ * before wait for it. While the connection is presumed lost (`hold`) nothing is sent on it.
  *
  * Data channels are adopted by label (`channels.js`): messages arrive as
  * `onmessage(label, msg)`, go out with `send(label, msg)`. On a thin link a backlog of pointer
@@ -36,8 +41,26 @@ import { computeQuality } from "./stats.js";
  *   onchannelchange?: (label: string, state: string) => void,
  *   onstate: (state: RTCPeerConnectionState) => void,
  *   onquality: (quality: Quality) => void,
+ *   onverification?: (code: string) => void,
  * }} PeerLinkHandlers
+ *   onverification: the verification code, once computed after the first answer
  */
+
+/**
+ * The session's certificate: every connection of a session uses it (the customer's peer keeps
+ * its own too), so a fresh connection after a drop has the same verification code. Null when
+ * the browser cannot make one (then each connection has its own, and its own code).
+ * @param {(line: string, level?: "info" | "error") => void} log
+ * @returns {Promise<RTCCertificate | null>}
+ */
+export async function sessionCertificate(log) {
+  try {
+    return await RTCPeerConnection.generateCertificate(/** @type {EcKeyGenParams} */ ({ name: "ECDSA", namedCurve: "P-256" }));
+  } catch (err) {
+    log(t("log.rtc.no_certificate", { error: String(/** @type {Error} */ (err)?.message ?? err) }), "error");
+    return null;
+  }
+}
 
 /**
  * `paired.ice_servers` as `RTCConfiguration.iceServers`.
@@ -56,19 +79,24 @@ export function toIceServers(servers) {
 
 export class PeerLink {
   /**
-   * @param {WireIceServer[]} iceServers from `paired`
+   * @param {readonly WireIceServer[]} iceServers from `paired` (or `resumed`)
    * @param {PeerLinkHandlers} handlers
+   * @param {Promise<RTCCertificate | null> | null} [certificate] the session's (`sessionCertificate`)
    */
-  constructor(iceServers, handlers) {
+  constructor(iceServers, handlers, certificate = null) {
     this.handlers = handlers;
-    this.pc = new RTCPeerConnection({ iceServers: toIceServers(iceServers) });
+    /** Made once the certificate is there (`ready`). @type {RTCPeerConnection | null} */
+    this.pc = null;
     this.channels = new DataChannels({
       log: handlers.onlog,
       onmessage: (label, msg) => handlers.onmessage(label, msg),
       onchange: (label, state) => handlers.onchannelchange?.(label, state),
     });
-    /** Offers are answered one at a time, in the order they came. @type {Promise<void>} */
-    this.offers = Promise.resolve();
+    /** The connection is made. @type {Promise<void>} */
+    this.ready = Promise.resolve(certificate).then((cert) => this.#open(iceServers, cert));
+    this.ready.catch(() => {}); // a failure shows on the offer that waits for it
+    /** Offers are answered one at a time, in the order they came (the first once `ready`). @type {Promise<void>} */
+    this.offers = this.ready;
     this.offerCount = 0;
     /** @type {string | null} */
     this.verification = null;
@@ -77,10 +105,24 @@ export class PeerLink {
     /** Candidates that came before the offer. @type {RTCIceCandidateInit[]} */
     this.pending = [];
     this.closed = false;
+    /** The connection is presumed lost: nothing is sent on it (`hold`, `release`). */
+    this.held = false;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.statsTimer = null;
+  }
 
-    const pc = this.pc;
+  /**
+   * @param {readonly WireIceServer[]} iceServers
+   * @param {RTCCertificate | null} certificate
+   */
+  #open(iceServers, certificate) {
+    if (this.closed) return;
+    /** @type {RTCConfiguration} */
+    const config = { iceServers: toIceServers([...iceServers]) };
+    if (certificate) config.certificates = [certificate];
+    const pc = new RTCPeerConnection(config);
+    this.pc = pc;
+    const handlers = this.handlers;
     const log = handlers.onlog;
     pc.addEventListener("signalingstatechange", () => log(t("log.rtc.signaling_state", { state: pc.signalingState })));
     pc.addEventListener("iceconnectionstatechange", () => log(t("log.rtc.ice_connection_state", { state: pc.iceConnectionState })));
@@ -111,6 +153,24 @@ export class PeerLink {
     return /** @type {RTCDataChannel | null} */ (this.channels.channel("input"));
   }
 
+  /**
+   * Whether the data channel `label` is open, and the connection not held.
+   * @param {string} label
+   */
+  isOpen(label) {
+    return !this.held && this.channels.isOpen(label);
+  }
+
+  /** The connection is presumed lost: send nothing on it until `release` (candidates neither). */
+  hold() {
+    this.held = true;
+  }
+
+  /** The same connection is back. */
+  release() {
+    this.held = false;
+  }
+
   /** Data channels the peer opened with a label this console does not know (closed at once). */
   get unknownChannels() {
     return this.channels.unknown;
@@ -131,12 +191,13 @@ export class PeerLink {
    * @returns {boolean} false when the channel is not open
    */
   send(label, msg) {
+    if (this.held) return false;
     return this.channels.send(label, msg);
   }
 
   /** @param {RTCIceCandidate | null} candidate */
   #sendCandidate(candidate) {
-    if (this.closed) return;
+    if (this.closed || this.held) return;
     if (candidate === null || candidate.candidate === "") {
       this.handlers.send({ type: "candidate", candidate: "" }); // end of candidates
       return;
@@ -163,8 +224,8 @@ export class PeerLink {
 
   /** @param {string} sdp */
   async #answer(sdp) {
-    if (this.closed) return;
     const pc = this.pc;
+    if (this.closed || !pc) return;
     const first = this.offerCount++ === 0;
     if (!first) this.handlers.onlog(t("log.rtc.renegotiating", { n: String(this.offerCount) }));
     await pc.setRemoteDescription({ type: "offer", sdp });
@@ -184,6 +245,7 @@ export class PeerLink {
     if (this.verification === null) {
       try {
         this.verification = verificationCode(sdpFingerprint(local), sdpFingerprint(sdp));
+        this.handlers.onverification?.(this.verification);
       } catch (err) {
         this.handlers.onlog(t("log.rtc.no_verification", { error: String(/** @type {Error} */ (err).message) }), "error");
       }
@@ -203,15 +265,16 @@ export class PeerLink {
       sdpMLineIndex: msg.sdp_mline_index ?? null,
     };
     if (init.sdpMid == null && init.sdpMLineIndex == null) init.sdpMLineIndex = 0;
-    if (!this.pc.remoteDescription) this.pending.push(init);
+    if (!this.pc?.remoteDescription) this.pending.push(init);
     else await this.#add(init);
   }
 
   /** @param {RTCIceCandidateInit} init */
   async #add(init) {
+    const pc = /** @type {RTCPeerConnection} */ (this.pc); // there is a remote description
     try {
-      if (init.candidate === "") await this.pc.addIceCandidate();
-      else await this.pc.addIceCandidate(init);
+      if (init.candidate === "") await pc.addIceCandidate();
+      else await pc.addIceCandidate(init);
     } catch (err) {
       this.handlers.onlog(t("log.rtc.candidate_failed", { error: String(/** @type {Error} */ (err).message) }), "error");
     }
@@ -223,7 +286,7 @@ export class PeerLink {
    * @returns {boolean} false when the channel is not open
    */
   sendControl(msg) {
-    return this.channels.send("control", msg);
+    return this.send("control", msg);
   }
 
   /**
@@ -233,10 +296,10 @@ export class PeerLink {
    */
   sendInput(msg) {
     const input = this.input;
-    if (msg.type === "pointer_move" && input?.readyState === "open" && input.bufferedAmount > INPUT_BACKLOG_BYTES) {
+    if (msg.type === "pointer_move" && !this.held && input?.readyState === "open" && input.bufferedAmount > INPUT_BACKLOG_BYTES) {
       return true;
     }
-    return this.channels.send("input", msg);
+    return this.send("input", msg);
   }
 
   #startStats() {
@@ -246,7 +309,7 @@ export class PeerLink {
 
   /** Take one quality sample now (also used right when the connection comes up). */
   async sampleStats() {
-    if (this.closed) return this.quality;
+    if (this.closed || !this.pc) return this.quality;
     try {
       const report = await this.pc.getStats();
       /** @type {import("./stats.js").StatsEntry[]} */
@@ -266,7 +329,7 @@ export class PeerLink {
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
     this.channels.close();
-    this.pc.close();
+    this.pc?.close();
     this.handlers.onlog(t("log.rtc.closed"));
   }
 }

@@ -4,6 +4,13 @@
  *
  *     offline -> idle -> creating -> waiting -> joined -> connecting -> connected -> ended
  *                                    (code)    (accept?)  (paired)     (ICE/DTLS up)
+ *     connecting, connected -> reconnecting (a drop: `reconnect.js`) -> connected
+ *
+ * While `reconnecting` (`interrupted`) the session and its view stay as they were; a fresh
+ * connection that replaces the lost one (`relink`) forgets what the customer allowed and the
+ * picture, which the peer says again on it. What the peer supports stays until its next
+ * `capabilities` (the same peer program, the same session), so the panels do not vanish and
+ * come back meanwhile.
  *
  * Besides the phase it holds what the customer's peer said about this session: what it
  * `supported` (its `capabilities` message: the console offers only these) and what the
@@ -25,7 +32,7 @@ import { msg, t } from "./i18n.js";
 import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
 
 /**
- * @typedef {"offline" | "idle" | "creating" | "waiting" | "joined" | "connecting" | "connected" | "ended"} Phase
+ * @typedef {"offline" | "idle" | "creating" | "waiting" | "joined" | "connecting" | "connected" | "reconnecting" | "ended"} Phase
  * @typedef {Readonly<{
  *   phase: Phase,
  *   mode: string,
@@ -52,6 +59,8 @@ import { CAPABILITY_BY_NAME, capabilitiesOf } from "./protocol.js";
  *   | {type: "track_ended", kind: string}
  *   | {type: "connected"}
  *   | {type: "failed"}
+ *   | {type: "interrupted"}
+ *   | {type: "relink"}
  *   | {type: "ended", reason: string}} SessionEvent
  */
 
@@ -69,8 +78,8 @@ export const INITIAL = Object.freeze({
   reason: null,
 });
 
-/** Phases in which a peer connection exists (or is being made). */
-const LINKED = new Set(["connecting", "connected"]);
+/** Phases in which a peer connection exists (or is being made, or got back). */
+const LINKED = new Set(["connecting", "connected", "reconnecting"]);
 
 /**
  * The state after `event`. Events that do not fit the phase (say a `consent_state` after the
@@ -120,6 +129,12 @@ export function reduce(state, event) {
     case "failed":
       if (!LINKED.has(state.phase)) return state;
       return { ...state, phase: "connecting" };
+    case "interrupted":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, phase: "reconnecting" };
+    case "relink":
+      if (!LINKED.has(state.phase)) return state;
+      return { ...state, granted: null, shared: false };
     case "ended":
       return { ...state, phase: "ended", supported: null, granted: null, shared: false, reason: event.reason };
   }

@@ -8,6 +8,8 @@
  *   const view = new SessionView({create, cancel, accept, reject, end});
  *   view.phase("waiting", msg("status.waiting_for_code"));
  *   view.code("123456789", expiresAt, () => ...);   // shown with its countdown
+ *   view.reconnecting("customer_lost");             // #status[data-reconnect]; null when nothing is lost
+ *   view.verificationChanged();                      // the alert in the verification panel
  */
 
 import { formatCode, formatCountdown, secondsLeft } from "./format.js";
@@ -38,7 +40,7 @@ export function cardPanels(phase) {
     history: start,
     code: phase === "waiting",
     joinRequest: phase === "joined",
-    end: phase === "connecting" || phase === "connected",
+    end: phase === "connecting" || phase === "connected" || phase === "reconnecting",
   };
 }
 
@@ -69,6 +71,7 @@ export class SessionView {
       peerInfo: byId("peer-info"),
       verifyPanel: byId("verify-panel"),
       verificationCode: byId("verification-code"),
+      verifyChanged: byId("verify-changed"),
       endButton: /** @type {HTMLButtonElement} */ (byId("end-button")),
     };
     /** @type {ReturnType<typeof setInterval> | null} */
@@ -238,10 +241,31 @@ export class SessionView {
     show(this.el.peerPanel, text !== null);
   }
 
-  /** @param {string | null} code the verification code; null hides it */
+  /** @param {string | null} code the verification code; null hides it (and its alert) */
   verification(code) {
     if (code !== null) setText(this.el.verificationCode, code);
+    else show(this.el.verifyChanged, false);
     show(this.el.verifyPanel, code !== null);
+  }
+
+  /**
+   * The verification code is not the one the session started with (after a reconnect): say so
+   * until the session ends.
+   * @param {string} code the new code
+   */
+  verificationChanged(code) {
+    this.verification(code);
+    show(this.el.verifyChanged, true);
+  }
+
+  /**
+   * Where getting the session back stands, on #status as `data-reconnect` (for tests and
+   * styles); null when nothing is lost.
+   * @param {import("./reconnect.js").Stage | null} stage
+   */
+  reconnecting(stage) {
+    if (stage === null) delete this.el.status.dataset.reconnect;
+    else this.el.status.dataset.reconnect = stage;
   }
 
   /** A new session is being made (or the operator logs out): no code, no customer. */
@@ -252,6 +276,7 @@ export class SessionView {
     this.link = "";
     this.note(null);
     setText(this.el.verificationCode, "");
+    show(this.el.verifyChanged, false);
     show(this.el.verifyPanel, false);
     show(this.el.peerPanel, false);
   }

@@ -2,8 +2,9 @@
 /**
  * The operator's signaling WebSocket (`/ws/operator`, same origin).
  *
- * Messages in and out are checked against the wire protocol. There is no reconnect: the
- * server ends the session when this socket drops, so the console shows that instead.
+ * Messages in and out are checked against the wire protocol. One object is one socket: it says
+ * `hello` as it opens, then `onopen` runs. Reconnecting after a drop (a new `Signaling`, then
+ * `resume`) is the controller's, decided by `reconnect.js`.
  */
 
 import { PROTOCOL_VERSION, ProtocolError, parse, serialize } from "./protocol.js";
@@ -32,11 +33,14 @@ export class Signaling {
     this.onprotocolerror = () => {};
     /** @type {(event: {code: number, reason: string, wasOpen: boolean}) => void} */
     this.onclose = () => {};
+    /** The socket is open and `hello` sent. @type {() => void} */
+    this.onopen = () => {};
     this.ws = new WebSocket(url);
     this.wasOpen = false;
     this.ws.addEventListener("open", () => {
       this.wasOpen = true;
       this.send({ type: "hello", role: "operator", protocol: PROTOCOL_VERSION, agent: AGENT });
+      this.onopen();
     });
     this.ws.addEventListener("message", (event) => this.#receive(event.data));
     this.ws.addEventListener("close", (event) => {

@@ -225,6 +225,7 @@ export const VIEW_PANEL = definePanel({
     );
     return {
       reset: () => views.reset(),
+      relink: () => views.reset(), // the peer sends its view_state again on the new channel
       update: (now) => {
         views.live = now.offered;
         views.update();

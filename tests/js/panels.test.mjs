@@ -137,3 +137,17 @@ test("a panel is offered its capability only while live and only if the peer ann
     ["view", "update", false, null], ["control", "update", false, null], ["chat", "update", false, null],
   ]);
 });
+
+test("a fresh connection: only panels that forget something are told; none is reset or ended", () => {
+  const calls = [];
+  const specs = [
+    definePanel({ capability: "view", create: () => ({ ...recorder(calls, "view"), relink: () => calls.push(["view", "relink"]) }) }),
+    definePanel({ capability: "chat", create: () => recorder(calls, "chat", { withStart: true, withEnd: true }) }),
+  ];
+  const panels = new Panels(specs, { log: () => {}, link: () => null, send: () => false, isOpen: () => false, consent: null });
+  panels.start(FACTS);
+  calls.length = 0;
+  panels.relink();
+  assert.deepEqual(calls, [["view", "relink"]]);
+  assert.equal(panels.live, true);
+});

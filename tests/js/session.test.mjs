@@ -200,3 +200,32 @@ test("the recent sessions show with the start panel, never beside a session unde
     assert.equal(cardPanels(phase).history, false, phase);
   }
 });
+
+test("a drop: reconnecting keeps the session; a fresh connection forgets consent and picture, not what the peer supports", () => {
+  const live = run(PAIRED, { type: "capabilities", supported: ["view", "control", "chat"] },
+    { type: "consent_state", granted: ["view", "control"] }, { type: "track", kind: "video" }, { type: "connected" });
+  const lost = reduce(live, { type: "interrupted" });
+  assert.equal(lost.phase, "reconnecting");
+  assert.deepEqual(lost.granted, ["view", "control"]);
+  assert.equal(lost.shared, true);
+  assert.equal(offers(lost, "control"), true, "the panels stay");
+  const fresh = reduce(lost, { type: "relink" });
+  assert.equal(fresh.phase, "reconnecting");
+  assert.equal(reduce(live, { type: "relink" }).phase, "connected", "the phase is interrupted's to change");
+  assert.equal(fresh.granted, null, "consent is the peer's to say again");
+  assert.equal(fresh.shared, false, "the picture comes with the new connection");
+  assert.equal(allows(fresh, "control"), false);
+  assert.deepEqual(fresh.supported, ["view", "control", "chat"]);
+  const back = reduce(reduce(fresh, { type: "consent_state", granted: ["view"] }), { type: "connected" });
+  assert.equal(back.phase, "connected");
+  assert.deepEqual(back.granted, ["view"]);
+  // not before pairing, not after the end
+  const waiting = run({ type: "ready" }, { type: "created", mode: "screen" });
+  assert.equal(reduce(waiting, { type: "interrupted" }), waiting);
+  const ended = reduce(live, { type: "ended", reason: "peer_left" });
+  assert.equal(reduce(ended, { type: "relink" }), ended);
+});
+
+test("while reconnecting, End session stays and no new session can be started", () => {
+  assert.deepEqual(cardPanels("reconnecting"), { start: false, history: false, code: false, joinRequest: false, end: true });
+});
