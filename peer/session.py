@@ -454,8 +454,11 @@ class PeerSession:
     # ------------------------------------------------------------------ reconnecting
 
     def _operator_away(self, seconds: int) -> None:
-        """The server says the operator's socket is lost; it waits ``seconds`` for them."""
+        """The server says the operator's socket is lost; it waits ``seconds`` for them.
+        Nobody is there to let go of what they hold: every key and button goes up now."""
         self._away = True
+        for feature in self.features.values():
+            feature.link_lost()
         self.ui.status(t("status.operator_away", operator=self.operator, seconds=seconds))
 
     def _both_back(self, ice_servers: tuple[protocol.IceServer, ...]) -> None:

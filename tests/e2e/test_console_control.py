@@ -297,7 +297,8 @@ def test_one_application_view_and_its_mapping(
             # the console cannot undo it: it says who can, inside the stage
             note = page.locator("#view-note")
             expect(note).to_have_text(
-                "Only the customer can share the whole screen again, from their SupportLink window."
+                "Only the customer can share the whole screen again: ask them with the button, "
+                "or they use their SupportLink window."
             )
             stage = page.locator(".stage").bounding_box()
             box = note.bounding_box()

@@ -121,7 +121,12 @@ def _begin(console: Console, customer: NetNS, procs: Procs, screen: Screen) -> P
 
 
 def test_a_short_drop_comes_back_without_a_new_code(
-    console: Console, customer: NetNS, routed_procs: Procs, screen: Screen, link: Link
+    console: Console,
+    customer: NetNS,
+    routed_procs: Procs,
+    screen: Screen,
+    link: Link,
+    tmp_path: Path,
 ) -> None:
     page = console.page
     peer = _begin(console, customer, routed_procs, screen)
@@ -131,12 +136,15 @@ def test_a_short_drop_comes_back_without_a_new_code(
     link.cut()
     try:
         console.wait_status("customer's connection was lost", timeout=15)
+        page.screenshot(path=str(tmp_path / "reconnect-waiting.png"))  # to look at
         time.sleep(6)
     finally:
         link.heal()
+    healed = time.monotonic()
 
     console.wait_status(r"^Connected \(direct\)$", timeout=45)
     peer.wait_for_line(r"^status: connected again$", timeout=30)
+    print(f"connected again {time.monotonic() - healed:.1f} s after the network came back")
     # the customer's screen again, the same code to compare, the same consent
     console.wait_for_blocks(screen.blocks, (screen.width, screen.height), timeout=20)
     assert console.verification_code() == code
