@@ -112,7 +112,9 @@ export function start() {
     login.show(msg("login.expired"));
   }
 
-  window.addEventListener("pagehide", () => session.signaling?.close());
+  // Closing or leaving the page ends the session on purpose (a bye), so the customer is told at
+  // once instead of waiting for a reconnect that cannot come (the page's secret goes with it).
+  window.addEventListener("pagehide", () => session.leave());
 
   api.me().then(
     (who) => {

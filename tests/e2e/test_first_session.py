@@ -83,3 +83,13 @@ def test_logging_out_ends_the_session_and_clears_the_picture(
     expect(page.get_by_role("button", name="New session")).to_be_visible(timeout=15_000)
     assert page.evaluate("() => document.querySelector('#remote-video').srcObject") is None
     assert console.sample([(0.5, 0.5)]) is None
+
+
+def test_closing_the_console_tab_ends_the_session_at_once(
+    console: Console, start_peer: StartPeer
+) -> None:
+    # a drop would be waited out (--resume-within); a tab the operator closes is an end
+    peer = console.connect(start_peer, allow=("view",))
+    console.page.close()
+    peer.wait_for_line(r"^ended: the operator ended the session$", timeout=10)
+    assert peer.wait_exit(10) == 0, peer.output()
