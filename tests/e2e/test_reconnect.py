@@ -136,6 +136,7 @@ def test_a_short_drop_comes_back_without_a_new_code(
     link.cut()
     try:
         console.wait_status("customer's connection was lost", timeout=15)
+        expect(page.locator("#video-paused")).to_be_visible()  # the last picture is not live
         page.screenshot(path=str(tmp_path / "reconnect-waiting.png"))  # to look at
         time.sleep(6)
     finally:
@@ -148,6 +149,7 @@ def test_a_short_drop_comes_back_without_a_new_code(
     # the customer's screen again, the same code to compare, the same consent
     console.wait_for_blocks(screen.blocks, (screen.width, screen.height), timeout=20)
     assert console.verification_code() == code
+    expect(page.locator("#video-paused")).to_be_hidden()
     expect(page.locator("#verify-changed")).to_be_hidden()
     expect(page.locator("#consent")).to_have_text(allowed, timeout=10_000)
     assert peer.returncode is None, peer.output()

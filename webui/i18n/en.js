@@ -182,6 +182,7 @@ export default Object.freeze({
   "view.whole_asked": "Asked the customer to share the whole screen again…",
   "view.ask_whole": "Ask for the whole screen",
   "picture.none": "No picture",
+  "picture.paused": "The picture is paused until the connection is back…",
   "picture.call": "Voice call: no screen is shared",
   "picture.not_allowed": "Screen viewing is not allowed",
   "picture.asked": "Waiting for the customer to allow screen viewing…",

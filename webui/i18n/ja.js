@@ -182,6 +182,7 @@ export default Object.freeze({
   "view.whole_asked": "画面全体の共有に戻すようお客様に依頼しました…",
   "view.ask_whole": "画面全体の共有を依頼",
   "picture.none": "映像なし",
+  "picture.paused": "接続が戻るまで映像は一時停止しています…",
   "picture.call": "音声通話: 画面は共有されていません",
   "picture.not_allowed": "画面の表示は許可されていません",
   "picture.asked": "お客様が画面の表示を許可するのを待っています…",
