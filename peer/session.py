@@ -540,9 +540,17 @@ class PeerSession:
             await old.close()
         while not self._stop.is_set() and time.monotonic() < deadline:
             signal = SignalClient(self.settings.ws_url)
-            try:
+
+            async def attempt(signal: SignalClient = signal) -> Any:
                 await signal.connect()
-                reply = await asyncio.wait_for(signal.resume(session_id, secret), 10)
+                return await asyncio.wait_for(signal.resume(session_id, secret), 10)
+
+            try:
+                # a Disconnect meanwhile ends it at once, not after a connect's timeout
+                reply = await self._until_stopped(attempt())
+                if reply is None:
+                    await signal.close()
+                    break
             except SessionRefused as exc:
                 await signal.close()
                 self._end_consent()
