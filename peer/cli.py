@@ -105,6 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="language of the window and of the lines printed (default: the system's, "
         "else English)",
     )
+    parser.add_argument(
+        "--accept-files",
+        metavar="DIR",
+        type=Path,
+        help="headless: accept files and folders the operator sends into DIR without asking "
+        "(file transfer must be allowed: --allow files)",
+    )
+    parser.add_argument(
+        "--send",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        default=[],
+        help="headless: offer the file or folder PATH to the operator once connected "
+        "(repeatable; file transfer must be allowed: --allow files)",
+    )
+    parser.add_argument(
+        "--existing",
+        choices=("keep-both", "replace", "skip"),
+        default="keep-both",
+        help="an arriving file whose name is taken: keep both (name (1).ext, the default), "
+        "replace the old one, or skip the new one",
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
     parser.add_argument(
         "--codec", choices=CODECS, default="vp8", help="video codec (vp8: sharpest text)"
@@ -201,6 +224,9 @@ def parse_settings(
             bitrate=args.bitrate,
             x264_preset=args.x264_preset,
             code_from_download=bound_code is not None,
+            accept_files=args.accept_files,
+            send=tuple(args.send),
+            existing=args.existing.replace("-", "_"),
         )
     except SettingsError as exc:
         parser.error(str(exc))
@@ -261,6 +287,11 @@ class HeadlessUI:
 
     def ask_whole_screen(self, operator: str) -> None:  # never called headless
         self._line(t("notice.no_whole_screen_headless"))
+
+    def ask_files(  # never called headless: --accept-files decides
+        self, transfer: int, operator: str, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        self._line(t("files.declined_headless", count=count, size=size))
 
     def view_mode(self, window: str | None) -> None:
         pass

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -174,6 +175,41 @@ class PeerLink:
             return True
         self.dropped["unsent"] += 1
         return False
+
+    def send_bytes(self, label: str, data: bytes) -> bool:
+        """A binary frame on channel ``label``, only while it is open (nothing is kept)."""
+        channel = self.channels[label]
+        if channel.readyState != "open":
+            self.dropped["unsent"] += 1
+            return False
+        channel.send(data)
+        return True
+
+    def buffered_amount(self, label: str) -> int:
+        return int(self.channels[label].bufferedAmount)
+
+    async def drained(self, label: str, low: int) -> None:
+        """Wait until channel ``label`` holds at most ``low`` bytes unsent (or has closed)."""
+        channel = self.channels[label]
+        if channel.bufferedAmount <= low or channel.readyState != "open":
+            return
+        channel.bufferedAmountLowThreshold = low
+        done = asyncio.get_running_loop().create_future()
+
+        def low_now() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        channel.once("bufferedamountlow", low_now)
+        channel.once("close", low_now)
+        try:
+            async with asyncio.timeout(1.0):  # never stuck on a missed event: look again
+                await done
+        except TimeoutError:
+            pass
+        finally:
+            channel.remove_listener("bufferedamountlow", low_now)
+            channel.remove_listener("close", low_now)
 
     def detach_tracks(self) -> None:
         """Take the tracks off this connection, so closing it does not stop them (a fresh

@@ -34,8 +34,9 @@ from .windows import WindowInfo
 class Shown:
     """Something a feature shows the customer.
 
-    ``kind`` is ``"line"`` (one status line) or ``"message"`` (``who`` wrote ``text``, as in
-    chat; ``mine`` when the customer wrote it).
+    ``kind`` is ``"line"`` (one status line), ``"progress"`` (a line that the next progress
+    line of the feature replaces) or ``"message"`` (``who`` wrote ``text``, as in chat;
+    ``mine`` when the customer wrote it).
     """
 
     kind: str
@@ -59,6 +60,18 @@ class FeatureHost(Protocol):
     def send(self, label: str, msg: Any) -> bool:
         """Send ``msg`` on data channel ``label`` (kept until it opens); ``False`` if it
         cannot go (no connection, the channel closed)."""
+        ...
+
+    def send_bytes(self, label: str, data: bytes) -> bool:
+        """A binary frame on channel ``label`` (``False`` if it is not open)."""
+        ...
+
+    def buffered_amount(self, label: str) -> int:
+        """Bytes queued on channel ``label`` and not yet sent."""
+        ...
+
+    async def drained(self, label: str, low: int) -> None:
+        """Wait until channel ``label`` holds at most ``low`` bytes unsent."""
         ...
 
     def tell(self, label: str, code: str, message: str) -> None:
@@ -89,6 +102,10 @@ class FeatureHost(Protocol):
     def pick_window(self, windows: list[WindowInfo]) -> None: ...
 
     def ask_whole_screen(self) -> None: ...
+
+    def ask_files(
+        self, transfer: int, name: str, count: int, size: str, preview: list[str]
+    ) -> None: ...
 
 
 class Feature:

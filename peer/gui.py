@@ -22,6 +22,7 @@ import sys
 import threading
 import tkinter as tk
 from collections.abc import Callable
+from pathlib import Path
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,12 @@ from .words import decided_text, may_now, question
 
 if TYPE_CHECKING:  # the session (aiortc, PyAV) loads after the window is up
     from .session import PeerSession
+
+
+def default_inbox() -> Path:
+    """Where files from the operator go unless the customer picks another folder."""
+    downloads = Path.home() / "Downloads"
+    return downloads / "SupportLink"
 
 
 class QueueUI:
@@ -76,6 +83,11 @@ class QueueUI:
 
     def ask_whole_screen(self, operator: str) -> None:
         self._post(lambda: self._window.ask_whole_screen(operator))
+
+    def ask_files(
+        self, transfer: int, operator: str, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        self._post(lambda: self._window.ask_files(transfer, operator, name, count, size, preview))
 
     def view_mode(self, window: str | None) -> None:
         self._post(lambda: self._window.show_view_mode(window))
@@ -320,15 +332,69 @@ class PeerWindow:
             decide,
         )
 
+    def ask_files(
+        self, transfer: int, operator: str, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        """Files from the operator: what, where to (a folder the customer may change), and
+        what to do with a name already there. Decline is the safe answer Enter gives."""
+        folder = tk.StringVar(self.root, value=str(default_inbox()))
+        existing = tk.StringVar(self.root, value="keep_both")
+
+        def decide(allowed: bool) -> None:
+            session = self.session
+            chosen = folder.get() if allowed else None
+            policy = existing.get()
+            if session is not None:
+                self._to_session(lambda: session.answer_files(transfer, chosen, policy))
+
+        def details(extra: ttk.Frame) -> None:
+            shown = "\n".join(preview) + ("\n…" if count > len(preview) else "")
+            ttk.Label(extra, text=shown, foreground="#444", wraplength=440).pack(anchor="w")
+            where = ttk.Frame(extra)
+            where.pack(fill="x", pady=(6, 0))
+            ttk.Label(where, text=t("files.save_to")).pack(side="left")
+            ttk.Label(where, textvariable=folder, wraplength=300).pack(side="left", padx=4)
+
+            def choose() -> None:
+                from tkinter import filedialog
+
+                picked = filedialog.askdirectory(
+                    parent=extra, initialdir=folder.get(), mustexist=False
+                )
+                if picked:
+                    folder.set(picked)
+
+            ttk.Button(where, text=t("files.choose_folder"), command=choose).pack(side="right")
+            ttk.Label(extra, text=t("files.if_exists")).pack(anchor="w", pady=(6, 0))
+            for value, words in (
+                ("keep_both", t("files.keep_both")),
+                ("replace", t("files.replace")),
+                ("skip", t("files.skip")),
+            ):
+                ttk.Radiobutton(extra, text=words, value=value, variable=existing).pack(anchor="w")
+
+        text = t("files.question", operator=operator, count=count, size=size, name=name)
+        self._question(text, t("files.accept"), t("files.decline"), decide, details)
+
     def _question(
-        self, text: str, yes: str, no: str, decide: Callable[[bool], None]
+        self,
+        text: str,
+        yes: str,
+        no: str,
+        decide: Callable[[bool], None],
+        details: Callable[[ttk.Frame], None] | None = None,
     ) -> tk.Toplevel:
         """A question on top of everything, answered once: Enter gives the focused button
-        (the safe "no" unless the customer moved), Esc and closing the window say no."""
+        (the safe "no" unless the customer moved), Esc and closing the window say no.
+        ``details`` fills a frame between the question and the buttons."""
         dialog = tk.Toplevel(self.root, padx=16, pady=12)
         dialog.title("SupportLink")
         dialog.transient(self.root)
         ttk.Label(dialog, text=text, font=("TkDefaultFont", 12), wraplength=440).pack(pady=(0, 10))
+        if details is not None:
+            extra = ttk.Frame(dialog)
+            extra.pack(fill="x", pady=(0, 10))
+            details(extra)
         buttons = ttk.Frame(dialog)
         buttons.pack()
 
@@ -371,6 +437,7 @@ class PeerWindow:
         )
         dialog.geometry(f"+{x}+{y}")
         dialog.lift()
+        dialog.update_idletasks()
         dialog.focus_force()
 
     def show_hotkey(self, label: str) -> None:

@@ -134,4 +134,61 @@ def _insert(t: tk.Text, text: str, tag: str) -> None:
         t.insert("end", "".join(ch if ord(ch) <= 0xFFFF else "\ufffd" for ch in text), tag)
 
 
-PANES: dict[str, type[Pane]] = {"chat": ChatPane}
+class FilesPane(Pane):
+    """File transfer: Send files… / Send a folder…, and what is arriving or leaving now (the
+    newest lines; a progress line replaces the one before it)."""
+
+    KEEP = 50
+
+    def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
+        super().__init__(master, send)
+        ttk.Label(self, text=t("files.pane_title")).pack(anchor="w")
+        row = ttk.Frame(self)
+        row.pack(fill="x", pady=(2, 4))
+        self.send_files_button = ttk.Button(row, text=t("files.send_files"), command=self._files)
+        self.send_files_button.pack(side="left")
+        self.send_folder_button = ttk.Button(row, text=t("files.send_folder"), command=self._folder)
+        self.send_folder_button.pack(side="left", padx=6)
+        self.log = tk.Text(
+            self, height=5, width=44, wrap="word", state="disabled", takefocus=False,
+            font="TkDefaultFont",
+        )  # fmt: skip
+        self.log.pack(fill="both", expand=True)
+        self.lines: collections.deque[str] = collections.deque(maxlen=self.KEEP)
+        self._progress_last = False
+
+    def _files(self) -> None:
+        from tkinter import filedialog
+
+        for path in filedialog.askopenfilenames(parent=self, title=t("files.send_files")):
+            self.to_feature("send", path)
+
+    def _folder(self) -> None:
+        from tkinter import filedialog
+
+        path = filedialog.askdirectory(parent=self, title=t("files.send_folder"), mustexist=True)
+        if path:
+            self.to_feature("send", path)
+
+    def show(self, shown: Shown) -> None:
+        progress = shown.kind == "progress"
+        if progress and self._progress_last and self.lines:
+            self.lines[-1] = shown.text
+        else:
+            self.lines.append(shown.text)
+        self._progress_last = progress
+        self.log.configure(state="normal")
+        self.log.delete("1.0", "end")
+        _insert(self.log, "\n".join(self.lines), "")
+        self.log.see("end")
+        self.log.configure(state="disabled")
+
+    def ended(self) -> None:
+        self.send_files_button.state(["disabled"])
+        self.send_folder_button.state(["disabled"])
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+PANES: dict[str, type[Pane]] = {"chat": ChatPane, "files": FilesPane}

@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from aiortc import RTCCertificate, RTCRtpTransceiver
@@ -46,6 +47,7 @@ from .connection import PeerLink
 from .encoder import install
 from .feature import Feature, Shown
 from .features import make_features
+from .features.files import FilesFeature
 from .features.view import ViewFeature
 from .i18n import t
 from .negotiation import Negotiation
@@ -95,6 +97,13 @@ class PeerUI(Protocol):
     def ask_whole_screen(self, operator: str) -> None:
         """Ask whether the operator may see the whole screen again (GUI only); the answer
         comes back through ``PeerSession.answer_whole_screen``."""
+        ...
+
+    def ask_files(
+        self, transfer: int, operator: str, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        """Ask whether to accept files from the operator, where to, and what to do with names
+        already there (GUI only); the answer comes back through ``answer_files``."""
         ...
 
     def view_mode(self, window: str | None) -> None:
@@ -176,6 +185,18 @@ class PeerSession:
 
     def send(self, label: str, msg: Any) -> bool:
         return self.link is not None and self.link.send(label, msg)
+
+    def send_bytes(self, label: str, data: bytes) -> bool:
+        return self.link is not None and self.link.send_bytes(label, data)
+
+    def buffered_amount(self, label: str) -> int:
+        return 0 if self.link is None else self.link.buffered_amount(label)
+
+    async def drained(self, label: str, low: int) -> None:
+        if self.link is not None:
+            await self.link.drained(label, low)
+        else:
+            await asyncio.sleep(0.5)
 
     def tell(self, label: str, code: str, message: str) -> None:
         if self.link is not None:
@@ -267,6 +288,17 @@ class PeerSession:
     def ask_whole_screen(self) -> None:
         """The operator asks to see the whole screen again: only the customer can say so."""
         self.ui.ask_whole_screen(self.operator)
+
+    def ask_files(
+        self, transfer: int, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        self.ui.ask_files(transfer, self.operator, name, count, size, preview)
+
+    def answer_files(self, transfer: int, folder: str | None, existing: str = "keep_both") -> None:
+        """The customer's answer to ``ask_files``: the folder to save into, or ``None``."""
+        files = self.features.get("files")
+        if isinstance(files, FilesFeature):
+            files.answered(transfer, None if folder is None else Path(folder), existing)
 
     def answer_whole_screen(self, allowed: bool) -> None:
         """The customer's answer to ``ask_whole_screen``."""

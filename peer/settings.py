@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from wire import protocol
@@ -59,6 +60,10 @@ def signaling_url(server: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
+#: What an arriving file does where a file of its name already is.
+EXISTING_POLICIES = ("keep_both", "replace", "skip")
+
+
 @dataclass(frozen=True)
 class PeerSettings:
     """Everything the peer is told at start.
@@ -86,6 +91,12 @@ class PeerSettings:
     #: The code came with the downloaded program (not typed): once refused, it is not asked for
     #: again -- such a download is for one session.
     code_from_download: bool = False
+    #: Headless: accept files the operator sends into this folder without asking.
+    accept_files: Path | None = None
+    #: Headless: offer these files and folders to the operator once file transfer is allowed.
+    send: tuple[Path, ...] = ()
+    #: What an arriving file does where a file of its name is: keep_both, replace or skip.
+    existing: str = "keep_both"
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +120,15 @@ class PeerSettings:
             raise SettingsError(
                 f"x264 preset {self.x264_preset!r} is not one of {', '.join(X264_PRESETS)}"
             )
+        if self.existing not in EXISTING_POLICIES:
+            raise SettingsError(
+                f"existing {self.existing!r} is not one of {', '.join(EXISTING_POLICIES)}"
+            )
+        if self.accept_files is not None and not self.accept_files.is_dir():
+            raise SettingsError(f"{str(self.accept_files)!r} is not a folder to accept files into")
+        for path in self.send:
+            if not path.exists():
+                raise SettingsError(f"{str(path)!r} does not exist: nothing to send")
         if not 0.1 <= self.idle_refresh <= 10:
             raise SettingsError(f"idle refresh {self.idle_refresh} s is outside 0.1..10")
 

@@ -83,6 +83,7 @@ class RecordingUI(HeadlessUI):
         self.pickers: list[list[WindowInfo]] = []
         self.whole_screen_asks: list[str] = []
         self.notices: list[str] = []  # what the window would show in its status line
+        self.file_asks: list[tuple[Any, ...]] = []
 
     def _line(self, text: str) -> None:
         self.lines.append(text)
@@ -99,6 +100,11 @@ class RecordingUI(HeadlessUI):
 
     def ask_whole_screen(self, operator: str) -> None:
         self.whole_screen_asks.append(operator)
+
+    def ask_files(
+        self, transfer: int, operator: str, name: str, count: int, size: str, preview: list[str]
+    ) -> None:
+        self.file_asks.append((transfer, operator, name, count, size, preview))
 
 
 def remote_of(session: PeerSession) -> RemoteControl:
@@ -159,10 +165,13 @@ class LoopbackOperator:
     def _channel(self, channel: Any) -> None:
         spec = p.CHANNEL_BY_LABEL[channel.label]
         self.channels[channel.label] = channel
-        channel.on(
-            "message",
-            lambda m: self.received[spec.label].append(p.parse(m, spec.registry)),
-        )
+
+        def message(m: str | bytes) -> None:
+            # binary frames (file data) are kept as they came
+            parsed = m if isinstance(m, bytes) else p.parse(m, spec.registry)
+            self.received[spec.label].append(parsed)
+
+        channel.on("message", message)
 
     @property
     def control(self) -> list[Any]:

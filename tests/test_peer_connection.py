@@ -67,6 +67,8 @@ class Operator:
             self.chat_channel = channel
             channel.on("message", lambda m: self.chat.append(protocol.parse(m, protocol.CHAT)))
             return
+        if channel.label != "control":
+            return
         self.channel = channel
         channel.on("message", lambda m: self.control.append(protocol.parse(m, protocol.CONTROL)))
         self.channel_open.set()

@@ -21,6 +21,7 @@ CHANNELS: dict[str, protocol.Registry] = {
     "control": protocol.CONTROL,
     "input": protocol.INPUT,
     "chat": protocol.CHAT,
+    "files": protocol.FILES,
 }
 PROTOCOL_CODES = {"bad_json", "too_large", "unknown_type", "bad_message"}
 
@@ -349,7 +350,7 @@ def test_schema_file_is_what_the_tables_say() -> None:
 
 
 def test_every_channel_registry_is_described_and_every_capability_channel_exists() -> None:
-    assert {c.registry.name for c in protocol.CHANNELS} == {"control", "input", "chat"}
+    assert {c.registry.name for c in protocol.CHANNELS} == {"control", "input", "chat", "files"}
     for cap in protocol.CAPABILITY_TABLE:
         for label in cap.channels:
             assert label in protocol.CHANNEL_BY_LABEL
@@ -369,8 +370,8 @@ def test_a_bad_table_row_is_refused_with_its_name() -> None:
 
 
 def test_capabilities_of_each_mode_come_from_the_table() -> None:
-    assert protocol.capabilities_of("screen") == ("view", "control", "clipboard", "chat")
-    assert protocol.capabilities_of("call") == ("clipboard", "chat")
+    assert protocol.capabilities_of("screen") == ("view", "control", "clipboard", "files", "chat")
+    assert protocol.capabilities_of("call") == ("clipboard", "files", "chat")
 
 
 LENGTHS = json.loads((Path(__file__).parent / "data" / "user_lengths.json").read_text("utf-8"))

@@ -6,8 +6,9 @@
  * The customer's peer creates one channel per row of `CHANNELS`. Here each known label is kept;
  * text frames are parsed with that row's registry, and a message type the peer may not send on
  * it (`from_peer`) is dropped with a log line. A channel with a label the table lacks is closed
- * at once and counted; a binary frame on a text channel is dropped. Nothing the peer sends can
- * throw out of here.
+ * at once and counted; a binary frame on a text channel is dropped. A binary channel (`binary` in
+ * its row) delivers ArrayBuffers (`binaryType` is set when it is adopted: Firefox defaults to
+ * Blobs) to `onbinary`. Nothing the peer sends can throw out of here.
  *
  *   const channels = new DataChannels({log, onmessage: (label, msg) => ..., onchange: (label) => ...});
  *   pc.addEventListener("datachannel", (e) => channels.adopt(e.channel));
@@ -23,6 +24,7 @@ import { CHANNEL_BY_LABEL, ProtocolError, parse, serialize } from "./protocol.js
  *   label: string,
  *   readyState: string,
  *   bufferedAmount: number,
+ *   binaryType?: string,
  *   send: (data: string) => void,
  *   close: () => void,
  *   addEventListener: (type: string, listener: (event: any) => void) => void,
@@ -32,6 +34,7 @@ import { CHANNEL_BY_LABEL, ProtocolError, parse, serialize } from "./protocol.js
  * @typedef {{
  *   log: (line: string, level?: "info" | "error") => void,
  *   onmessage: (label: string, msg: Message) => void,
+ *   onbinary?: (label: string, data: ArrayBuffer) => void,
  *   onchange?: (label: string, state: string) => void,
  * }} ChannelHooks
  */
@@ -78,6 +81,7 @@ export class DataChannels {
       return;
     }
     const label = spec.label;
+    if (spec.binary) channel.binaryType = "arraybuffer";
     const previous = this.byLabel.get(label);
     if (previous && previous !== channel) {
       log(t("log.channel.replaced", { label }), "error");
@@ -112,6 +116,8 @@ export class DataChannels {
     const spec = /** @type {import("./protocol.js").ChannelSpec} */ (CHANNEL_BY_LABEL.get(label));
     if (typeof data !== "string") {
       if (!spec.binary) log(t("log.channel.binary", { label }), "error");
+      else if (data instanceof ArrayBuffer) this.hooks.onbinary?.(label, data);
+      else log(t("log.channel.binary", { label }), "error"); // a Blob: binaryType was not kept
       return;
     }
     let msg;

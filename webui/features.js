@@ -8,7 +8,8 @@
 import { CHAT_PANEL } from "./chatview.js";
 import { CLIPBOARD_PANEL } from "./clipboard.js";
 import { CONTROL_PANEL } from "./control.js";
+import { FILES_PANEL } from "./filespanel.js";
 import { VIEW_PANEL } from "./view.js";
 
 /** @type {readonly import("./panels.js").PanelSpec[]} */
-export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, CHAT_PANEL]);
+export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, FILES_PANEL, CHAT_PANEL]);

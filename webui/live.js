@@ -115,7 +115,9 @@ export class LiveSession {
     this.suspended = false;
     this.link = this.#newLink(msg.ice_servers);
     this.consent.start(msg.mode);
-    this.panels.start({ mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date() });
+    this.panels.start({
+      mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date(), sessionId: msg.session_id,
+    });
     this.refresh();
   }
 
@@ -133,6 +135,7 @@ export class LiveSession {
       ontrack: (event) => current() && this.onTrack(event),
       ontrackstopped: (track) => current() && this.media.stopped(track),
       onmessage: (label, m) => current() && this.receive(label, m),
+      onbinary: (label, data) => current() && !this.suspended && this.panels.routeBinary(label, data),
       onchannelchange: () => current() && this.refresh(),
       onstate: (state) => this.onConnectionState(link, state),
       onquality: (q) => current() && this.showQuality(q),

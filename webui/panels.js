@@ -14,6 +14,7 @@
  *   const panels = new Panels(PANELS, hooks);
  *   panels.start(facts);               // paired: a fresh session
  *   panels.route("control", msg);      // false when no panel handles msg
+ *   panels.routeBinary("files", data); // a binary frame, to the panel that claims that channel's
  *   panels.update(session);            // capabilities, consent or a data channel changed
  *   panels.relink();                   // a fresh connection replaced a lost one
  *   panels.end();                      // the session is over: nothing more is sent
@@ -28,7 +29,7 @@ import { offers } from "./session.js";
  * @typedef {import("./session.js").SessionState} SessionState
  * @typedef {{[label: string]: readonly string[]}} Receives
  *   message types from the peer, by data-channel label
- * @typedef {{mode: string, operator: string, user: string, host: string, startedAt: Date}} SessionFacts
+ * @typedef {{mode: string, operator: string, user: string, host: string, startedAt: Date, sessionId?: string}} SessionFacts
  * @typedef {{
  *   log: (line: string, level?: "info" | "error") => void,
  *   link: () => import("./rtc.js").PeerLink | null,
@@ -49,6 +50,7 @@ import { offers } from "./session.js";
  *   reset: () => void,
  *   start?: (facts: SessionFacts) => void,
  *   receive?: (label: string, msg: Message) => void,
+ *   receiveBinary?: (label: string, data: ArrayBuffer) => void,
  *   end?: () => void,
  *   relink?: () => void,
  * }} Panel
@@ -58,8 +60,10 @@ import { offers } from "./session.js";
  * @typedef {Readonly<{
  *   capability: string,
  *   receives: Readonly<Receives>,
+ *   binary: readonly string[],
  *   create: (hooks: PanelHooks) => Panel,
  * }>} PanelSpec
+ *   binary: the labels of binary channels whose binary frames this panel takes (`receiveBinary`)
  */
 
 /**
@@ -81,16 +85,21 @@ export function checkReceives(owner, receives) {
 
 /**
  * One capability's panel, checked against the protocol tables.
- * @param {{capability: string, receives?: Receives, create: (hooks: PanelHooks) => Panel}} spec
+ * @param {{capability: string, receives?: Receives, binary?: readonly string[], create: (hooks: PanelHooks) => Panel}} spec
  * @returns {PanelSpec}
  */
-export function definePanel({ capability, receives = {}, create }) {
+export function definePanel({ capability, receives = {}, binary = [], create }) {
   if (!CAPABILITY_BY_NAME.has(capability)) {
     throw new Error(`panel for ${JSON.stringify(capability)}: not a capability in CAPABILITY_TABLE`);
   }
   checkReceives(`panel ${capability}`, receives);
+  for (const label of binary) {
+    if (!CHANNEL_BY_LABEL.get(label)?.binary) {
+      throw new Error(`panel ${capability}: ${JSON.stringify(label)} is not a binary data channel`);
+    }
+  }
   const frozen = Object.fromEntries(Object.entries(receives).map(([label, types]) => [label, Object.freeze([...types])]));
-  return Object.freeze({ capability, receives: Object.freeze(frozen), create });
+  return Object.freeze({ capability, receives: Object.freeze(frozen), binary: Object.freeze([...binary]), create });
 }
 
 /**
@@ -114,6 +123,24 @@ export function routeTable(specs) {
   return routes;
 }
 
+/**
+ * Which capability takes the binary frames of each binary channel; two panels may not claim one.
+ * @param {readonly PanelSpec[]} specs
+ * @returns {Map<string, string>} label -> capability
+ */
+export function binaryRouteTable(specs) {
+  /** @type {Map<string, string>} */
+  const routes = new Map();
+  for (const spec of specs) {
+    for (const label of spec.binary ?? []) {
+      const owner = routes.get(label);
+      if (owner !== undefined) throw new Error(`${label} binary frames: claimed by both ${owner} and ${spec.capability}`);
+      routes.set(label, spec.capability);
+    }
+  }
+  return routes;
+}
+
 export class Panels {
   /**
    * Create every panel (the page must be there: this is where they find their elements).
@@ -125,6 +152,7 @@ export class Panels {
     const twice = names.find((name, i) => names.indexOf(name) !== i);
     if (twice !== undefined) throw new Error(`two panels for ${twice}`);
     this.routes = routeTable(specs);
+    this.binaryRoutes = binaryRouteTable(specs);
     this.hooks = hooks;
     /** @type {Map<string, Panel>} capability -> panel, in the order given */
     this.panels = new Map(specs.map((spec) => [spec.capability, spec.create(hooks)]));
@@ -179,6 +207,20 @@ export class Panels {
     const panel = capability === undefined ? undefined : this.panels.get(capability);
     if (!panel?.receive) return false;
     panel.receive(label, msg);
+    return true;
+  }
+
+  /**
+   * Hand a binary frame from the peer to the panel that takes that channel's binary frames.
+   * @param {string} label
+   * @param {ArrayBuffer} data
+   * @returns {boolean} false when no panel takes them
+   */
+  routeBinary(label, data) {
+    const capability = this.binaryRoutes.get(label);
+    const panel = capability === undefined ? undefined : this.panels.get(capability);
+    if (!panel?.receiveBinary) return false;
+    panel.receiveBinary(label, data);
     return true;
   }
 

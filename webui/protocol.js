@@ -45,6 +45,12 @@ export const MAX_CHAT_CHARS = 4000;
 export const MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS;
 /** Most capabilities one message may name. */
 export const MAX_CAPABILITIES = 32;
+/** Largest text message on the files channel (offers, answers, ends), in bytes of UTF-8. */
+export const MAX_FILES_BYTES = 64 * 1024;
+/** Most files (and folders) one transfer may hold. */
+export const MAX_FILES_PER_TRANSFER = 10_000;
+/** Largest file size and offset the wire carries (what a JavaScript number holds exactly). */
+export const MAX_FILE_SIZE = 2 ** 53;
 
 /** Stable error codes, with what they mean. @type {Readonly<Record<string, string>>} */
 export const ERROR_CODES = Object.freeze({
@@ -520,13 +526,59 @@ export const CHAT = Object.freeze({
   }),
 });
 
+const TRANSFER = Int(1, 2 ** 32 - 1);
+const FILE_INDEX = Int(0, MAX_FILES_PER_TRANSFER - 1);
+const PATH = Str(4096);
+const SHA256 = Str(64, { minLen: 64, pattern: "[0-9a-f]{64}" });
+const FILE_ENTRY = Rec({ path: req(PATH), size: req(Int(0, MAX_FILE_SIZE)), folder: opt(Bool) });
+const FILE_RESUME = Rec({ index: req(FILE_INDEX), length: req(Int(1, MAX_FILE_SIZE)), sha256: req(SHA256) });
+
+/**
+ * Files channel text messages, both ways (file data goes in binary frames: `files/frames.js`).
+ * @type {Registry}
+ */
+export const FILES = Object.freeze({
+  name: "files",
+  maxBytes: MAX_FILES_BYTES,
+  messages: Object.freeze({
+    file_offer: {
+      transfer: req(TRANSFER),
+      name: req(PATH),
+      from_folder: req(PATH),
+      count: req(Int(1, MAX_FILES_PER_TRANSFER)),
+      total: req(Int(0, MAX_FILE_SIZE)),
+      entries: req(Seq(FILE_ENTRY, 1000)),
+      more: req(Bool),
+    },
+    file_answer: {
+      transfer: req(TRANSFER),
+      accept: req(Bool),
+      to_folder: opt(PATH),
+      skip: req(Seq(FILE_INDEX, MAX_FILES_PER_TRANSFER)),
+      resume: req(Seq(FILE_RESUME, 500)),
+      reason: opt(Str(40, { pattern: TOKEN })),
+    },
+    file_start: { transfer: req(TRANSFER), index: req(FILE_INDEX), offset: req(Int(0, MAX_FILE_SIZE)) },
+    file_end: { transfer: req(TRANSFER), index: req(FILE_INDEX), sha256: req(SHA256) },
+    file_result: {
+      transfer: req(TRANSFER),
+      index: req(FILE_INDEX),
+      ok: req(Bool),
+      reason: opt(Str(40, { pattern: TOKEN })),
+      saved_as: opt(PATH),
+    },
+    file_cancel: { transfer: req(TRANSFER), reason: req(Str(40, { pattern: TOKEN })) },
+    error: ERROR,
+  }),
+});
+
 /**
  * Which table a frame is read with: the signaling socket's, or a data channel's registry.
- * @typedef {"signaling" | "control" | "input" | "chat"} RegistryName
+ * @typedef {"signaling" | "control" | "input" | "chat" | "files"} RegistryName
  */
 
 /** @type {Readonly<Record<RegistryName, Registry>>} */
-const REGISTRIES = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT, chat: CHAT });
+const REGISTRIES = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT, chat: CHAT, files: FILES });
 
 // ------------------------------------------------------------------------- data channels
 
@@ -565,6 +617,11 @@ export const CHANNELS = Object.freeze([
     label: "chat", ordered: true, max_retransmits: null, binary: false, registry: CHAT,
     from_operator: ["chat", "error"],
     from_peer: ["chat", "error"],
+  }),
+  channelRow({
+    label: "files", ordered: true, max_retransmits: null, binary: true, registry: FILES,
+    from_operator: Object.keys(FILES.messages),
+    from_peer: Object.keys(FILES.messages),
   }),
 ]);
 
@@ -616,6 +673,11 @@ export const CAPABILITY_TABLE = Object.freeze([
     name: "clipboard", modes: ["screen", "call"], channels: ["control"], tracks: [], consent: "on_request",
     question: "Allow {operator} to read and set your clipboard?", may_now: "read and set your clipboard",
     operator_name: "clipboard",
+  }),
+  capabilityRow({
+    name: "files", modes: ["screen", "call"], channels: ["files"], tracks: [], consent: "on_request",
+    question: "Allow {operator} to send you files and receive files you choose to send?",
+    may_now: "send you files and receive the files you send", operator_name: "file transfer",
   }),
   capabilityRow({
     name: "chat", modes: ["screen", "call"], channels: ["chat"], tracks: [], consent: "none",
@@ -918,7 +980,7 @@ export function schema() {
       from_operator: sorted(c.from_operator),
       from_peer: sorted(c.from_peer),
     })),
-    registries: [SIGNALING, CONTROL, INPUT, CHAT].map(describeRegistry),
+    registries: [SIGNALING, CONTROL, INPUT, CHAT, FILES].map(describeRegistry),
     signaling_from_operator: sorted(FROM_OPERATOR),
     signaling_from_peer: sorted(FROM_PEER),
     error_codes: { ...ERROR_CODES },

@@ -38,6 +38,7 @@ import { computeQuality } from "./stats.js";
  *   ontrack: (event: RTCTrackEvent) => void,
  *   ontrackstopped?: (track: MediaStreamTrack) => void,
  *   onmessage: (label: string, msg: Message) => void,
+ *   onbinary?: (label: string, data: ArrayBuffer) => void,
  *   onchannelchange?: (label: string, state: string) => void,
  *   onstate: (state: RTCPeerConnectionState) => void,
  *   onquality: (quality: Quality) => void,
@@ -90,6 +91,7 @@ export class PeerLink {
     this.channels = new DataChannels({
       log: handlers.onlog,
       onmessage: (label, msg) => handlers.onmessage(label, msg),
+      onbinary: (label, data) => handlers.onbinary?.(label, data),
       onchange: (label, state) => handlers.onchannelchange?.(label, state),
     });
     /** The connection is made. @type {Promise<void>} */

@@ -85,6 +85,12 @@ MAX_CHAT_CHARS = 4000
 MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS
 #: Most capabilities one message may name.
 MAX_CAPABILITIES = 32
+#: Largest text message on the files channel (offers, answers, ends), in bytes of UTF-8.
+MAX_FILES_BYTES = 64 * 1024
+#: Most files (and folders) one transfer may hold.
+MAX_FILES_PER_TRANSFER = 10_000
+#: Largest file size and offset the wire carries (what a JavaScript number holds exactly).
+MAX_FILE_SIZE = 2**53
 
 #: Stable error codes, with what they mean. A client may switch on these.
 ERROR_CODES: Mapping[str, str] = {
@@ -749,6 +755,111 @@ class Chat(_Validated):
     text: str = spec(Str(max_len=MAX_CHAT_CODEPOINTS, min_len=1))
 
 
+# --------------------------------------------------------------------------- files channel
+#
+# Binary frames carry file data: a 16-byte big-endian header (u32 transfer, u32 file index,
+# u64 offset) and the bytes (``peer/files/frames.py``, ``webui/files/frames.js``). Text
+# frames are these messages, on the same ordered channel, so a ``file_end`` never overtakes
+# the data before it. Either side may send files: the sender offers, the receiver answers.
+
+_TRANSFER = Int(1, 2**32 - 1)
+_FILE_INDEX = Int(0, MAX_FILES_PER_TRANSFER - 1)
+_PATH = Str(max_len=4096)
+_SHA256 = Str(max_len=64, min_len=64, pattern=r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileEntry(_Validated):
+    """One file (or, with ``folder``, an empty folder) of an offer, by its path inside what is
+    offered ('/'-separated; the receiver refuses unsafe names)."""
+
+    path: str = spec(_PATH)
+    size: int = spec(Int(0, MAX_FILE_SIZE))
+    folder: bool | None = optional(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileOffer(_Validated):
+    """The sender offers ``count`` entries (``total`` bytes) named ``name``; the entries come
+    in order over one or more ``file_offer`` messages of the same ``transfer``, the last with
+    ``more`` false. ``from_folder`` is where they are on the sender's machine (for the
+    operator's transfer log)."""
+
+    type: ClassVar[str] = "file_offer"
+    transfer: int = spec(_TRANSFER)
+    name: str = spec(_PATH)
+    from_folder: str = spec(_PATH)
+    count: int = spec(Int(1, MAX_FILES_PER_TRANSFER))
+    total: int = spec(Int(0, MAX_FILE_SIZE))
+    entries: tuple[FileEntry, ...] = spec(Seq(Record(FileEntry), max_items=1000))
+    more: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileResume(_Validated):
+    """The receiver already holds the first ``length`` bytes of entry ``index`` (a partial
+    file), whose SHA-256 is ``sha256``; the sender resumes there if its own prefix matches."""
+
+    index: int = spec(_FILE_INDEX)
+    length: int = spec(Int(1, MAX_FILE_SIZE))
+    sha256: str = spec(_SHA256)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileAnswer(_Validated):
+    """The receiver's answer to a whole offer: declined (``reason``), or accepted into
+    ``to_folder`` (for the log), with the entries to ``skip`` and the ``resume`` proofs."""
+
+    type: ClassVar[str] = "file_answer"
+    transfer: int = spec(_TRANSFER)
+    accept: bool = spec(Bool())
+    to_folder: str | None = optional(_PATH)
+    skip: tuple[int, ...] = spec(Seq(_FILE_INDEX, max_items=MAX_FILES_PER_TRANSFER))
+    resume: tuple[FileResume, ...] = spec(Seq(Record(FileResume), max_items=500))
+    reason: str | None = optional(Str(max_len=40, pattern=_TOKEN))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileStart(_Validated):
+    """The sender starts entry ``index`` at ``offset`` (0, or a resume proof it checked)."""
+
+    type: ClassVar[str] = "file_start"
+    transfer: int = spec(_TRANSFER)
+    index: int = spec(_FILE_INDEX)
+    offset: int = spec(Int(0, MAX_FILE_SIZE))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileEnd(_Validated):
+    """Every byte of entry ``index`` was sent; ``sha256`` is of the whole file."""
+
+    type: ClassVar[str] = "file_end"
+    transfer: int = spec(_TRANSFER)
+    index: int = spec(_FILE_INDEX)
+    sha256: str = spec(_SHA256)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileResult(_Validated):
+    """The receiver's verdict on entry ``index``: kept under its final name, or why not."""
+
+    type: ClassVar[str] = "file_result"
+    transfer: int = spec(_TRANSFER)
+    index: int = spec(_FILE_INDEX)
+    ok: bool = spec(Bool())
+    reason: str | None = optional(Str(max_len=40, pattern=_TOKEN))
+    saved_as: str | None = optional(_PATH)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileCancel(_Validated):
+    """Either side stops a transfer (all of it) at once."""
+
+    type: ClassVar[str] = "file_cancel"
+    transfer: int = spec(_TRANSFER)
+    reason: str = spec(Str(max_len=40, pattern=_TOKEN))
+
+
 # --------------------------------------------------------------------------- input channel
 
 _FRACTION = Num(0.0, 1.0)
@@ -835,7 +946,8 @@ ControlMessage = (
 )
 InputMessage = PointerMove | PointerButton | Wheel | Key | ReleaseAll
 ChatMessage = Chat | Error
-Message = SignalMessage | ControlMessage | InputMessage | ChatMessage
+FilesMessage = FileOffer | FileAnswer | FileStart | FileEnd | FileResult | FileCancel | Error
+Message = SignalMessage | ControlMessage | InputMessage | ChatMessage | FilesMessage
 
 
 class Registry(dict[str, type[Any]]):
@@ -887,6 +999,17 @@ CONTROL = Registry(
 )
 INPUT = Registry("input", MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
 CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
+FILES = Registry(
+    "files",
+    MAX_FILES_BYTES,
+    FileOffer,
+    FileAnswer,
+    FileStart,
+    FileEnd,
+    FileResult,
+    FileCancel,
+    Error,
+)
 
 #: Which signaling messages each role may send to the server.
 FROM_OPERATOR = frozenset(
@@ -969,6 +1092,15 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         from_operator=frozenset({"chat", "error"}),
         from_peer=frozenset({"chat", "error"}),
     ),
+    ChannelSpec(
+        "files",
+        ordered=True,
+        max_retransmits=None,
+        binary=True,
+        registry=FILES,
+        from_operator=frozenset(FILES),
+        from_peer=frozenset(FILES),
+    ),
 )
 CHANNEL_BY_LABEL: Mapping[str, ChannelSpec] = {c.label: c for c in CHANNELS}
 
@@ -1047,6 +1179,16 @@ CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
         question="Allow {operator} to read and set your clipboard?",
         may_now="read and set your clipboard",
         operator_name="clipboard",
+    ),
+    CapabilitySpec(
+        "files",
+        modes=("screen", "call"),
+        channels=("files",),
+        tracks=(),
+        consent="on_request",
+        question="Allow {operator} to send you files and receive files you choose to send?",
+        may_now="send you files and receive the files you send",
+        operator_name="file transfer",
     ),
     CapabilitySpec(
         "chat",

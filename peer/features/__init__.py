@@ -15,6 +15,7 @@ from ..settings import PeerSettings
 from .chat import ChatFeature
 from .clipboard import ClipboardFeature
 from .control import ControlFeature
+from .files import FilesFeature
 from .view import ViewFeature
 
 
@@ -29,6 +30,10 @@ def make_features(
     """The features of one session, in table order; ``track`` is None in a call session."""
     control = ControlFeature(host, injector)
     features: list[Feature] = [control, ClipboardFeature(host), ChatFeature(host)]
+    # file transfer asks the customer in the window; headless, only with a folder to accept
+    # into or paths to send
+    if not settings.headless or settings.accept_files is not None or settings.send:
+        features.insert(2, FilesFeature(host, settings))
     if track is not None:
         features.insert(0, ViewFeature(host, settings, track, control.remote))
     return [f for f in features if mode in f.spec().modes]

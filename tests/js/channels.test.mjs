@@ -114,14 +114,34 @@ test("malformed frames and binary frames are dropped and logged, never thrown", 
 
 test("an unknown label is closed at once, counted and logged", () => {
   const { channels, logs } = setup();
-  const odd = new FakeChannel("files", "open");
+  const odd = new FakeChannel("teleport", "open");
   channels.adopt(odd);
   channels.adopt(new FakeChannel("x".repeat(200)));
   assert.equal(odd.closeCalls, 1);
   assert.equal(channels.unknown, 2);
-  assert.equal(channels.channel("files"), null);
-  assert.match(logs[0].line, /data channel "files" is not part of the protocol: closed/);
+  assert.equal(channels.channel("teleport"), null);
+  assert.match(logs[0].line, /data channel "teleport" is not part of the protocol: closed/);
   odd.deliver('{"type":"chat","text":"hi"}'); // nothing listens
+});
+
+test("a binary channel delivers ArrayBuffers to onbinary; a Blob or a binary frame elsewhere is dropped", () => {
+  const logs = [];
+  const frames = [];
+  const channels = new DataChannels({
+    log: (line, level) => logs.push({ line, level }), onmessage: () => {}, onbinary: (label, data) => frames.push([label, data]),
+  });
+  const files = new FakeChannel("files", "open");
+  channels.adopt(files);
+  assert.equal(files.binaryType, "arraybuffer", "set when adopted (Firefox defaults to blob)");
+  const chat = new FakeChannel("chat", "open");
+  channels.adopt(chat);
+  assert.equal(chat.binaryType, undefined);
+  const buffer = new ArrayBuffer(20);
+  files.deliver(buffer);
+  files.deliver(new Blob(["x"]));
+  chat.deliver(new ArrayBuffer(20));
+  assert.deepEqual(frames, [["files", buffer]]);
+  assert.equal(logs.filter((l) => l.level === "error").length, 2);
 });
 
 test("send checks the table: only from_operator types, only when open", () => {

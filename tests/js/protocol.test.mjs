@@ -75,7 +75,7 @@ test("every error code an invalid example uses is a known one", () => {
 });
 
 test("constants mirror protocol.py", () => {
-  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "chat"]);
+  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "chat"]);
   assert.equal(Object.keys(ERROR_CODES).length, 19);
   assert.equal(BYE_REASONS.peer_ended, "the customer ended the session");
   assert.equal(SIGNALING.maxBytes, 65536);

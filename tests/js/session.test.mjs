@@ -79,7 +79,7 @@ test("nothing is offered before the peer says what it supports", () => {
 
 test("an older peer without capabilities: the table's list for the mode once consent is known", () => {
   const s = run({ ...PAIRED, mode: "call" }, { type: "consent_state", granted: [] });
-  assert.deepEqual(supportedNow(s), ["clipboard", "chat"]);
+  assert.deepEqual(supportedNow(s), ["clipboard", "files", "chat"]);
   assert.equal(offers(s, "clipboard"), true);
   assert.equal(offers(s, "control"), false);
 });

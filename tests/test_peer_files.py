@@ -1,0 +1,252 @@
+"""File transfer through the whole headless peer, with the real server and an aiortc operator
+on loopback: files and folders both ways with SHA-256 checked on the far side, resume from a
+proven partial file, and hostile offers that write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LoopbackOperator, Running, start_session, until
+from sigclient import Endpoint
+from xvfb import virtual_display
+
+from peer.files import frames
+from peer.files.names import PARTIAL_SUFFIX
+from wire import protocol as p
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    with virtual_display(640, 480) as name:
+        yield name
+
+
+pytestmark = pytest.mark.usefixtures("loopback_peer", "peer_display")
+
+CHUNK = frames.chunk_size(None)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_of(op: LoopbackOperator, cls: type[Any]) -> list[Any]:
+    return [m for m in op.received["files"] if isinstance(m, cls)]
+
+
+async def allowed_files(endpoint: tuple[Endpoint, str], display: str, **kw: Any) -> Running:
+    r = await start_session(endpoint, display, allow=frozenset({"view", "files"}), **kw)
+    r.operator.send("control", p.ConsentRequest(capability="files"))
+    await until(lambda: any("files" in s for s in r.operator.states()), 10)
+    await until(lambda: "files" in r.operator.channels, 10)
+    return r
+
+
+async def send_file(op: LoopbackOperator, transfer: int, index: int, data: bytes, start: int = 0,
+                    claimed: str | None = None) -> None:  # fmt: skip
+    op.send("files", p.FileStart(transfer=transfer, index=index, offset=start))
+    channel = op.channels["files"]
+    for offset in range(start, len(data), CHUNK):
+        channel.send(frames.encode(transfer, index, offset, data[offset : offset + CHUNK]))
+        while channel.bufferedAmount > 1 << 20:
+            await asyncio.sleep(0.01)
+    op.send("files", p.FileEnd(transfer=transfer, index=index, sha256=claimed or sha(data)))
+
+
+def offer(transfer: int, name: str, entries: list[tuple[str, int, bool]]) -> p.FileOffer:
+    return p.FileOffer(
+        transfer=transfer,
+        name=name,
+        from_folder="/home/operator/patches",
+        count=len(entries),
+        total=sum(size for _, size, folder in entries if not folder),
+        entries=tuple(p.FileEntry(path=n, size=s, folder=f or None) for n, s, f in entries),
+        more=False,
+    )
+
+
+async def test_a_folder_from_the_operator_arrives_as_the_same_tree_verified(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "patch").mkdir()
+    (inbox / "patch" / "notes.txt").write_text("the customer's own file")  # taken name
+    r = await allowed_files(loopback_endpoint, display, accept_files=inbox)
+    op, ui = r.operator, r.ui
+    notes = "メモ: apply in order\n".encode() * 50
+    binary = os.urandom(3 * CHUNK + 123)
+    op.send(
+        "files",
+        offer(
+            7,
+            "patch",
+            [
+                ("patch/notes.txt", len(notes), False),
+                ("patch/bin/fix.bin", len(binary), False),
+                ("patch/empty", 0, True),
+                ("patch/zero.dat", 0, False),
+            ],
+        ),  # fmt: skip
+    )
+    await until(lambda: bool(files_of(op, p.FileAnswer)), 10)
+    (answer,) = files_of(op, p.FileAnswer)
+    assert answer.accept and answer.to_folder == str(inbox) and answer.skip == ()
+    await send_file(op, 7, 0, notes)
+    await send_file(op, 7, 1, binary)
+    await send_file(op, 7, 3, b"")
+    await until(lambda: len(files_of(op, p.FileResult)) == 3, 15)
+    results = {m.index: m for m in files_of(op, p.FileResult)}
+    assert all(m.ok for m in results.values()), results
+    # keep both: the customer's own notes.txt is untouched, the new one is beside it
+    assert (inbox / "patch" / "notes.txt").read_text() == "the customer's own file"
+    assert results[0].saved_as == "patch/notes (1).txt"
+    assert (inbox / "patch" / "notes (1).txt").read_bytes() == notes
+    assert sha((inbox / "patch" / "bin" / "fix.bin").read_bytes()) == sha(binary)
+    assert (inbox / "patch" / "empty").is_dir() and (
+        inbox / "patch" / "zero.dat"
+    ).stat().st_size == 0
+    assert not list(inbox.rglob(f"*{PARTIAL_SUFFIX}"))
+    assert any(line.startswith("files: received: patch/bin/fix.bin") for line in ui.lines)
+    await r.end()
+
+
+async def test_hostile_offers_and_a_lying_hash_write_nothing(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    r = await allowed_files(loopback_endpoint, display, accept_files=inbox)
+    op = r.operator
+    hostile = ["../evil.sh", "/etc/passwd", "C:evil", "a\\b", "CON.txt", "x\u202eexe.txt", "．．/x"]
+    for i, name in enumerate(hostile, start=1):
+        op.send("files", offer(i, "evil", [(name, 4, False)]))
+    await until(lambda: len(files_of(op, p.FileAnswer)) == len(hostile), 10)
+    answers = {m.transfer: m for m in files_of(op, p.FileAnswer)}
+    assert not any(m.accept for m in answers.values())
+    assert [answers[i].reason for i in range(1, len(hostile) + 1)] == [
+        "dot_dot", "absolute", "drive", "backslash", "reserved", "control", "lookalike",
+    ]  # fmt: skip
+    # two names one file system takes for the same file
+    op.send("files", offer(50, "twins", [("Report.pdf", 1, False), ("report.PDF", 1, False)]))
+    await until(lambda: any(m.transfer == 50 for m in files_of(op, p.FileAnswer)), 10)
+    # a file whose hash does not match is not kept, not even as a partial
+    data = os.urandom(10_000)
+    op.send("files", offer(60, "x.bin", [("x.bin", len(data), False)]))
+    await until(lambda: any(m.transfer == 60 and m.accept for m in files_of(op, p.FileAnswer)))
+    await send_file(op, 60, 0, data, claimed=sha(b"something else"))
+    await until(lambda: bool(files_of(op, p.FileResult)), 10)
+    (result,) = files_of(op, p.FileResult)
+    assert not result.ok and result.reason == "hash_mismatch"
+    # a chunk past the declared size stops the transfer
+    op.send("files", offer(61, "y.bin", [("y.bin", 10, False)]))
+    await until(lambda: any(m.transfer == 61 and m.accept for m in files_of(op, p.FileAnswer)))
+    op.send("files", p.FileStart(transfer=61, index=0, offset=0))
+    op.channels["files"].send(frames.encode(61, 0, 0, b"x" * 11))
+    await until(lambda: any(m.transfer == 61 for m in files_of(op, p.FileCancel)), 10)
+    assert [m.reason for m in files_of(op, p.FileCancel)] == ["past_end"]
+    assert sorted(q.name for q in inbox.rglob("*")) == ["y.bin" + PARTIAL_SUFFIX]
+    assert not (tmp_path / "evil.sh").exists()
+    await r.end()
+
+
+async def test_a_partial_file_resumes_without_resending_the_verified_part(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = os.urandom(5 * CHUNK)
+    have = 2 * CHUNK + 17
+    (inbox / ("big.iso" + PARTIAL_SUFFIX)).write_bytes(data[:have])  # a cut transfer's rest
+    r = await allowed_files(loopback_endpoint, display, accept_files=inbox)
+    op = r.operator
+    op.send("files", offer(9, "big.iso", [("big.iso", len(data), False)]))
+    await until(lambda: bool(files_of(op, p.FileAnswer)), 10)
+    (answer,) = files_of(op, p.FileAnswer)
+    assert [(x.index, x.length, x.sha256) for x in answer.resume] == [(0, have, sha(data[:have]))]
+    await send_file(op, 9, 0, data, start=have)  # only the rest crosses the link
+    await until(lambda: bool(files_of(op, p.FileResult)), 10)
+    assert files_of(op, p.FileResult)[0].ok
+    assert (inbox / "big.iso").read_bytes() == data
+    await r.end()
+
+
+async def test_the_customer_sends_a_folder_and_each_file_is_verified(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    (logs / "old").mkdir(parents=True)
+    contents = {"logs/app.log": os.urandom(200_000), "logs/old/boot.log": b"booted\n"}
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+    (logs / "link").symlink_to("/etc/passwd")  # never followed, never sent
+    r = await allowed_files(loopback_endpoint, display, send=(logs,))
+    op, ui = r.operator, r.ui
+    await until(lambda: bool(files_of(op, p.FileOffer)), 10)
+    (sent_offer,) = files_of(op, p.FileOffer)
+    paths = [e.path for e in sent_offer.entries]
+    assert sorted(paths) == sorted(contents) and sent_offer.name == "logs"
+    assert "files: left out: logs/link (a link or not a regular file)" in ui.lines
+    op.send("files", p.FileAnswer(transfer=sent_offer.transfer, accept=True, skip=(), resume=()))
+    await until(lambda: len(files_of(op, p.FileEnd)) == len(paths), 15)
+    got: dict[int, bytearray] = {}
+    for frame in (m for m in op.received["files"] if isinstance(m, bytes)):
+        chunk = frames.decode(frame)
+        buffer = got.setdefault(chunk.index, bytearray())
+        assert chunk.offset == len(buffer)
+        buffer += chunk.data
+    for end in files_of(op, p.FileEnd):
+        assert end.sha256 == sha(bytes(got[end.index])) == sha(contents[paths[end.index]])
+        op.send("files", p.FileResult(transfer=end.transfer, index=end.index, ok=True))
+    await until(lambda: any(line.startswith("files: sent logs: 2 of 2") for line in ui.lines), 10)
+    await r.end()
+
+
+async def test_nothing_is_written_before_the_customer_allows_it(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    r = await start_session(
+        loopback_endpoint, display, allow=frozenset({"view"}), accept_files=inbox
+    )
+    op = r.operator
+    await until(lambda: "files" in op.channels, 10)
+    op.send("files", offer(1, "a.txt", [("a.txt", 3, False)]))
+    op.channels["files"].send(frames.encode(1, 0, 0, b"abc"))
+    await until(lambda: len(files_of(op, p.Error)) >= 2, 10)
+    assert {m.code for m in files_of(op, p.Error)} == {"not_allowed"}
+    assert not files_of(op, p.FileAnswer) and list(inbox.iterdir()) == []
+    await r.end()
+
+
+async def test_in_the_window_the_customer_is_asked_where_and_may_decline(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    r = await allowed_files(loopback_endpoint, display, headless=False)
+    op, session, ui = r.operator, r.session, r.ui
+    op.send("files", offer(3, "fix.bin", [("fix.bin", 5, False)]))
+    await until(lambda: bool(ui.file_asks), 10)
+    transfer, operator, name, count, size, preview = ui.file_asks[0]
+    assert (transfer, operator, name, count, size, preview) == (
+        3, session.operator, "fix.bin", 1, "5 B", ["fix.bin"],
+    )  # fmt: skip
+    session.answer_files(3, None)  # Decline
+    await until(lambda: bool(files_of(op, p.FileAnswer)), 10)
+    assert files_of(op, p.FileAnswer)[0].reason == "declined"
+    chosen = tmp_path / "chosen" / "place"  # made when accepted
+    op.send("files", offer(4, "fix.bin", [("fix.bin", 5, False)]))
+    await until(lambda: len(ui.file_asks) == 2, 10)
+    session.answer_files(4, str(chosen), "replace")
+    await until(lambda: len(files_of(op, p.FileAnswer)) == 2, 10)
+    assert files_of(op, p.FileAnswer)[1].accept
+    await send_file(op, 4, 0, b"fixed")
+    await until(lambda: bool(files_of(op, p.FileResult)), 10)
+    assert (chosen / "fix.bin").read_bytes() == b"fixed"
+    await r.end()
