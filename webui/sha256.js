@@ -2,9 +2,15 @@
 /**
  * SHA-256 (FIPS 180-4) in plain JavaScript.
  *
- * The console needs it for the verification code, and `crypto.subtle` exists only on secure
- * origins (HTTPS or localhost); a console served over plain HTTP on a LAN has to hash by itself.
- * Synchronous, small, and fast enough for the few hundred bytes it is used on.
+ * The console needs it for the verification code and for every file it sends or receives;
+ * `crypto.subtle` exists only on secure origins (HTTPS or localhost) and has no incremental
+ * digest, so a console served over plain HTTP on a LAN hashes by itself:
+ *
+ *   sha256(bytes or string) -> 32 bytes        sha256Hex(...) -> "e3b0c4..."
+ *   const h = new Sha256();  h.update(chunk); ...;  h.hex()   (a file, in pieces)
+ *
+ * After `digest()`/`hex()` a `Sha256` is finished: another `update` throws (`copy()` first to
+ * look at a digest and go on). `length` is the count of bytes hashed so far (exact up to 2**53).
  */
 
 const K = new Uint32Array([
@@ -24,22 +30,116 @@ const K = new Uint32Array([
  * @returns {Uint8Array} 32 bytes
  */
 export function sha256(data) {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const bitLength = bytes.length * 8;
-  // message + 0x80 + zero padding + 64-bit big-endian length, a multiple of 64 bytes
-  const padded = new Uint8Array((((bytes.length + 8) >> 6) + 1) << 6);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
+  return new Sha256().update(typeof data === "string" ? new TextEncoder().encode(data) : data).digest();
+}
 
-  const h = new Uint32Array([
+/**
+ * The SHA-256 digest of `data` as 64 lower-case hex digits.
+ * @param {Uint8Array | string} data
+ * @returns {string}
+ */
+export function sha256Hex(data) {
+  return Array.from(sha256(data), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export class Sha256 {
+  #h = new Uint32Array([
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
   ]);
-  const w = new Uint32Array(64);
-  for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + i * 4);
+  #w = new Uint32Array(64);
+  /** A partial block waiting for more bytes. */
+  #block = new Uint8Array(64);
+  #buffered = 0;
+  #length = 0;
+  /** @type {Uint8Array | null} */
+  #result = null;
+
+  /** Bytes hashed so far. */
+  get length() {
+    return this.#length;
+  }
+
+  /**
+   * Hash `data` after everything before it.
+   * @param {Uint8Array} data
+   * @returns {this}
+   */
+  update(data) {
+    if (this.#result) throw new Error("this SHA-256 is finished; start a new one");
+    if (!(data instanceof Uint8Array)) throw new TypeError("SHA-256 hashes a Uint8Array");
+    this.#length += data.length;
+    let i = 0;
+    if (this.#buffered > 0) {
+      const take = Math.min(64 - this.#buffered, data.length);
+      this.#block.set(data.subarray(0, take), this.#buffered);
+      this.#buffered += take;
+      i = take;
+      if (this.#buffered < 64) return this;
+      this.#compress(this.#block, 0);
+      this.#buffered = 0;
+    }
+    for (; i + 64 <= data.length; i += 64) this.#compress(data, i);
+    if (i < data.length) {
+      this.#block.set(data.subarray(i));
+      this.#buffered = data.length - i;
+    }
+    return this;
+  }
+
+  /**
+   * The 32-byte digest of everything hashed; the hash is finished after this (calling it again
+   * gives the same bytes).
+   * @returns {Uint8Array}
+   */
+  digest() {
+    if (this.#result) return this.#result.slice();
+    const length = this.#length;
+    const tail = new Uint8Array(this.#buffered < 56 ? 64 : 128);
+    tail.set(this.#block.subarray(0, this.#buffered));
+    tail[this.#buffered] = 0x80;
+    const view = new DataView(tail.buffer);
+    // the length in bits, 64-bit big-endian: bytes * 8 split without leaving exact Numbers
+    view.setUint32(tail.length - 8, Math.floor(length / 0x20000000));
+    view.setUint32(tail.length - 4, (length % 0x20000000) * 8);
+    for (let i = 0; i < tail.length; i += 64) this.#compress(tail, i);
+    const out = new Uint8Array(32);
+    const outView = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) outView.setUint32(i * 4, this.#h[i]);
+    this.#result = out;
+    return out.slice();
+  }
+
+  /**
+   * An independent copy of this hash in its present state: the receiver's proof of a partial
+   * file (`copy().hex()`) without finishing the hash that goes on.
+   * @returns {Sha256}
+   */
+  copy() {
+    const other = new Sha256();
+    other.#h.set(this.#h);
+    other.#block.set(this.#block);
+    other.#buffered = this.#buffered;
+    other.#length = this.#length;
+    other.#result = this.#result && this.#result.slice();
+    return other;
+  }
+
+  /** The digest as 64 lower-case hex digits. */
+  hex() {
+    return Array.from(this.digest(), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  /**
+   * One 64-byte block of `bytes` from `at`.
+   * @param {Uint8Array} bytes
+   * @param {number} at
+   */
+  #compress(bytes, at) {
+    const w = this.#w;
+    const h = this.#h;
+    for (let i = 0; i < 16; i++, at += 4) {
+      w[i] = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+    }
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15];
       const y = w[i - 2];
@@ -61,17 +161,4 @@ export function sha256(data) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d;
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
   }
-  const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i]);
-  return out;
-}
-
-/**
- * The SHA-256 digest of `data` as 64 lower-case hex digits.
- * @param {Uint8Array | string} data
- * @returns {string}
- */
-export function sha256Hex(data) {
-  return Array.from(sha256(data), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

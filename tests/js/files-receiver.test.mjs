@@ -8,7 +8,7 @@ import { Crc32, crc32 } from "../../webui/files/crc32.js";
 import { TransferError } from "../../webui/files/errors.js";
 import { Incoming, TRANSFER_TOKENS } from "../../webui/files/receiver.js";
 import { EMPTY_SHA256, isSha256Hex, proofOf, resumeOffset, sameDigest } from "../../webui/files/resume.js";
-import { Sha256 } from "../../webui/files/sha256stream.js";
+import { Sha256 } from "../../webui/sha256.js";
 
 const enc = new TextEncoder();
 const b = (/** @type {string} */ text) => enc.encode(text);

@@ -191,7 +191,7 @@ test("resume as the peer does: proof, decision, then the source's prefix hash go
   // the receiver's proof of what it kept
   const receiver = new Incoming(data.length);
   receiver.chunk(0, data.subarray(0, kept));
-  const { Sha256 } = await import("../../webui/files/sha256stream.js");
+  const { Sha256 } = await import("../../webui/sha256.js");
   const held = new Sha256().update(data.subarray(0, kept));
   const proof = proofOf(held);
   // the sender hashes as much of its source, decides, and goes on from that hash

@@ -31,7 +31,7 @@ import { Crc32 } from "./crc32.js";
 import { TransferError } from "./errors.js";
 import { MAX_OFFSET } from "./frames.js";
 import { sameDigest } from "./resume.js";
-import { Sha256 } from "./sha256stream.js";
+import { Sha256 } from "../sha256.js";
 
 /** Every token of `Incoming`, as incoming.py's TRANSFER_CODES. */
 export const TRANSFER_TOKENS = Object.freeze(["out_of_order", "past_end", "finished", "bad_start", "short", "hash_mismatch"]);

@@ -37,7 +37,7 @@ export function sameDigest(a, b) {
 
 /**
  * The proof of what `hash` has seen, leaving `hash` free to go on.
- * @param {import("./sha256stream.js").Sha256} hash
+ * @param {import("../sha256.js").Sha256} hash
  * @returns {PrefixProof}
  */
 export function proofOf(hash) {

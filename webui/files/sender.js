@@ -24,7 +24,7 @@
 
 import { TransferError } from "./errors.js";
 import { HEADER_SIZE, MAX_OFFSET, chunkSize, encodeFrame } from "./frames.js";
-import { Sha256 } from "./sha256stream.js";
+import { Sha256 } from "../sha256.js";
 
 /** Above this many buffered bytes the sender waits. */
 export const HIGH_WATER = 1024 * 1024;

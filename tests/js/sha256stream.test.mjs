@@ -5,8 +5,7 @@ import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
 
 import { Crc32, crc32 } from "../../webui/files/crc32.js";
-import { Sha256 } from "../../webui/files/sha256stream.js";
-import { sha256Hex } from "../../webui/sha256.js";
+import { Sha256, sha256Hex } from "../../webui/sha256.js";
 
 const nodeSha = (/** @type {Uint8Array} */ data) => createHash("sha256").update(data).digest("hex");
 
