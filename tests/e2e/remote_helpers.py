@@ -24,11 +24,13 @@ first, which the console must not pass on).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -440,3 +442,63 @@ def take_control(console: Console) -> None:
         request.click()
     expect()(state).to_contain_text("You have control", timeout=15_000)
     expect()(page.locator("#log")).to_contain_text("input channel open", timeout=10_000)
+
+
+# --------------------------------------------------------------------------- the clipboard
+
+# The customer's CLIPBOARD as another X client sees it, or "" when nobody owns it.
+_READ_CLIPBOARD = """
+import sys, tkinter
+root = tkinter.Tk()
+root.withdraw()
+try:
+    sys.stdout.write(root.clipboard_get())
+except tkinter.TclError:
+    pass
+"""
+
+# A customer's program that copies text: owns the CLIPBOARD until stdin closes.
+_OWN_CLIPBOARD = """
+import sys, tkinter
+root = tkinter.Tk()
+root.withdraw()
+root.clipboard_clear()
+root.clipboard_append(sys.argv[1])
+root.update()
+print("owned", flush=True)
+root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
+root.mainloop()
+"""
+
+
+def customer_clipboard(screen: Screen) -> str:
+    """What the customer's CLIPBOARD holds now ("" when nobody owns it)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_CLIPBOARD],
+        env=screen.env(),
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    return done.stdout
+
+
+@contextlib.contextmanager
+def customer_copies(screen: Screen, text: str) -> Iterator[None]:
+    """A program on the customer's screen has copied ``text`` and owns the CLIPBOARD while
+    the block runs."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _OWN_CLIPBOARD, text],
+        env=screen.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as owner:
+        assert owner.stdin is not None and owner.stdout is not None
+        try:
+            ready, _, _ = select.select([owner.stdout], [], [], 10)
+            assert ready and owner.stdout.readline().strip() == "owned", "the copy did not happen"
+            yield
+        finally:
+            owner.stdin.close()
+            owner.wait(10)

@@ -21,8 +21,16 @@ from typing import IO, Any
 from xrecorder import Recorder
 
 from .console import Console, StartPeer
+from .remote_helpers import (
+    customer_clipboard,
+    customer_copies,
+    page_point,
+    picture_point,
+    press_hotkey,
+    take_control,
+    wait_until,
+)
 from .remote_helpers import expect as playwright_expect
-from .remote_helpers import page_point, picture_point, press_hotkey, take_control, wait_until
 from .screen import Screen
 
 CAPTURE_TEXT = (
@@ -32,29 +40,6 @@ CAPTURE_TEXT = (
 #: Where the recording window sits on the customer's 1920x1080 screen.
 RECORDER = (560, 300, 800, 420)
 
-# The customer's CLIPBOARD as another X client sees it, or "" when nobody owns it.
-_READ_CLIPBOARD = """
-import sys, tkinter
-root = tkinter.Tk()
-root.withdraw()
-try:
-    sys.stdout.write(root.clipboard_get())
-except tkinter.TclError:
-    pass
-"""
-
-# A customer's program that copies text: owns the CLIPBOARD until stdin closes.
-_OWN_CLIPBOARD = """
-import sys, tkinter
-root = tkinter.Tk()
-root.withdraw()
-root.clipboard_clear()
-root.clipboard_append(sys.argv[1])
-root.update()
-print("owned", flush=True)
-root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
-root.mainloop()
-"""
 
 # An application window with a title (not override-redirect, so the peer can share it alone):
 # prints "ready", then the root coordinates of its first button press, until stdin closes.
@@ -330,17 +315,6 @@ def test_one_application_view_and_its_mapping(
             window.wait(10)
 
 
-def _customer_clipboard(screen: Screen) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", _READ_CLIPBOARD],
-        env=screen.env(),
-        capture_output=True,
-        text=True,
-        timeout=15,
-    )
-    return done.stdout
-
-
 def test_clipboard_both_ways_only_after_consent(
     console: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
@@ -356,7 +330,7 @@ def test_clipboard_both_ways_only_after_consent(
     out.fill(text)
     page.get_by_role("button", name="Send clipboard").click()
     deadline = time.monotonic() + 10
-    while (got := _customer_clipboard(xvfb)) != text:
+    while (got := customer_clipboard(xvfb)) != text:
         assert time.monotonic() < deadline, f"the customer's clipboard holds {got!r}"
         time.sleep(0.3)
 
@@ -367,21 +341,9 @@ def test_clipboard_both_ways_only_after_consent(
 
     # In: what the customer copies appears in the console.
     copied = "copied by the customer"
-    with subprocess.Popen(
-        [sys.executable, "-c", _OWN_CLIPBOARD, copied],
-        env=xvfb.env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as owner:
-        assert owner.stdin is not None and owner.stdout is not None
-        try:
-            assert _read_line(owner.stdout).strip() == "owned"
-            expect(page.locator("#clipboard-in")).to_have_text(copied, timeout=10_000)
-            expect(page.locator("#clipboard-in")).to_be_visible()
-        finally:
-            owner.stdin.close()
-            owner.wait(10)
+    with customer_copies(xvfb, copied):
+        expect(page.locator("#clipboard-in")).to_have_text(copied, timeout=10_000)
+        expect(page.locator("#clipboard-in")).to_be_visible()
 
 
 def test_clipboard_off_until_allowed(console: Console, start_peer: StartPeer) -> None:

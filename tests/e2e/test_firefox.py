@@ -28,10 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +42,7 @@ from xrecorder import Recorder
 from .console import _SAMPLE, CODE_RE, CONNECTED, VERIFICATION_RE, VideoSample, close
 from .netns import NetNS
 from .procs import Proc, Procs
-from .remote_helpers import _PICTURE_TO_PAGE, wait_until
+from .remote_helpers import _PICTURE_TO_PAGE, customer_clipboard, customer_copies, wait_until
 from .screen import Block, Screen
 from .services import Server, child_env
 
@@ -73,30 +70,6 @@ table inet sl_leaks {
         ip daddr != { 127.0.0.0/8, %(net)s } add @seen { ip daddr } counter
     }
 }
-"""
-
-# The customer's CLIPBOARD as another X client sees it, or "" when nobody owns it.
-_READ_CLIPBOARD = """
-import sys, tkinter
-root = tkinter.Tk()
-root.withdraw()
-try:
-    sys.stdout.write(root.clipboard_get())
-except tkinter.TclError:
-    pass
-"""
-
-# A customer's program that copies text: owns the CLIPBOARD until stdin closes.
-_OWN_CLIPBOARD = """
-import sys, tkinter
-root = tkinter.Tk()
-root.withdraw()
-root.clipboard_clear()
-root.clipboard_append(sys.argv[1])
-root.update()
-print("owned", flush=True)
-root.tk.createfilehandler(sys.stdin, tkinter.READABLE, lambda *_: root.destroy())
-root.mainloop()
 """
 
 
@@ -270,17 +243,6 @@ def _leaks(ns: NetNS) -> list[str]:
     return [str(e) for s in sets for e in s.get("elem", [])]
 
 
-def _customer_clipboard(screen: Screen) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", _READ_CLIPBOARD],
-        env=screen.env(),
-        capture_output=True,
-        text=True,
-        timeout=15,
-    )
-    return done.stdout
-
-
 def _buttons(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["ev"] in ("button_down", "button_up")]
 
@@ -379,7 +341,7 @@ def test_console_in_firefox(
         ff.fill("textarea#clipboard-out", text)
         ff.click("#send-clipboard-button")
         wait_until(
-            lambda: _customer_clipboard(xvfb),
+            lambda: customer_clipboard(xvfb),
             lambda got: got == text,
             "the customer's clipboard holds the operator's text",
             timeout=10,
@@ -387,21 +349,8 @@ def test_console_in_firefox(
 
         # Clipboard in: what the customer copies appears in the console.
         copied = "copied by the customer"
-        with subprocess.Popen(
-            [sys.executable, "-c", _OWN_CLIPBOARD, copied],
-            env=xvfb.env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as owner:
-            assert owner.stdin is not None and owner.stdout is not None
-            try:
-                ready, _, _ = select.select([owner.stdout], [], [], 10)
-                assert ready and owner.stdout.readline().strip() == "owned"
-                ff.wait_text("#clipboard-in", f"^{re.escape(copied)}$", timeout=10)
-            finally:
-                owner.stdin.close()
-                owner.wait(10)
+        with customer_copies(xvfb, copied):
+            ff.wait_text("#clipboard-in", f"^{re.escape(copied)}$", timeout=10)
 
     # Nothing in the namespace (Firefox above all) tried to reach anywhere else.
     assert _leaks(netns) == []

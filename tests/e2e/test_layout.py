@@ -10,16 +10,14 @@ Screenshots of each go to the test's folder (``layout-<state>-<size>.png``), to 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from .console import Console, StartPeer
+from .remote_helpers import customer_copies
 from .screen import Screen
-from .test_console_control import _OWN_CLIPBOARD, _read_line
 
 SIZES = ((1280, 720), (1920, 1080))
 
@@ -149,20 +147,8 @@ def test_every_state_fits_and_says_what_happens(
     # what the customer copies arrives in view even where the session column must scroll
     page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
     copied = "copied by the customer\nsecond line of it\nand a third"
-    with subprocess.Popen(
-        [sys.executable, "-c", _OWN_CLIPBOARD, copied],
-        env=xvfb.env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as owner:
-        assert owner.stdin is not None and owner.stdout is not None
-        try:
-            assert _read_line(owner.stdout).strip() == "owned"
-            expect(page.locator("#clipboard-in")).to_be_visible(timeout=10_000)
-        finally:
-            owner.stdin.close()
-            owner.wait(10)
+    with customer_copies(xvfb, copied):
+        expect(page.locator("#clipboard-in")).to_be_visible(timeout=10_000)
     check_layout(
         page, "clipboard", tmp_path, ("end-button", "clipboard-in", "copy-clipboard-button")
     )
