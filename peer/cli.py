@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; file transfer must be allowed: --allow files)",
     )
     parser.add_argument(
+        "--allow-file-requests",
+        metavar="DIR",
+        type=Path,
+        action="append",
+        default=[],
+        help="headless: send a file or folder the operator asks for by its path when it lies "
+        "inside DIR, also once every link on the way is resolved (repeatable); every other "
+        "request is declined (file transfer must be allowed: --allow files)",
+    )
+    parser.add_argument(
         "--existing",
         choices=("keep-both", "replace", "skip"),
         default="keep-both",
@@ -226,6 +236,7 @@ def parse_settings(
             code_from_download=bound_code is not None,
             accept_files=args.accept_files,
             send=tuple(args.send),
+            allow_file_requests=tuple(args.allow_file_requests),
             existing=args.existing.replace("-", "_"),
         )
     except SettingsError as exc:

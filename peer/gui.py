@@ -288,6 +288,7 @@ class PeerWindow:
                     self._to_session(lambda: session.feature_input(capability, action, value))
 
             pane = self.panes[capability] = PANES[capability](self.panes_frame, send)
+            pane.question = self._question
             pane.pack(fill="both", expand=True)
         return pane
 

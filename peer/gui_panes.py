@@ -17,14 +17,22 @@ from tkinter import ttk
 from wire import protocol
 
 from .feature import Shown
+from .files.shown import FilesShown
 from .i18n import t
 
 #: Messages kept in the chat pane; older ones scroll away for good (memory stays bounded).
 CHAT_KEEP = 500
 
+#: How a pane asks the customer something: the window's question dialog, given the question,
+#: the words of its yes and no buttons and what to do with the answer.
+Question = Callable[[str, str, str, Callable[[bool], None]], tk.Toplevel]
+
 
 class Pane(ttk.Frame, abc.ABC):
-    """A feature's part of the window; ``send(action, value)`` goes to the feature."""
+    """A feature's part of the window; ``send(action, value)`` goes to the feature. The
+    window sets ``question`` to its own dialog for a pane that must ask something."""
+
+    question: Question | None = None
 
     def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
         super().__init__(master)
@@ -135,8 +143,10 @@ def _insert(t: tk.Text, text: str, tag: str) -> None:
 
 
 class FilesPane(Pane):
-    """File transfer: Send files… / Send a folder…, and what is arriving or leaving now (the
-    newest lines; a progress line replaces the one before it)."""
+    """File transfer: Send files… / Send a folder…, Stop transfers (only while something
+    arrives or leaves), a bar for the transfer that moved last, and what is arriving or
+    leaving now (the newest lines; a progress line replaces the one before it). The
+    operator's request for a path comes as a question (``files.shown``): Send or Decline."""
 
     KEEP = 50
 
@@ -149,6 +159,10 @@ class FilesPane(Pane):
         self.send_files_button.pack(side="left")
         self.send_folder_button = ttk.Button(row, text=t("files.send_folder"), command=self._folder)
         self.send_folder_button.pack(side="left", padx=6)
+        self.stop_button = ttk.Button(row, text=t("files.stop"), command=self._stop)
+        self.stop_button.state(["disabled"])
+        self.stop_button.pack(side="right")
+        self.bar = ttk.Progressbar(self, mode="determinate", maximum=1.0)
         self.log = tk.Text(
             self, height=5, width=44, wrap="word", state="disabled", takefocus=False,
             font="TkDefaultFont",
@@ -156,6 +170,8 @@ class FilesPane(Pane):
         self.log.pack(fill="both", expand=True)
         self.lines: collections.deque[str] = collections.deque(maxlen=self.KEEP)
         self._progress_last = False
+        self.moving = False
+        self.question_dialog: tk.Toplevel | None = None
 
     def _files(self) -> None:
         from tkinter import filedialog
@@ -170,7 +186,20 @@ class FilesPane(Pane):
         if path:
             self.to_feature("send", path)
 
+    def _stop(self) -> None:
+        self.to_feature("stop", "")
+
     def show(self, shown: Shown) -> None:
+        if shown.kind == "question":
+            self._ask(shown.text)
+        elif shown.kind == "question_over":
+            self._close_question()
+        if shown.kind not in ("question", "activity"):
+            self._add_line(shown)
+        if isinstance(shown, FilesShown):
+            self._moved(shown.moving, shown.fraction)
+
+    def _add_line(self, shown: Shown) -> None:
         progress = shown.kind == "progress"
         if progress and self._progress_last and self.lines:
             self.lines[-1] = shown.text
@@ -183,9 +212,47 @@ class FilesPane(Pane):
         self.log.see("end")
         self.log.configure(state="disabled")
 
+    def _moved(self, moving: bool, fraction: float | None) -> None:
+        """The bar and Stop transfers follow what moves: shown and enabled only meanwhile."""
+        if fraction is not None:
+            self.bar.configure(value=fraction)
+        if moving == self.moving:
+            return
+        self.moving = moving
+        if moving:
+            self.bar.pack(fill="x", pady=(0, 4), before=self.log)
+            self.stop_button.state(["!disabled"])
+        else:
+            self.bar.pack_forget()
+            self.bar.configure(value=0)
+            self.stop_button.state(["disabled"])
+
+    def _ask(self, text: str) -> None:
+        """The operator's request: the question in the window's dialog (Decline is what Enter
+        and Esc give); the answer names the question it answers."""
+        self._close_question()
+
+        def decide(send: bool) -> None:
+            self.question_dialog = None
+            self.to_feature("request_send" if send else "request_decline", text)
+
+        if self.question is None:  # a pane on its own cannot ask: the safe answer
+            decide(False)
+            return
+        self.question_dialog = self.question(
+            text, t("files.request_send"), t("files.decline"), decide
+        )
+
+    def _close_question(self) -> None:
+        dialog, self.question_dialog = self.question_dialog, None
+        if dialog is not None and dialog.winfo_exists():
+            dialog.destroy()
+
     def ended(self) -> None:
         self.send_files_button.state(["disabled"])
         self.send_folder_button.state(["disabled"])
+        self._moved(False, None)
+        self._close_question()
 
     def text(self) -> str:
         return "\n".join(self.lines)

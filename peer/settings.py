@@ -97,6 +97,9 @@ class PeerSettings:
     send: tuple[Path, ...] = ()
     #: What an arriving file does where a file of its name is: keep_both, replace or skip.
     existing: str = "keep_both"
+    #: Headless: send a file or folder the operator asks for when it lies inside one of these
+    #: folders (links resolved); every other request is declined.
+    allow_file_requests: tuple[Path, ...] = ()
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +132,9 @@ class PeerSettings:
         for path in self.send:
             if not path.exists():
                 raise SettingsError(f"{str(path)!r} does not exist: nothing to send")
+        for path in self.allow_file_requests:
+            if not path.is_dir():
+                raise SettingsError(f"{str(path)!r} is not a folder to send requested files from")
         if not 0.1 <= self.idle_refresh <= 10:
             raise SettingsError(f"idle refresh {self.idle_refresh} s is outside 0.1..10")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -249,4 +249,276 @@ async def test_in_the_window_the_customer_is_asked_where_and_may_decline(
     await send_file(op, 4, 0, b"fixed")
     await until(lambda: bool(files_of(op, p.FileResult)), 10)
     assert (chosen / "fix.bin").read_bytes() == b"fixed"
+    await r.end()
+
+
+# --------------------------------------------------------------------------- requests for a path
+
+
+def request_results(op: LoopbackOperator) -> dict[int, p.FileRequestResult]:
+    return {m.request: m for m in files_of(op, p.FileRequestResult)}
+
+
+async def ask_for(op: LoopbackOperator, number: int, path: str) -> p.FileRequestResult:
+    """The operator asks for ``path``; the peer's answer to it."""
+    op.send("files", p.FileRequest(request=number, path=path))
+    await until(lambda: number in request_results(op), 10)
+    return request_results(op)[number]
+
+
+def received_files(op: LoopbackOperator, transfer: int) -> dict[int, bytes]:
+    """The bytes of each file of ``transfer`` that reached the operator, in order."""
+    got: dict[int, bytearray] = {}
+    for frame in (m for m in op.received["files"] if isinstance(m, bytes)):
+        chunk = frames.decode(frame)
+        if chunk.transfer == transfer:
+            buffer = got.setdefault(chunk.index, bytearray())
+            assert chunk.offset == len(buffer)
+            buffer += chunk.data
+    return {i: bytes(b) for i, b in got.items()}
+
+
+async def settled(count: Callable[[], int], quiet: float = 0.5, timeout: float = 15) -> int:
+    """``count()`` once it has not changed for ``quiet`` seconds."""
+    async with asyncio.timeout(timeout):
+        last = count()
+        while True:
+            await asyncio.sleep(quiet)
+            now = count()
+            if now == last:
+                return now
+            last = now
+
+
+class Looked:
+    """``request.find`` with a record of every path it was asked to look at."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from peer.files import request
+
+        self.paths: list[Path] = []
+        real = request.find
+
+        def find(path: Path) -> Any:
+            self.paths.append(path)
+            return real(path)
+
+        monkeypatch.setattr(request, "find", find)
+
+
+async def test_a_requested_file_inside_the_allowed_folder_arrives_verified(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    share = tmp_path / "share"
+    (share / "logs").mkdir(parents=True)
+    data = os.urandom(2 * CHUNK + 99)
+    (share / "logs" / "app.log").write_bytes(data)
+    r = await allowed_files(loopback_endpoint, display, allow_file_requests=(share,))
+    op, ui = r.operator, r.ui
+    answer = await ask_for(op, 5, str(share / "logs" / "app.log"))
+    assert (answer.result, answer.reason) == ("sending", None) and answer.transfer is not None
+    await until(lambda: any(o.transfer == answer.transfer for o in files_of(op, p.FileOffer)), 10)
+    (sent_offer,) = files_of(op, p.FileOffer)
+    assert (sent_offer.name, sent_offer.count, sent_offer.total) == ("app.log", 1, len(data))
+    op.send("files", p.FileAnswer(transfer=answer.transfer, accept=True, skip=(), resume=()))
+    await until(lambda: bool(files_of(op, p.FileEnd)), 15)
+    (end,) = files_of(op, p.FileEnd)
+    assert end.sha256 == sha(received_files(op, answer.transfer)[0]) == sha(data)
+    op.send("files", p.FileResult(transfer=end.transfer, index=0, ok=True))
+    await until(lambda: any(line.startswith("files: sent app.log: 1 of 1") for line in ui.lines))
+    assert f"files: the operator asked for {share / 'logs' / 'app.log'}: sending it" in ui.lines
+    await r.end()
+
+
+async def test_requests_outside_for_special_or_missing_paths_send_nothing(
+    loopback_endpoint: tuple[Endpoint, str],
+    display: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (tmp_path / "secret.txt").write_text("not for the operator")
+    os.mkfifo(share / "pipe")
+    (share / "to-secret").symlink_to(tmp_path / "secret.txt")  # inside, but leads out
+    (share / "to-pipe").symlink_to(share / "pipe")
+    looked = Looked(monkeypatch)
+    r = await allowed_files(loopback_endpoint, display, allow_file_requests=(share,))
+    op, ui = r.operator, r.ui
+    asked = [
+        (str(tmp_path / "secret.txt"), "declined", "outside_allowed"),
+        ("/etc/shadow", "declined", "outside_allowed"),
+        ("~/.ssh/id_ed25519", "declined", "outside_allowed"),
+        (f"{share}/../secret.txt", "refused", "dot_dot"),
+        (str(share / "missing.txt"), "not_found", "missing"),
+        (str(share / "pipe"), "refused", "special_file"),
+        (str(share / "to-pipe"), "refused", "special_file"),
+        (str(share / "to-secret"), "declined", "outside_allowed"),
+    ]
+    for number, (path, result, reason) in enumerate(asked, start=1):
+        answer = await ask_for(op, number, path)
+        assert (answer.result, answer.reason, answer.transfer) == (result, reason, None), path
+    # what lies outside the folder as written was never looked at on the disk
+    assert looked.paths == [share / "missing.txt", share / "pipe", share / "to-pipe",
+                            share / "to-secret"]  # fmt: skip
+    assert "files: the operator asked for /etc/shadow: not sent, it is not inside a folder " \
+        "given to --allow-file-requests" in ui.lines  # fmt: skip
+    # a flood is answered without looking: ten a minute at most
+    for number in range(9, 11):
+        await ask_for(op, number, str(share / "missing.txt"))
+    answer = await ask_for(op, 11, str(share / "missing.txt"))
+    assert (answer.result, answer.reason) == ("busy", "too_often")
+    assert len(looked.paths) == 6
+    await asyncio.sleep(0.3)
+    assert not files_of(op, p.FileOffer)
+    assert not [m for m in op.received["files"] if isinstance(m, bytes)]
+    await r.end()
+
+
+async def test_a_request_while_files_is_not_allowed_reads_nothing(
+    loopback_endpoint: tuple[Endpoint, str],
+    display: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "report.log").write_text("x")
+    looked = Looked(monkeypatch)
+    r = await start_session(
+        loopback_endpoint, display, allow=frozenset({"view"}), allow_file_requests=(share,)
+    )
+    op = r.operator
+    await until(lambda: "files" in op.channels, 10)
+    await until(lambda: op.channels["files"].readyState == "open", 10)
+    answer = await ask_for(op, 1, str(share / "report.log"))
+    assert (answer.result, answer.reason) == ("not_allowed", None)
+    assert looked.paths == [] and not files_of(op, p.FileOffer)
+    files = r.session.features["files"]
+    assert files.counts["refused"] == 1  # type: ignore[attr-defined]
+    await r.end()
+
+
+async def test_in_the_window_the_customer_sees_the_exact_path_and_decides(
+    loopback_endpoint: tuple[Endpoint, str],
+    display: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from peer.feature import Shown
+
+    home = tmp_path / "home"
+    (home / "Documents" / "old").mkdir(parents=True)
+    (home / "report.log").write_bytes(b"x" * 3200)
+    tree = {"Documents/a.txt": os.urandom(5000), "Documents/old/b.txt": b"bee\n"}
+    for name, data in tree.items():
+        (home / name).write_bytes(data)
+    (home / "docs").symlink_to(home / "Documents")
+    monkeypatch.setenv("HOME", str(home))
+    r = await allowed_files(loopback_endpoint, display, headless=False)
+    op, session = r.operator, r.session
+    shown: list[Shown] = []
+    show = r.ui.show
+    monkeypatch.setattr(r.ui, "show", lambda cap, s: (shown.append(s), show(cap, s)))
+
+    def questions() -> list[str]:
+        return [s.text for s in shown if s.kind == "question"]
+
+    op.send("files", p.FileRequest(request=1, path="~/report.log"))
+    await until(lambda: bool(questions()), 10)
+    assert questions()[0] == (
+        f"{session.operator} asks you to send this file:\n{home / 'report.log'} (3.2 KB)"
+    )
+    answer = await ask_for(op, 2, "~/Documents")  # one question at a time
+    assert (answer.result, answer.reason) == ("busy", "pending")
+    session.feature_input("files", "request_decline", questions()[0])
+    await until(lambda: 1 in request_results(op), 10)
+    assert (request_results(op)[1].result, request_results(op)[1].reason) == (
+        "declined",
+        "customer",
+    )
+    assert shown[-1].kind == "question_over"  # the question closes, the line says why
+
+    op.send("files", p.FileRequest(request=3, path="~/docs"))
+    await until(lambda: len(questions()) == 2, 10)
+    text = questions()[1]
+    assert text.startswith(f"{session.operator} asks you to send this folder:\n")
+    assert f"\n{home / 'Documents'} (2 file(s), 5.0 KB)\n" in text  # where the link leads
+    assert "~/docs" in text
+    session.feature_input("files", "request_send", questions()[0])  # an old question: nothing
+    await asyncio.sleep(0.2)
+    assert 3 not in request_results(op)
+    session.feature_input("files", "request_send", text)
+    await until(lambda: 3 in request_results(op), 10)
+    answer = request_results(op)[3]
+    assert answer.result == "sending" and answer.transfer is not None
+    await until(lambda: bool(files_of(op, p.FileOffer)), 10)
+    (sent_offer,) = files_of(op, p.FileOffer)
+    assert sent_offer.name == "Documents" and sent_offer.from_folder == str(home)
+    op.send("files", p.FileAnswer(transfer=answer.transfer, accept=True, skip=(), resume=()))
+    await until(lambda: len(files_of(op, p.FileEnd)) == 2, 15)
+    got = received_files(op, answer.transfer)
+    paths = [e.path for e in sent_offer.entries]
+    for end in files_of(op, p.FileEnd):
+        assert end.sha256 == sha(got[end.index]) == sha(tree[paths[end.index]])
+    # file transfer taken back while a question is open: the question goes, nothing is sent
+    op.send("files", p.FileRequest(request=4, path="~/report.log"))
+    await until(lambda: len(questions()) == 3, 10)
+    session.revoke("files")
+    await until(lambda: 4 in request_results(op), 10)
+    assert request_results(op)[4].result == "not_allowed"
+    asked = max(i for i, s in enumerate(shown) if s.kind == "question")
+    assert [s.text for s in shown[asked:] if s.kind == "question_over"] == [
+        "the operator asked for ~/report.log: not sent, file transfer is not allowed now"
+    ]
+    await r.end()
+
+
+# --------------------------------------------------------------------------- Stop transfers
+
+
+async def test_stop_transfers_cancels_both_ways_and_keeps_the_partial_file(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    big = tmp_path / "disk.img"
+    with big.open("wb") as f:
+        f.truncate(256 * 1024 * 1024)  # far more than crosses the link before Stop
+    r = await allowed_files(loopback_endpoint, display, accept_files=inbox, send=(big,))
+    op, session, ui = r.operator, r.session, r.ui
+    # leaving: the customer's file is accepted and on its way
+    await until(lambda: bool(files_of(op, p.FileOffer)), 10)
+    out = files_of(op, p.FileOffer)[0].transfer
+    op.send("files", p.FileAnswer(transfer=out, accept=True, skip=(), resume=()))
+    # arriving: the operator's file is accepted and half of it is here
+    data = os.urandom(4 * CHUNK)
+    op.send("files", offer(70, "patch.bin", [("patch.bin", len(data), False)]))
+    await until(lambda: any(m.transfer == 70 for m in files_of(op, p.FileAnswer)), 10)
+    op.send("files", p.FileStart(transfer=70, index=0, offset=0))
+    for offset in range(0, 2 * CHUNK, CHUNK):
+        op.channels["files"].send(frames.encode(70, 0, offset, data[offset : offset + CHUNK]))
+    partial = inbox / ("patch.bin" + PARTIAL_SUFFIX)
+    await until(lambda: partial.exists() and partial.stat().st_size == 2 * CHUNK, 10)
+    await until(lambda: len(received_files(op, out).get(0, b"")) > 0, 10)
+
+    session.feature_input("files", "stop", "")  # what the pane's button does
+    await until(lambda: len(files_of(op, p.FileCancel)) == 2, 10)
+    cancels = {m.transfer: m.reason for m in files_of(op, p.FileCancel)}
+    assert cancels == {out: "stopped_by_customer", 70: "stopped_by_customer"}
+    assert "files: Stopped by you: 2 transfer(s). What arrived is kept, so it can resume." in (
+        ui.lines
+    )
+    arrived = await settled(lambda: len(received_files(op, out)[0]))  # what was on the way
+    assert arrived < big.stat().st_size
+    assert not files_of(op, p.FileEnd) and not list(inbox.glob("patch.bin"))
+    assert partial.read_bytes() == data[: 2 * CHUNK]  # kept
+    # the late rest of the stopped file is dropped without a word to the operator
+    op.send("files", p.FileEnd(transfer=70, index=0, sha256=sha(data)))
+    # offering it again resumes after the part that arrived
+    op.send("files", offer(71, "patch.bin", [("patch.bin", len(data), False)]))
+    await until(lambda: any(m.transfer == 71 for m in files_of(op, p.FileAnswer)), 10)
+    (again,) = [m for m in files_of(op, p.FileAnswer) if m.transfer == 71]
+    assert [(x.length, x.sha256) for x in again.resume] == [(2 * CHUNK, sha(data[: 2 * CHUNK]))]
+    assert not files_of(op, p.Error)
     await r.end()

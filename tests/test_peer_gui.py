@@ -622,6 +622,177 @@ def test_files_from_the_operator_are_asked_for_with_a_folder_and_a_choice_for_ol
         _shot(tk_display, Path(str(tmp_path)) / "files-pane.png")
 
 
+class FilesHost:
+    """What the session offers the files feature, in the test's own thread: the window's
+    ``QueueUI`` is its screen, what goes to the operator is recorded, and what the feature
+    starts runs to its end at once on a loop of its own."""
+
+    operator = "Alice"
+    display = None
+
+    def __init__(self, ui: Any) -> None:
+        import asyncio
+
+        self.ui = ui
+        self.loop = asyncio.new_event_loop()
+        self.sent: list[object] = []
+        self.asked: list[int] = []
+        self.files: Any = None
+        self.inbox = Path()
+
+    def send(self, label: str, msg: object) -> bool:
+        self.sent.append(msg)
+        return True
+
+    def send_bytes(self, label: str, data: bytes) -> bool:
+        return True
+
+    def tell(self, label: str, code: str, message: str) -> None:
+        self.sent.append(("error", code))
+
+    def show(self, capability: str, shown: object) -> None:
+        self.ui.show(capability, shown)
+
+    def start(self, coro: Any) -> None:
+        self.loop.run_until_complete(coro)
+
+    def ask_files(self, transfer: int, *_what: object) -> None:
+        self.asked.append(transfer)  # the customer accepts into the inbox at once
+        self.files.answered(transfer, self.inbox, "keep_both")
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+
+class FeatureSession(AnsweringSession):
+    """A session whose files feature is real: the pane's actions reach it."""
+
+    files: Any = None
+
+    def feature_input(self, capability: str, action: str, value: str) -> None:
+        super().feature_input(capability, action, value)
+        self.files.from_ui(action, value)
+
+
+def test_stop_transfers_in_the_window_stops_a_running_transfer_and_a_bar_shows_it(
+    tk_display: str, tmp_path: object
+) -> None:
+    """The files pane with the real files feature behind it: while a file arrives the bar
+    shows how far and Stop transfers can be pressed; pressing it stops the transfer (the
+    operator gets a file_cancel), keeps what arrived and says so."""
+    import dataclasses
+
+    from peer.features.files import FilesFeature
+    from peer.files import frames
+    from peer.files.names import PARTIAL_SUFFIX
+    from peer.gui_panes import FilesPane
+    from wire import protocol as p
+
+    inbox = Path(str(tmp_path))
+    session = FeatureSession()
+    gc.disable()  # the feature's thread must not free Tk objects
+    with windowed(session) as (root, window, ui):
+        host = FilesHost(ui)
+        settings = PeerSettings(server="http://127.0.0.1:9", headless=False)
+        files = session.files = host.files = FilesFeature(host, settings)
+        host.inbox = inbox
+        try:
+            ui.granted(("files",))
+            window._drain()
+            pane = window.panes["files"]
+            assert isinstance(pane, FilesPane)
+            assert pane.stop_button.instate(["disabled"]) and not pane.bar.winfo_ismapped()
+
+            files.set_allowed(True)
+            entry = p.FileEntry(path="patch.bin", size=200_000)
+            offer = p.FileOffer(transfer=9, name="patch.bin", from_folder="/ops", count=1,
+                                total=200_000, entries=(entry,), more=False)  # fmt: skip
+            files.frame("files", p.serialize(offer))
+            assert host.asked == [9]
+            assert isinstance(host.sent[-1], p.FileAnswer) and host.sent[-1].accept
+            files.frame("files", p.serialize(p.FileStart(transfer=9, index=0, offset=0)))
+            files.frame("files", frames.encode(9, 0, 0, b"x" * 50_000))
+            window._drain()
+            root.update()
+            assert not pane.stop_button.instate(["disabled"])
+            assert pane.bar.winfo_ismapped() and float(pane.bar.cget("value")) == 0.25
+            progress = pane.text().splitlines()[-1]
+            assert progress.startswith("receiving patch.bin: 50.0 KB of 200.0 KB (25%), ")
+            _shot(tk_display, inbox / "files-stop.png")
+
+            pane.stop_button.invoke()
+            assert session.calls[-1] == ("input", ("files", "stop", ""))
+            assert host.sent[-1] == p.FileCancel(transfer=9, reason="stopped_by_customer")
+            window._drain()
+            root.update()
+            assert pane.text().splitlines()[-1].startswith("Stopped by you: 1 transfer(s).")
+            assert pane.stop_button.instate(["disabled"]) and not pane.bar.winfo_ismapped()
+            partial = inbox / ("patch.bin" + PARTIAL_SUFFIX)
+            assert partial.read_bytes() == b"x" * 50_000  # kept, to resume
+
+            # the customer takes file transfer back while a file arrives: the pane follows
+            files.frame("files", p.serialize(dataclasses.replace(offer, transfer=10)))
+            window._drain()
+            root.update()
+            assert not pane.stop_button.instate(["disabled"]) and pane.bar.winfo_ismapped()
+            files.set_allowed(False)
+            window._drain()
+            root.update()
+            assert pane.stop_button.instate(["disabled"]) and not pane.bar.winfo_ismapped()
+        finally:
+            host.close()
+            gc.enable()
+
+
+def test_a_request_for_a_path_asks_with_the_exact_path_and_closes_when_it_ends(
+    tk_display: str,
+) -> None:
+    from peer.files.shown import FilesShown
+
+    session = AnsweringSession()
+    with windowed(session) as (root, window, ui):
+        ui.granted(("files",))
+        question = "Alice asks you to send this file:\n/home/bob/report.log (3.2 KB)"
+        ui.show("files", FilesShown("question", question))
+        window._drain()
+        root.update()
+        assert _dialog_text(root) == question
+        assert [b.cget("text") for b in _buttons(root)] == ["Send", "Decline"]
+        _press(root, "<Return>")  # Enter: Decline, the safe answer
+        assert session.calls[-1] == ("input", ("files", "request_decline", question))
+
+        ui.show("files", FilesShown("question", question))
+        window._drain()
+        root.update()
+        _click(root, "Send")
+        assert session.calls[-1] == ("input", ("files", "request_send", question))
+
+        # unanswered, the question goes when the request ends; the pane says why
+        asked = len(session.calls)
+        ui.show("files", FilesShown("question", question))
+        window._drain()
+        root.update()
+        assert _dialog_text(root) == question
+        over = "the operator asked for ~/report.log: not sent, you did not answer"
+        ui.show("files", FilesShown("question_over", over))
+        window._drain()
+        root.update()
+        assert _dialog_text(root) is None and len(session.calls) == asked
+        assert window.panes["files"].text().splitlines()[-1] == over
+
+
+def _buttons(root: object) -> list[Any]:
+    return [
+        button
+        for top in root.winfo_children()  # type: ignore[attr-defined]
+        if top.winfo_class() == "Toplevel"
+        for frame in top.winfo_children()
+        for button in frame.winfo_children()
+        if button.winfo_class() == "TButton"
+    ]
+
+
 def test_a_question_opens_on_top_beside_the_window_and_the_end_stays_readable(
     tk_display: str,
 ) -> None:

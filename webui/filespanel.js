@@ -16,6 +16,10 @@
  * before it is used, and a refused one is skipped with a `file_result` giving the token. What
  * arrived whole and verified can be saved (`filesview.js`).
  *
+ * The operator may also ask for a path on the customer's computer (`file_request`, one waiting at
+ * a time: `filerequests.js`); the customer is shown exactly what is there and decides, the answer
+ * comes back as `file_request_result`, and what the customer sends arrives as any offer does.
+ *
  * Every file that ends, well or not, goes into the transfer log (`hooks.record`: IndexedDB in
  * the browser, `files/log.js`).
  *
@@ -25,11 +29,13 @@
  *   files.receiveBinary(data);               // a chunk frame
  *   files.send(items, {name});               // offer files to the customer -> key, or a problem token
  *   files.cancel(key);                       // the operator stops a transfer
+ *   files.ask(path);                         // ask the customer for a file or folder by its path
  *   files.stop("closed");                    // the channel or the session went: every live transfer ends
  *
  * `FILES_PANEL` registers it as the panel of the `files` capability (`panels.js`).
  */
 
+import { FileRequests, requestText } from "./filerequests.js";
 import { FilesError, TransferError } from "./files/errors.js";
 import { decodeFrame } from "./files/frames.js";
 import { duplicates, pathProblem, uniqueAmong } from "./files/names.js";
@@ -182,6 +188,8 @@ export class FilesPanel {
     /** @type {Facts | null} */
     this.facts = null;
     this.seq = 0;
+    /** The operator's requests for a path. */
+    this.requests = new FileRequests();
   }
 
   /** @param {Facts} facts */
@@ -195,6 +203,7 @@ export class FilesPanel {
     this.stop("closed", false);
     this.transfers.clear();
     this.saved.clear();
+    this.requests.clear();
     this.facts = null;
     this.hooks.changed();
   }
@@ -208,6 +217,7 @@ export class FilesPanel {
   stop(reason, tell = true) {
     for (const out of [...this.outgoing.values()]) this.#endOut(out, "failed", reason, tell);
     for (const inc of [...this.incoming.values()]) this.#endIn(inc, "failed", reason, tell);
+    this.requests.closed();
   }
 
   /** @param {string} key */
@@ -227,6 +237,7 @@ export class FilesPanel {
       case "file_answer": return this.#onAnswer(msg);
       case "file_result": return this.#onResult(msg);
       case "file_cancel": return this.#onCancel(msg);
+      case "file_request_result": return this.#onRequestResult(msg);
       case "error":
         this.hooks.log(t("log.files.peer_error", { code: msg.code, message: msg.message }), "error");
         return;
@@ -586,6 +597,37 @@ export class FilesPanel {
     if (out) this.#endOut(out, "cancelled", reason, false);
   }
 
+  // ------------------------------------------------------------------- requests for a path
+
+  /**
+   * Ask the customer for the file or folder at `path` on their computer. Returns the request,
+   * or why it did not go: a `pathProblem` token, "waiting" (another one waits for the
+   * customer), "not_allowed" or "closed".
+   * @param {string} path as the operator typed it: "~/…", "/…" or "C:\…"
+   * @returns {{ask: import("./filerequests.js").Ask} | {problem: string}}
+   */
+  ask(path) {
+    if (!this.facts || !this.hooks.allowed()) return { problem: "not_allowed" };
+    const made = this.requests.ask(path);
+    if ("problem" in made) return made;
+    if (!this.hooks.send(made.message)) {
+      made.ask.state = "closed";
+      this.hooks.changed();
+      return { problem: "closed" };
+    }
+    this.hooks.log(t("log.files.asked_path", { path: made.ask.path }));
+    this.hooks.changed();
+    return { ask: made.ask };
+  }
+
+  /** @param {Message} msg */
+  #onRequestResult(msg) {
+    const ask = this.requests.result(msg);
+    if (!ask) return;
+    this.hooks.log(t("log.files.request_answered", { text: requestText(ask) }));
+    this.hooks.changed();
+  }
+
   // ------------------------------------------------------------------- the log
 
   /**
@@ -659,7 +701,9 @@ function flush(cur) {
 /** The `files` capability's panel: every FILES message from the peer, and the chunks. */
 export const FILES_PANEL = definePanel({
   capability: "files",
-  receives: { files: ["file_offer", "file_answer", "file_start", "file_end", "file_result", "file_cancel", "error"] },
+  receives: {
+    files: ["file_offer", "file_answer", "file_start", "file_end", "file_result", "file_cancel", "file_request_result", "error"],
+  },
   binary: ["files"],
   create: (hooks) => createFilesPanel(hooks),
 });

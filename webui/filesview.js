@@ -1,10 +1,11 @@
 // @ts-check
 /**
  * The file transfer panel on the page: asking for it, "Send files…", "Send a folder…", dropping
- * files on the page, the list of transfers with their progress, Cancel and Save, and the
- * transfer log with its CSV download. The protocol is `filespanel.js`'s; this module only
- * draws it and hands it what the operator picks. Every name from the customer is put on the
- * page with `textContent` (`dir="auto"`), never as markup.
+ * files on the page, asking the customer for a file or folder by its path (and how each request
+ * ended), the list of transfers with their progress, Cancel and Save, and the transfer log with
+ * its CSV download. The protocol is `filespanel.js`'s; this module only draws it and hands it
+ * what the operator picks. Every name from the customer is put on the page with `textContent`
+ * (`dir="auto"`), never as markup.
  *
  * Element ids for each transfer row (`<li data-transfer data-direction data-state>`), with
  * `<dir>` "in" (from the customer) or "out" and `<n>` the wire number:
@@ -13,6 +14,7 @@
  *   transfer-<dir>-<n>-file-<i>        one file's row       transfer-<dir>-<n>-file-<i>-result / -save
  */
 
+import { askProblemText, requestText } from "./filerequests.js";
 import { TransferLog, toCsv } from "./files/log.js";
 import { freeNameAsync, nameProblem } from "./files/names.js";
 import { zipParts } from "./files/zip.js";
@@ -53,6 +55,11 @@ export class FilesView {
       filesInput: /** @type {HTMLInputElement} */ (byId("send-files-input")),
       folderInput: /** @type {HTMLInputElement} */ (byId("send-folder-input")),
       problem: byId("files-problem"),
+      askForm: /** @type {HTMLFormElement} */ (byId("files-ask-form")),
+      askPath: /** @type {HTMLInputElement} */ (byId("files-ask-path")),
+      askButton: /** @type {HTMLButtonElement} */ (byId("files-ask-button")),
+      askProblem: byId("files-ask-problem"),
+      askList: byId("files-ask-list"),
       list: byId("transfer-list"),
       drop: byId("files-drop"),
       logCsv: /** @type {HTMLButtonElement} */ (byId("transfer-log-csv")),
@@ -77,6 +84,10 @@ export class FilesView {
     el.filesInput.addEventListener("change", () => this.#picked(el.filesInput, false));
     el.folderInput.addEventListener("change", () => this.#picked(el.folderInput, true));
     el.list.addEventListener("click", (event) => this.#clicked(event));
+    el.askForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#askForPath();
+    });
     el.logCsv.addEventListener("click", () => void this.#downloadLog());
     document.addEventListener("dragenter", (e) => this.#dragEnter(e));
     document.addEventListener("dragover", (e) => this.#dragOver(e));
@@ -173,6 +184,29 @@ export class FilesView {
     this.el.problem.hidden = text === "";
   }
 
+  // ------------------------------------------------------------------- asking for a path
+
+  #askForPath() {
+    const result = this.files.ask(this.el.askPath.value);
+    const problem = "problem" in result ? askProblemText(result.problem) : "";
+    this.el.askProblem.textContent = problem;
+    this.el.askProblem.hidden = problem === "";
+    if (!("problem" in result)) this.el.askPath.value = "";
+  }
+
+  /** Every request, newest first, in words; Ask waits while one waits for the customer. */
+  #drawAsks() {
+    const items = this.files.requests.list().map((ask) => {
+      const item = document.createElement("li");
+      item.dataset.request = String(ask.request);
+      item.dataset.state = ask.state;
+      item.textContent = requestText(ask);
+      return item;
+    });
+    this.el.askList.replaceChildren(...items);
+    this.el.askButton.disabled = this.files.requests.waiting() !== null;
+  }
+
   #canDrop() {
     return this.live && this.hooks.isOpen("files") && this.hooks.consent.allows("files");
   }
@@ -233,6 +267,7 @@ export class FilesView {
       }
     }
     this.el.panel.hidden = !this.live && transfers.length === 0;
+    this.#drawAsks();
   }
 
   /** @param {Transfer} tr */
@@ -510,6 +545,7 @@ export function reasonText(token) {
     case "skipped": return t("files.reason.skipped");
     case "exists": return t("files.reason.exists");
     case "no_space": return t("files.reason.no_space");
+    case "stopped_by_customer": return t("files.reason.stopped_by_customer");
     case null: return t("files.reason.unknown");
     default:
       return nameTokens.has(token) ? t("files.reason.unsafe_name", { token }) : t("files.reason.other", { token });

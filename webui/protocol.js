@@ -534,7 +534,24 @@ const FILE_ENTRY = Rec({ path: req(PATH), size: req(Int(0, MAX_FILE_SIZE)), fold
 const FILE_RESUME = Rec({ index: req(FILE_INDEX), length: req(Int(1, MAX_FILE_SIZE)), sha256: req(SHA256) });
 
 /**
- * Files channel text messages, both ways (file data goes in binary frames: `files/frames.js`).
+ * How an operator's file_request ended: "sending" (the customer said yes), the customer said no
+ * ("declined"), nothing is there ("not_found"), SupportLink never sends that ("refused": a
+ * device, a FIFO, ".."), file transfer is not allowed, or another request is still open ("busy").
+ */
+export const FILE_REQUEST_RESULTS = Object.freeze(["sending", "declined", "not_found", "refused", "not_allowed", "busy"]);
+/**
+ * A path as the operator types it: the customer's home ("~", "~/...") or absolute ("/...",
+ * "C:\..."). The customer reads it in a question, so nothing in it may hide or reorder what
+ * follows: no control characters, line separators or bidi controls.
+ */
+const REQUEST_PATH = Str(4096, {
+  minLen: 1,
+  pattern: "~|(?:~[\\\\/]|/|[A-Za-z]:[\\\\/])[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]*",
+});
+
+/**
+ * Files channel text messages, both ways (file data goes in binary frames: `files/frames.js`);
+ * `file_request` only from the operator, `file_request_result` only from the peer.
  * @type {Registry}
  */
 export const FILES = Object.freeze({
@@ -568,6 +585,13 @@ export const FILES = Object.freeze({
       saved_as: opt(PATH),
     },
     file_cancel: { transfer: req(TRANSFER), reason: req(Str(40, { pattern: TOKEN })) },
+    file_request: { request: req(TRANSFER), path: req(REQUEST_PATH) },
+    file_request_result: {
+      request: req(TRANSFER),
+      result: req(Str(40, { choices: FILE_REQUEST_RESULTS })),
+      transfer: opt(TRANSFER),
+      reason: opt(Str(40, { pattern: TOKEN })),
+    },
     error: ERROR,
   }),
 });
@@ -620,8 +644,8 @@ export const CHANNELS = Object.freeze([
   }),
   channelRow({
     label: "files", ordered: true, max_retransmits: null, binary: true, registry: FILES,
-    from_operator: Object.keys(FILES.messages),
-    from_peer: Object.keys(FILES.messages),
+    from_operator: Object.keys(FILES.messages).filter((type) => type !== "file_request_result"),
+    from_peer: Object.keys(FILES.messages).filter((type) => type !== "file_request"),
   }),
 ]);
 

@@ -860,6 +860,46 @@ class FileCancel(_Validated):
     reason: str = spec(Str(max_len=40, pattern=_TOKEN))
 
 
+#: How an operator's ``file_request`` ended: ``sending`` (the customer said yes), the
+#: customer said no (``declined``), nothing is there (``not_found``), SupportLink never sends
+#: that (``refused``: a device, a FIFO, ``..``), file transfer is not allowed, or another
+#: request is still open (``busy``).
+FILE_REQUEST_RESULTS = ("sending", "declined", "not_found", "refused", "not_allowed", "busy")
+#: A path as the operator types it: the customer's home (``~``, ``~/...``) or absolute
+#: (``/...``, ``C:\...``). The customer reads it in a question, so nothing in it may hide or
+#: reorder what follows: no control characters, line separators or bidi controls.
+_REQUEST_PATH = Str(
+    max_len=4096,
+    min_len=1,
+    pattern=r"~|(?:~[\\/]|/|[A-Za-z]:[\\/])"
+    r"[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]*",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRequest(_Validated):
+    """The operator asks the customer for the file or folder at ``path``. The customer's side
+    shows exactly what is there and the customer decides; ``file_request_result`` of the same
+    ``request`` says how it went, and what is sent comes like any offer (``file_offer``)."""
+
+    type: ClassVar[str] = "file_request"
+    request: int = spec(_TRANSFER)
+    path: str = spec(_REQUEST_PATH)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRequestResult(_Validated):
+    """How ``request`` ended (``result``, one of ``FILE_REQUEST_RESULTS``): when ``sending``,
+    the offer of ``transfer`` follows; ``reason`` is a token that says more (``no_answer``,
+    ``outside_allowed``, ``special_file``, ...)."""
+
+    type: ClassVar[str] = "file_request_result"
+    request: int = spec(_TRANSFER)
+    result: str = spec(Str(max_len=40, choices=FILE_REQUEST_RESULTS))
+    transfer: int | None = optional(_TRANSFER)
+    reason: str | None = optional(Str(max_len=40, pattern=_TOKEN))
+
+
 # --------------------------------------------------------------------------- input channel
 
 _FRACTION = Num(0.0, 1.0)
@@ -946,7 +986,17 @@ ControlMessage = (
 )
 InputMessage = PointerMove | PointerButton | Wheel | Key | ReleaseAll
 ChatMessage = Chat | Error
-FilesMessage = FileOffer | FileAnswer | FileStart | FileEnd | FileResult | FileCancel | Error
+FilesMessage = (
+    FileOffer
+    | FileAnswer
+    | FileStart
+    | FileEnd
+    | FileResult
+    | FileCancel
+    | FileRequest
+    | FileRequestResult
+    | Error
+)
 Message = SignalMessage | ControlMessage | InputMessage | ChatMessage | FilesMessage
 
 
@@ -1008,6 +1058,8 @@ FILES = Registry(
     FileEnd,
     FileResult,
     FileCancel,
+    FileRequest,
+    FileRequestResult,
     Error,
 )
 
@@ -1098,8 +1150,8 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         max_retransmits=None,
         binary=True,
         registry=FILES,
-        from_operator=frozenset(FILES),
-        from_peer=frozenset(FILES),
+        from_operator=frozenset(FILES) - {"file_request_result"},
+        from_peer=frozenset(FILES) - {"file_request"},
     ),
 )
 CHANNEL_BY_LABEL: Mapping[str, ChannelSpec] = {c.label: c for c in CHANNELS}

@@ -31,8 +31,13 @@ def make_features(
     control = ControlFeature(host, injector)
     features: list[Feature] = [control, ClipboardFeature(host), ChatFeature(host)]
     # file transfer asks the customer in the window; headless, only with a folder to accept
-    # into or paths to send
-    if not settings.headless or settings.accept_files is not None or settings.send:
+    # into, paths to send or folders to answer requests from
+    if (
+        not settings.headless
+        or settings.accept_files is not None
+        or settings.send
+        or settings.allow_file_requests
+    ):
         features.insert(2, FilesFeature(host, settings))
     if track is not None:
         features.insert(0, ViewFeature(host, settings, track, control.remote))

@@ -16,33 +16,48 @@ and the files the operator accepts are sent in order, paced by the channel's
 ``bufferedAmount`` (``outgoing.Pacer``), resumed from a proven prefix when the operator holds
 one, each followed by ``file_end`` with its SHA-256.
 
+Requests (``file_request``, ``filerequests.PathRequests``): the operator names a path; the
+customer is shown exactly what is there and decides (headless: ``--allow-file-requests DIR``
+decides). On yes the path goes as Send files… or ``--send`` sends it.
+
+Stop transfers (``from_ui("stop")``, the pane's button): every transfer moving either way
+ends at once, the operator gets a ``file_cancel`` for each, partial files stay to resume.
+
+What the window's pane draws besides the words (the bar, whether Stop can stop something,
+the request's question) travels in ``files.shown.FilesShown``.
+
 Nothing is read or written before the customer allowed file transfer: frames and offers that
-arrive without it are dropped, counted and answered with ``not_allowed``.
+arrive without it are dropped, counted and answered with ``not_allowed`` (a request, with a
+``file_request_result`` saying so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
+import math
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from wire import protocol
 
-from ..feature import Feature, Shown
+from ..feature import Feature
 from ..files import disk, frames, names
 from ..files.digest import PrefixProof, RunningHash, resume_offset
 from ..files.errors import FilesError
 from ..files.incoming import Incoming
 from ..files.outgoing import Pacer
+from ..files.progress import TransferPlan, human_size
+from ..files.shown import FilesShown
+from ..files.tree import offer_parts, walk
 from ..i18n import t
 from ..settings import PeerSettings
+from .filerequests import PathRequests, Tree, request_number
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +68,47 @@ MAX_PENDING = 4
 ANSWER_TIMEOUT = 120.0
 #: Seconds between two progress lines of one transfer.
 PROGRESS_EVERY = 1.0
-#: Bytes of JSON per ``file_offer`` message (the registry allows 64 KiB).
-OFFER_BYTES = 48 * 1024
+#: ``file_cancel.reason`` when the customer pressed Stop transfers.
+STOPPED = "stopped_by_customer"
 
 
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover - the loop returns
+def human_time(seconds: float | None) -> str:
+    """Time left in words: "12 s left", "3 min left", "1 h 5 min left", or that it is not
+    known yet."""
+    if seconds is None:
+        return t("files.left_unknown")
+    whole = math.ceil(seconds)
+    if whole < 60:
+        time_words = t("files.seconds", n=whole)
+    elif whole < 3600:
+        time_words = t("files.minutes", n=math.ceil(whole / 60))
+    else:
+        time_words = t("files.hours", h=whole // 3600, m=whole % 3600 // 60)
+    return t("files.left", time=time_words)
+
+
+def progress_words(name: str, plan: TransferPlan, now: float) -> dict[str, object]:
+    """The parameters of a progress line: the file moving now, the transfer's bytes, the
+    speed and the time left."""
+    return {
+        "name": name,
+        "done": human_size(plan.done_bytes),
+        "total": human_size(plan.total_bytes),
+        "percent": math.floor(100 * plan.progress),
+        "speed": human_size(plan.speed(now)),
+        "left": human_time(plan.time_left(now)),
+    }
+
+
+def new_plan(entries: list[protocol.FileEntry], skip: Iterable[int], now: float) -> TransferPlan:
+    """The counters of a transfer once it is accepted: its files but the skipped ones."""
+    plan = TransferPlan([0 if e.folder else e.size for e in entries])
+    left_out = set(skip)
+    for i, entry in enumerate(entries):
+        if entry.folder or i in left_out:
+            plan.skip(i)
+    plan.begin(now)
+    return plan
 
 
 @dataclass
@@ -79,8 +125,7 @@ class _Receiving:
     incoming: Incoming | None = None
     handle: BinaryIO | None = None
     existing: str = "keep_both"
-    done_bytes: int = 0
-    started: float = 0.0
+    plan: TransferPlan = field(default_factory=lambda: TransferPlan(()))
     shown_at: float = 0.0
     kept: int = 0
     failed: int = 0
@@ -88,6 +133,8 @@ class _Receiving:
 
 @dataclass
 class _Sending:
+    """One transfer going out."""
+
     transfer: int
     root: Path
     files: list[Path]
@@ -96,6 +143,15 @@ class _Sending:
     results: dict[int, protocol.FileResult] = field(default_factory=dict)
     all_results: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: bool = False
+    plan: TransferPlan = field(default_factory=lambda: TransferPlan(()))
+    shown_at: float = 0.0
+
+    def stop(self) -> None:
+        """No more bytes of it go out; whoever waits for the operator stops waiting."""
+        self.cancelled = True
+        if not self.answer.done():
+            self.answer.cancel()
+        self.all_results.set()
 
 
 class FilesFeature(Feature):
@@ -112,6 +168,12 @@ class FilesFeature(Feature):
         self._sent_paths = False
         self._pacer = Pacer(None)
         self._asks: dict[int, asyncio.Future[tuple[Path, str] | None]] = {}
+        # incoming transfers the customer stopped: their late messages are dropped quietly
+        self._stopped: deque[int] = deque(maxlen=64)
+        self._shown_moving = False  # what the window's pane was last told
+        self.requests = PathRequests(
+            host, settings, allowed=lambda: self.allowed, show=self._line, send=self._send_asked
+        )
 
     # ------------------------------------------------------------------ consent, lifecycle
 
@@ -148,21 +210,45 @@ class FilesFeature(Feature):
         for ask in self._asks.values():
             if not ask.done():
                 ask.set_result(None)
+        self.requests.stop()
         for r in list(self._receiving.values()):
             self._close(r)
         self._receiving.clear()
         for s in self._sending.values():
-            s.cancelled = True
-            if not s.answer.done():
-                s.answer.cancel()
-            s.all_results.set()
+            s.stop()
+        self._activity()
+
+    def stop_transfers(self) -> None:
+        """Stop transfers (the customer's button): every transfer moving either way ends at
+        once; the operator gets a ``file_cancel`` for each, and partial files stay where they
+        are, so that offering the same again resumes."""
+        incoming = [r for r in self._receiving.values() if r.base is not None]
+        for r in incoming:
+            self._close(r)
+            del self._receiving[r.offer.transfer]
+            self._stopped.append(r.offer.transfer)
+        outgoing = [s for s in self._sending.values() if not s.cancelled]
+        for s in outgoing:
+            s.stop()
+        stopped = [r.offer.transfer for r in incoming] + [s.transfer for s in outgoing]
+        for transfer in stopped:
+            self.host.send(LABEL, protocol.FileCancel(transfer=transfer, reason=STOPPED))
+        self.counts["stopped"] += len(stopped)
+        if stopped:
+            self._line(t("files.stopped_by_you", count=len(stopped)))
+        else:
+            self._line(t("files.nothing_to_stop"))
 
     # ------------------------------------------------------------------ frames in
 
     def frame(self, label: str, data: str | bytes) -> None:
         if not self.allowed:
             self.counts["refused"] += 1
-            self.host.tell(LABEL, "not_allowed", "the customer has not allowed file transfer")
+            asked = request_number(data)
+            if asked is not None:
+                self.requests.not_allowed(asked)
+            else:
+                self.host.tell(LABEL, "not_allowed", "the customer has not allowed file transfer")
             return
         if isinstance(data, str):
             try:
@@ -190,6 +276,10 @@ class FilesFeature(Feature):
                 sending.answer.set_result(msg)
         elif isinstance(msg, protocol.FileResult):
             self._result(msg)
+        elif isinstance(msg, protocol.FileRequest):
+            self.requests.requested(msg)
+        elif isinstance(msg, protocol.FileRequestResult):
+            self.host.tell(LABEL, "unexpected_message", "file_request_result is the peer's")
         elif isinstance(msg, protocol.Error):
             self._line(t("files.refused_by_operator", code=msg.code))
 
@@ -270,7 +360,7 @@ class FilesFeature(Feature):
         )
         for i in sorted(r.skip):
             self._line(t("files.skipped_existing", name="/".join(r.paths[i])))
-        r.started = time.monotonic()
+        r.plan = new_plan(r.entries, r.skip, time.monotonic())
         self._line(
             t("files.accepting", name=offer.name, count=offer.count, size=size, folder=str(base))
         )
@@ -308,7 +398,16 @@ class FilesFeature(Feature):
             answer.set_result(None if folder is None else (folder, existing))
 
     def from_ui(self, action: str, value: str) -> None:
-        """``send``: the customer chose a file or a folder to send to the operator."""
+        """What the customer did in the pane: ``send`` a file or a folder they chose,
+        ``stop`` (Stop transfers), or answer a request's question with ``request_send`` /
+        ``request_decline`` (``value`` is the question's text: an answer to a question no
+        longer open changes nothing)."""
+        if action == "stop":
+            self.stop_transfers()
+            return
+        if action in ("request_send", "request_decline"):
+            self.requests.answered(action == "request_send", value)
+            return
         if action != "send" or not value:
             return
         if not self.allowed:
@@ -333,7 +432,8 @@ class FilesFeature(Feature):
     def _start(self, msg: protocol.FileStart) -> None:
         r = self._receiving.get(msg.transfer)
         if r is None or r.base is None or msg.index >= len(r.entries):
-            self.host.tell(LABEL, "unexpected_message", "no such transfer or file")
+            if msg.transfer not in self._stopped:
+                self.host.tell(LABEL, "unexpected_message", "no such transfer or file")
             return
         entry, path = r.entries[msg.index], r.paths[msg.index]
         if entry.folder or msg.index in r.skip or r.incoming is not None:
@@ -354,7 +454,8 @@ class FilesFeature(Feature):
             self._fail_transfer(r, "cannot_write")
             return
         r.index, r.incoming = msg.index, incoming
-        r.done_bytes += msg.offset
+        if msg.offset:
+            r.plan.resumed(msg.index, msg.offset)
 
     def _chunk(self, data: bytes) -> None:
         try:
@@ -377,32 +478,24 @@ class FilesFeature(Feature):
             self._line(t("files.cannot_write", why=str(exc)))
             self._fail_transfer(r, "no_space" if exc.errno == 28 else "cannot_write")
             return
-        r.done_bytes += n
-        self._progress(r)
-
-    def _progress(self, r: _Receiving) -> None:
         now = time.monotonic()
-        if now - r.shown_at < PROGRESS_EVERY:
-            return
-        r.shown_at = now
-        total = max(1, r.offer.total)
-        speed = r.done_bytes / max(0.001, now - r.started)
-        self._line(
-            kind="progress",
-            text=t(
-                "files.progress_in",
-                name=r.offer.name,
-                done=human_size(r.done_bytes),
-                total=human_size(r.offer.total),
-                percent=round(100 * r.done_bytes / total),
-                speed=human_size(speed),
-            ),
+        r.plan.advance(chunk.index, n, now)
+        if now - r.shown_at >= PROGRESS_EVERY:
+            r.shown_at = now
+            name = "/".join(r.paths[chunk.index])
+            self._show_progress(t("files.progress_in", **progress_words(name, r.plan, now)), r.plan)
+
+    def _show_progress(self, text: str, plan: TransferPlan) -> None:
+        self._shown_moving = True
+        self.host.show(
+            self.capability, FilesShown("progress", text, moving=True, fraction=plan.progress)
         )
 
     def _end(self, msg: protocol.FileEnd) -> None:
         r = self._receiving.get(msg.transfer)
         if r is None or r.incoming is None or r.index != msg.index or r.base is None:
-            self.host.tell(LABEL, "unexpected_message", "no file of that transfer is arriving")
+            if msg.transfer not in self._stopped:
+                self.host.tell(LABEL, "unexpected_message", "no file of that transfer is arriving")
             return
         verdict = r.incoming.finish(msg.sha256)
         path = r.paths[msg.index]
@@ -411,6 +504,7 @@ class FilesFeature(Feature):
         r.index, r.incoming = None, None
         name = "/".join(path)
         if not verdict.ok:
+            r.plan.skip(msg.index)
             r.failed += 1
             self.counts["failed"] += 1
             if verdict.code == "hash_mismatch":
@@ -436,6 +530,7 @@ class FilesFeature(Feature):
                     ),
                 )
                 return
+            r.plan.complete(msg.index)
             r.kept += 1
             self.counts["received"] += 1
             saved = final.relative_to(r.base).as_posix()
@@ -489,10 +584,7 @@ class FilesFeature(Feature):
             self._line(t("files.cancelled_by_operator", name=r.offer.name))
         s = self._sending.get(transfer)
         if s is not None:
-            s.cancelled = True
-            if not s.answer.done():
-                s.answer.cancel()
-            s.all_results.set()
+            s.stop()
             self._line(t("files.cancelled_by_operator", name=s.root.name))
 
     # ------------------------------------------------------------------ sending
@@ -501,17 +593,21 @@ class FilesFeature(Feature):
         for path in paths:
             if not self.allowed:
                 return
-            try:
-                await self._send_one(path)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # one path going wrong does not end the session
-                logger.exception("sending %s failed", path)
-                self._line(t("files.send_failed", name=path.name, why=str(exc)))
+            await self._guarded(self._send_one(path), path.name)
+
+    async def _guarded(self, sending: Coroutine[Any, Any, None], name: str) -> None:
+        """Send one path: something going wrong with it does not end the session."""
+        try:
+            await sending
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("sending %s failed", name)
+            self._line(t("files.send_failed", name=name, why=str(exc)))
 
     async def _send_one(self, root: Path) -> None:
         root = root.absolute()
-        files, entries, left_out = await asyncio.to_thread(_walk, root)
+        files, entries, left_out = await asyncio.to_thread(walk, root)
         for skipped in left_out:
             self._line(t("files.left_out", name=skipped))
         if not entries:
@@ -520,16 +616,36 @@ class FilesFeature(Feature):
         if len(entries) > protocol.MAX_FILES_PER_TRANSFER:
             self._line(t("files.too_many", name=root.name, limit=protocol.MAX_FILES_PER_TRANSFER))
             return
+        await self._send_tree(root, files, entries)
+
+    async def _send_asked(self, tree: Tree, offered: Callable[[int], None]) -> None:
+        """Send what the operator asked for and the customer approved."""
+        await self._guarded(
+            self._send_tree(tree.root, tree.files, tree.entries, offered), tree.root.name
+        )
+
+    async def _send_tree(
+        self,
+        root: Path,
+        files: list[Path],
+        entries: list[protocol.FileEntry],
+        offered: Callable[[int], None] | None = None,
+    ) -> None:
+        """Offer what ``walk(root)`` found and send what the operator accepts; ``offered``
+        learns the transfer's number just before its offer goes."""
         transfer = self._next_transfer
         self._next_transfer += 1
         loop = asyncio.get_running_loop()
         sending = self._sending[transfer] = _Sending(
             transfer, root, files, entries, loop.create_future()
         )
+        if offered is not None:
+            offered(transfer)
         total = sum(e.size for e in entries if not e.folder)
-        for part in _offer_parts(transfer, root, entries, total):
+        for part in offer_parts(transfer, root, entries, total):
             if not self.host.send(LABEL, part):
                 self._line(t("files.not_connected"))
+                self._forget(sending)
                 return
         self._line(t("files.offered", name=root.name, count=len(entries), size=human_size(total)))
         try:
@@ -537,13 +653,14 @@ class FilesFeature(Feature):
         except (TimeoutError, asyncio.CancelledError):
             if not sending.cancelled:
                 self._line(t("files.no_answer", name=root.name))
-            self._sending.pop(transfer, None)
+            self._forget(sending)
             return
         if not answer.accept:
+            self._forget(sending)
             self._line(t("files.declined_by_operator", name=root.name, why=answer.reason or ""))
-            self._sending.pop(transfer, None)
             return
         proofs = {p.index: p for p in answer.resume}
+        sending.plan = new_plan(entries, answer.skip, time.monotonic())
         started = time.monotonic()
         sent = 0
         for index, (path, entry) in enumerate(zip(files, entries, strict=True)):
@@ -551,7 +668,7 @@ class FilesFeature(Feature):
                 continue
             sent += await self._send_file(sending, index, path, entry, proofs.get(index))
         if sending.cancelled:
-            self._sending.pop(transfer, None)
+            self._forget(sending)
             return
         expected = sum(1 for i, e in enumerate(entries) if not e.folder and i not in answer.skip)
         if len(sending.results) < expected:
@@ -559,6 +676,7 @@ class FilesFeature(Feature):
                 await asyncio.wait_for(sending.all_results.wait(), ANSWER_TIMEOUT)
         ok = sum(1 for r in sending.results.values() if r.ok)
         seconds = max(0.001, time.monotonic() - started)
+        self._forget(sending)
         self._line(
             t(
                 "files.sent_all",
@@ -568,7 +686,12 @@ class FilesFeature(Feature):
                 speed=human_size(sent / seconds),
             )
         )
-        self._sending.pop(transfer, None)
+
+    def _forget(self, sending: _Sending) -> None:
+        """A transfer going out is over: the window's pane learns that it no longer moves."""
+        if self._sending.get(sending.transfer) is sending:
+            del self._sending[sending.transfer]
+        self._activity()
 
     async def _send_file(
         self,
@@ -589,6 +712,7 @@ class FilesFeature(Feature):
                 )
                 if start:
                     hasher = prefix
+                    sending.plan.resumed(index, start)
                     self._line(t("files.resuming", name=entry.path, size=human_size(start)))
             source.seek(start)
             if not self.host.send(
@@ -615,6 +739,7 @@ class FilesFeature(Feature):
                         return offset - start
                     offset += len(data)
                     budget -= len(data) + frames.HEADER
+                    self._sent_some(sending, index, len(data), entry.path)
                 else:
                     continue
                 break
@@ -624,8 +749,20 @@ class FilesFeature(Feature):
             LABEL,
             protocol.FileEnd(transfer=sending.transfer, index=index, sha256=hasher.hexdigest()),
         )
+        if offset == entry.size:
+            sending.plan.complete(index)
+        else:  # the file shrank while it was sent: the operator will see it short
+            sending.plan.skip(index)
         self.counts["sent"] += 1
         return offset - start
+
+    def _sent_some(self, sending: _Sending, index: int, nbytes: int, name: str) -> None:
+        now = time.monotonic()
+        sending.plan.advance(index, nbytes, now)
+        if now - sending.shown_at >= PROGRESS_EVERY:
+            sending.shown_at = now
+            words = progress_words(name, sending.plan, now)
+            self._show_progress(t("files.progress_out", **words), sending.plan)
 
     def _result(self, msg: protocol.FileResult) -> None:
         sending = self._sending.get(msg.transfer)
@@ -642,8 +779,24 @@ class FilesFeature(Feature):
         if len(sending.results) >= files:
             sending.all_results.set()
 
+    # ------------------------------------------------------------------ what the pane shows
+
+    def _moving(self) -> bool:
+        return any(r.base is not None for r in self._receiving.values()) or any(
+            not s.cancelled for s in self._sending.values()
+        )
+
     def _line(self, text: str, kind: str = "line") -> None:
-        self.host.show(self.capability, Shown(kind, text))
+        self._shown_moving = moving = self._moving()
+        self.host.show(self.capability, FilesShown(kind, text, moving=moving))
+
+    def _activity(self) -> None:
+        """Tell the window's pane when what moves changed without a line that says so (the
+        headless peer has nothing to draw)."""
+        moving = self._moving()
+        if moving != self._shown_moving and not self.settings.headless:
+            self._shown_moving = moving
+            self.host.show(self.capability, FilesShown("activity", "", moving=moving))
 
 
 def _checked_paths(entries: list[protocol.FileEntry]) -> list[tuple[str, ...]]:
@@ -665,74 +818,3 @@ def _hash_prefix(source: BinaryIO, length: int) -> RunningHash:
         hasher.update(data)
         left -= len(data)
     return hasher
-
-
-def _walk(root: Path) -> tuple[list[Path], list[protocol.FileEntry], list[str]]:
-    """What offering ``root`` sends: its files (a folder: its tree, empty folders as entries),
-    never following a symlink; what was left out (symlinks, devices, unreadable)."""
-    files: list[Path] = []
-    entries: list[protocol.FileEntry] = []
-    left_out: list[str] = []
-    if root.is_symlink() or not (root.is_file() or root.is_dir()):
-        return files, entries, [root.name]
-    if root.is_file():
-        files.append(root)
-        entries.append(protocol.FileEntry(path=root.name, size=root.stat().st_size))
-        return files, entries, left_out
-
-    def visit(folder: Path, rel: str) -> None:
-        try:
-            children = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            left_out.append(rel)
-            return
-        if not children:
-            files.append(folder)
-            entries.append(protocol.FileEntry(path=rel, size=0, folder=True))
-        for child in children:
-            child_rel = f"{rel}/{child.name}"
-            if child.is_symlink():
-                left_out.append(child_rel)
-            elif child.is_dir(follow_symlinks=False):
-                visit(Path(child.path), child_rel)
-            elif child.is_file(follow_symlinks=False):
-                files.append(Path(child.path))
-                entries.append(
-                    protocol.FileEntry(
-                        path=child_rel, size=child.stat(follow_symlinks=False).st_size
-                    )
-                )
-            else:
-                left_out.append(child_rel)
-            if len(entries) > protocol.MAX_FILES_PER_TRANSFER:
-                return
-
-    visit(root, root.name)
-    return files, entries, left_out
-
-
-def _offer_parts(
-    transfer: int, root: Path, entries: list[protocol.FileEntry], total: int
-) -> list[protocol.FileOffer]:
-    """The offer, cut into messages of at most ``OFFER_BYTES`` of JSON each."""
-    parts: list[list[protocol.FileEntry]] = [[]]
-    size = 0
-    for entry in entries:
-        cost = len(json.dumps(entry.path, ensure_ascii=False).encode()) + 48
-        if parts[-1] and (size + cost > OFFER_BYTES or len(parts[-1]) >= 1000):
-            parts.append([])
-            size = 0
-        parts[-1].append(entry)
-        size += cost
-    return [
-        protocol.FileOffer(
-            transfer=transfer,
-            name=root.name,
-            from_folder=str(root.parent)[:4096],
-            count=len(entries),
-            total=total,
-            entries=tuple(part),
-            more=i < len(parts) - 1,
-        )
-        for i, part in enumerate(parts)
-    ]

@@ -9,6 +9,7 @@ the bytes it sent (queued) or received::
     plan.advance(index, nbytes, now)      # bytes moved
     plan.complete(index) / plan.skip(index)
     plan.progress, plan.file_progress(i), plan.speed(now), plan.time_left(now)
+    human_size(plan.done_bytes)           # "3.2 MB", for the lines people read
 
 Speed is the bytes moved in the last ``window`` seconds over that window (or over the time
 since ``begin`` if shorter, but at least ``MIN_SPAN`` so that the first chunk does not show
@@ -141,3 +142,12 @@ class TransferPlan:
             raise ValueError(f"file {index} of {self.sizes[index]} bytes cannot take {nbytes}")
         self._done[index] += nbytes
         self._done_bytes += nbytes
+
+
+def human_size(n: float) -> str:
+    """Bytes as people read them: "512 B", "3.2 MB" (powers of 1000, as disks count)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover - the loop returns

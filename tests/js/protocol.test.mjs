@@ -7,9 +7,12 @@ import { readFileSync } from "node:fs";
 import {
   BYE_REASONS,
   CAPABILITIES,
+  CHANNEL_BY_LABEL,
   CHAT,
   CONTROL,
   ERROR_CODES,
+  FILES,
+  FILE_REQUEST_RESULTS,
   INPUT,
   MAX_JSON_DEPTH,
   ProtocolError,
@@ -86,6 +89,27 @@ test("constants mirror protocol.py", () => {
   assert.equal(Object.keys(INPUT.messages).length, 5);
   assert.equal(CHAT.maxBytes, 65536);
   assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);
+  assert.equal(FILES.maxBytes, 65536);
+  assert.equal(Object.keys(FILES.messages).length, 9);
+  assert.deepEqual([...FILE_REQUEST_RESULTS], ["sending", "declined", "not_found", "refused", "not_allowed", "busy"]);
+});
+
+test("a file request goes from the operator only, its result from the peer only", () => {
+  const files = /** @type {any} */ (CHANNEL_BY_LABEL.get("files"));
+  assert.ok(files.from_operator.includes("file_request") && !files.from_peer.includes("file_request"));
+  assert.ok(files.from_peer.includes("file_request_result") && !files.from_operator.includes("file_request_result"));
+  assert.equal(files.from_operator.length, 8);
+  assert.equal(files.from_peer.length, 8);
+});
+
+test("a requested path is the customer's home or absolute, and reads as it is", () => {
+  const ask = (/** @type {string} */ path) => JSON.stringify({ type: "file_request", request: 1, path });
+  for (const path of ["~", "~/a b/ü.txt", "~\\Desktop", "/", "/var/log/syslog", "C:\\Users\\田中", "d:/x"]) {
+    assert.equal(parse(ask(path), "files").path, path);
+  }
+  for (const path of ["", "~root", "relative/x", ":x", "/a\tb", "/a\u0085b", "/a\u2028b", "/\u202ex", "/\u2066x"]) {
+    assert.throws(() => parse(ask(path), "files"), protocolError("bad_message"), path);
+  }
 });
 
 // The cases below are where JSON.parse and JavaScript strings differ from Python; each
