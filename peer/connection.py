@@ -40,6 +40,8 @@ from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
 
+from . import sctp_tuning
+
 logger = logging.getLogger(__name__)
 
 _MIME = {"vp8": "video/vp8", "h264": "video/h264"}
@@ -74,6 +76,7 @@ class PeerLink:
         on_channel_closed: Callable[[str], None] | None = None,
         certificate: RTCCertificate | None = None,
     ) -> None:
+        sctp_tuning.install()
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         if certificate is not None:
             # one certificate for every connection of a session: a fresh connection after a
