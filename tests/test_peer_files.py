@@ -522,3 +522,87 @@ async def test_stop_transfers_cancels_both_ways_and_keeps_the_partial_file(
     assert [(x.length, x.sha256) for x in again.resume] == [(2 * CHUNK, sha(data[: 2 * CHUNK]))]
     assert not files_of(op, p.Error)
     await r.end()
+
+
+# ---------------------------------------------------------------------- flow: file_ack
+
+
+def data_frames(op: LoopbackOperator) -> list[frames.Chunk]:
+    return [frames.decode(m) for m in op.received["files"] if isinstance(m, bytes)]
+
+
+async def test_the_peer_keeps_a_small_window_on_its_way_and_goes_on_with_acknowledgements(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    from peer.files import flow
+
+    data = os.urandom(3_000_000)
+    (tmp_path / "dump.bin").write_bytes(data)
+    r = await allowed_files(loopback_endpoint, display, send=(tmp_path / "dump.bin",))
+    op = r.operator
+    await until(lambda: bool(files_of(op, p.FileOffer)), 10)
+    (sent_offer,) = files_of(op, p.FileOffer)
+    op.send("files", p.FileAnswer(transfer=sent_offer.transfer, accept=True, skip=(), resume=()))
+    await asyncio.sleep(1.0)
+    # nothing acknowledged yet: the first window and no more
+    early = sum(len(c.data) for c in data_frames(op))
+    assert 0 < early <= flow.START_WINDOW
+
+    acker = flow.Acker(0.0)
+
+    def acknowledge(message: bytes | str) -> None:
+        if isinstance(message, bytes):
+            count = acker.add(len(frames.decode(message).data), 0.0, last=True)
+            if count is not None:
+                op.send("files", p.FileAck(transfer=sent_offer.transfer, received=count))
+
+    op.channels["files"].on("message", acknowledge)
+    # the bytes that came before the listener: acknowledged now, and the rest follows
+    acker.add(early, 0.0)
+    op.send("files", p.FileAck(transfer=sent_offer.transfer, received=early))
+    await until(lambda: bool(files_of(op, p.FileEnd)), 30)
+    chunks = data_frames(op)
+    got = b"".join(c.data for c in chunks)
+    assert sha(got) == files_of(op, p.FileEnd)[0].sha256 == sha(data)
+    # frames grow with the link's rate (loopback: far above the smallest)
+    assert chunks[0].data.__len__() == flow.MIN_FRAME
+    assert max(len(c.data) for c in chunks) >= 8 * flow.MIN_FRAME
+    await r.end()
+
+
+async def test_a_receiver_that_never_acknowledges_still_gets_the_file(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    from peer.files import flow
+
+    data = os.urandom(400_000)
+    (tmp_path / "old.bin").write_bytes(data)
+    r = await allowed_files(loopback_endpoint, display, send=(tmp_path / "old.bin",))
+    op = r.operator
+    await until(lambda: bool(files_of(op, p.FileOffer)), 10)
+    (sent_offer,) = files_of(op, p.FileOffer)
+    op.send("files", p.FileAnswer(transfer=sent_offer.transfer, accept=True, skip=(), resume=()))
+    await asyncio.sleep(flow.SILENT_AFTER - 1.0)
+    assert sum(len(c.data) for c in data_frames(op)) <= flow.START_WINDOW
+    await until(lambda: bool(files_of(op, p.FileEnd)), 15)
+    assert sha(b"".join(c.data for c in data_frames(op))) == sha(data)
+    await r.end()
+
+
+async def test_the_peer_acknowledges_what_arrives(
+    loopback_endpoint: tuple[Endpoint, str], display: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = os.urandom(2_000_000)
+    r = await allowed_files(loopback_endpoint, display, accept_files=inbox)
+    op = r.operator
+    op.send("files", offer(3, "big.bin", [("big.bin", len(data), False)]))
+    await until(lambda: bool(files_of(op, p.FileAnswer)), 10)
+    await send_file(op, 3, 0, data)
+    await until(lambda: bool(files_of(op, p.FileResult)), 15)
+    acks = [a.received for a in files_of(op, p.FileAck) if a.transfer == 3]
+    assert acks == sorted(set(acks)) and len(acks) >= 3
+    assert acks[-1] == len(data)  # the end of the file is acknowledged at once
+    assert sha((inbox / "big.bin").read_bytes()) == sha(data)
+    await r.end()

@@ -585,6 +585,7 @@ export const FILES = Object.freeze({
       saved_as: opt(PATH),
     },
     file_cancel: { transfer: req(TRANSFER), reason: req(Str(40, { pattern: TOKEN })) },
+    file_ack: { transfer: req(TRANSFER), received: req(Int(0, MAX_FILE_SIZE)) },
     file_request: { request: req(TRANSFER), path: req(REQUEST_PATH) },
     file_request_result: {
       request: req(TRANSFER),

@@ -860,6 +860,17 @@ class FileCancel(_Validated):
     reason: str = spec(Str(max_len=40, pattern=_TOKEN))
 
 
+@dataclass(frozen=True, kw_only=True)
+class FileAck(_Validated):
+    """The receiver has ``received`` bytes of file data of ``transfer`` (counted from its
+    ``file_answer``, in this session): the sender keeps only so much on its way
+    (``peer/files/flow.py``, ``webui/files/flow.js``)."""
+
+    type: ClassVar[str] = "file_ack"
+    transfer: int = spec(_TRANSFER)
+    received: int = spec(Int(0, MAX_FILE_SIZE))
+
+
 #: How an operator's ``file_request`` ended: ``sending`` (the customer said yes), the
 #: customer said no (``declined``), nothing is there (``not_found``), SupportLink never sends
 #: that (``refused``: a device, a FIFO, ``..``), file transfer is not allowed, or another
@@ -1058,6 +1069,7 @@ FILES = Registry(
     FileEnd,
     FileResult,
     FileCancel,
+    FileAck,
     FileRequest,
     FileRequestResult,
     Error,

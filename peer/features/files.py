@@ -8,13 +8,16 @@ SHA-256 (``file_answer.resume``), and the answer goes back. The headless peer ac
 ``--accept-files DIR`` (or declines); each file arrives as ``NAME.supportlink-partial``, its
 SHA-256 is checked against ``file_end``, and only then does it get its final name (an
 existing name: ``--existing`` keep_both / replace / skip). A failed hash deletes the partial;
-a cancel or a lost link keeps it, so offering the same file again resumes.
+a cancel or a lost link keeps it, so offering the same file again resumes. What arrives is
+acknowledged (``file_ack``, ``flow.Acker``) so that the operator's side keeps little on its way.
 
 Sending (``--send PATH``, headless): once ``files`` is allowed and the channel is open, each
 path is offered (a folder as its tree: symlinks and special files are left out and said so),
 and the files the operator accepts are sent in order, paced by the channel's
-``bufferedAmount`` (``outgoing.Pacer``), resumed from a proven prefix when the operator holds
-one, each followed by ``file_end`` with its SHA-256.
+``bufferedAmount`` (``outgoing.Pacer``) and by what the operator acknowledges
+(``file_ack``, ``flow.Window``: frames sized to the link, a short queue on it), resumed
+from a proven prefix when the operator holds one, each followed by ``file_end`` with its
+SHA-256.
 
 Requests (``file_request``, ``filerequests.PathRequests``): the operator names a path; the
 customer is shown exactly what is there and decides (headless: ``--allow-file-requests DIR``
@@ -50,6 +53,7 @@ from ..feature import Feature
 from ..files import disk, frames, names
 from ..files.digest import PrefixProof, RunningHash, resume_offset
 from ..files.errors import FilesError
+from ..files.flow import Acker, Window
 from ..files.incoming import Incoming
 from ..files.outgoing import Pacer
 from ..files.progress import TransferPlan, human_size
@@ -66,6 +70,8 @@ LABEL = "files"
 MAX_PENDING = 4
 #: Seconds a sender waits for the answer to an offer, and for the results at the end.
 ANSWER_TIMEOUT = 120.0
+#: Seconds a sender with a full window waits for an acknowledgement before it looks again.
+ACK_WAIT = 0.05
 #: Seconds between two progress lines of one transfer.
 PROGRESS_EVERY = 1.0
 #: ``file_cancel.reason`` when the customer pressed Stop transfers.
@@ -129,6 +135,8 @@ class _Receiving:
     shown_at: float = 0.0
     kept: int = 0
     failed: int = 0
+    acker: Acker | None = None
+    ack_timer: asyncio.TimerHandle | None = None
 
 
 @dataclass
@@ -145,6 +153,8 @@ class _Sending:
     cancelled: bool = False
     plan: TransferPlan = field(default_factory=lambda: TransferPlan(()))
     shown_at: float = 0.0
+    window: Window | None = None
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
 
     def stop(self) -> None:
         """No more bytes of it go out; whoever waits for the operator stops waiting."""
@@ -152,6 +162,7 @@ class _Sending:
         if not self.answer.done():
             self.answer.cancel()
         self.all_results.set()
+        self.acked.set()
 
 
 class FilesFeature(Feature):
@@ -276,6 +287,8 @@ class FilesFeature(Feature):
                 sending.answer.set_result(msg)
         elif isinstance(msg, protocol.FileResult):
             self._result(msg)
+        elif isinstance(msg, protocol.FileAck):
+            self._acked(msg)
         elif isinstance(msg, protocol.FileRequest):
             self.requests.requested(msg)
         elif isinstance(msg, protocol.FileRequestResult):
@@ -361,6 +374,7 @@ class FilesFeature(Feature):
         for i in sorted(r.skip):
             self._line(t("files.skipped_existing", name="/".join(r.paths[i])))
         r.plan = new_plan(r.entries, r.skip, time.monotonic())
+        r.acker = Acker(time.monotonic())
         self._line(
             t("files.accepting", name=offer.name, count=offer.count, size=size, folder=str(base))
         )
@@ -479,11 +493,32 @@ class FilesFeature(Feature):
             self._fail_transfer(r, "no_space" if exc.errno == 28 else "cannot_write")
             return
         now = time.monotonic()
+        self._ack(r, n, now)
         r.plan.advance(chunk.index, n, now)
         if now - r.shown_at >= PROGRESS_EVERY:
             r.shown_at = now
             name = "/".join(r.paths[chunk.index])
             self._show_progress(t("files.progress_in", **progress_words(name, r.plan, now)), r.plan)
+
+    def _ack(self, r: _Receiving, n: int, now: float, *, last: bool = False) -> None:
+        """Tell the sender what has arrived (``peer/files/flow.py``): now, or once the
+        acknowledgement falls due if nothing more arrives before."""
+        acker = r.acker
+        if acker is None:
+            return
+        count = acker.add(n, now, last=last)
+        if count is not None:
+            self.host.send(LABEL, protocol.FileAck(transfer=r.offer.transfer, received=count))
+        due = acker.due
+        if due is not None and r.ack_timer is None:
+            r.ack_timer = asyncio.get_running_loop().call_later(
+                max(0.0, due - now), self._ack_due, r
+            )
+
+    def _ack_due(self, r: _Receiving) -> None:
+        r.ack_timer = None
+        if self._receiving.get(r.offer.transfer) is r:
+            self._ack(r, 0, time.monotonic())
 
     def _show_progress(self, text: str, plan: TransferPlan) -> None:
         self._shown_moving = True
@@ -497,6 +532,7 @@ class FilesFeature(Feature):
             if msg.transfer not in self._stopped:
                 self.host.tell(LABEL, "unexpected_message", "no file of that transfer is arriving")
             return
+        self._ack(r, 0, time.monotonic(), last=True)
         verdict = r.incoming.finish(msg.sha256)
         path = r.paths[msg.index]
         partial = disk.partial_path(r.base, path)
@@ -557,6 +593,9 @@ class FilesFeature(Feature):
         return r.kept + r.failed + len(r.skip) >= files
 
     def _close(self, r: _Receiving) -> None:
+        if r.ack_timer is not None:
+            r.ack_timer.cancel()
+            r.ack_timer = None
         handle, r.handle = r.handle, None
         if handle is not None:
             with contextlib.suppress(OSError):
@@ -661,6 +700,7 @@ class FilesFeature(Feature):
             return
         proofs = {p.index: p for p in answer.resume}
         sending.plan = new_plan(entries, answer.skip, time.monotonic())
+        sending.window = Window(time.monotonic(), max_frame=self._pacer.chunk)
         started = time.monotonic()
         sent = 0
         for index, (path, entry) in enumerate(zip(files, entries, strict=True)):
@@ -720,29 +760,29 @@ class FilesFeature(Feature):
             ):
                 sending.cancelled = True
                 return 0
-            chunk = self._pacer.chunk
+            window = sending.window or Window(time.monotonic(), max_frame=self._pacer.chunk)
             offset = start
             while offset < entry.size and not sending.cancelled:
-                budget = self._pacer.budget(self.host.buffered_amount(LABEL))
-                if budget <= 0:
+                now = time.monotonic()
+                size = min(window.frame(), entry.size - offset)
+                if window.room(now) < size:
+                    await self._wait_for_ack(sending)
+                    continue
+                if self._pacer.budget(self.host.buffered_amount(LABEL)) < size + frames.HEADER:
                     await self.host.drained(LABEL, self._pacer.low_threshold)
                     continue
-                while budget > 0 and offset < entry.size:
-                    data = source.read(min(chunk, entry.size - offset))
-                    if not data:
-                        break  # the file shrank: the operator will see it short
-                    hasher.update(data)
-                    if not self.host.send_bytes(
-                        LABEL, frames.encode(sending.transfer, index, offset, data)
-                    ):
-                        sending.cancelled = True
-                        return offset - start
-                    offset += len(data)
-                    budget -= len(data) + frames.HEADER
-                    self._sent_some(sending, index, len(data), entry.path)
-                else:
-                    continue
-                break
+                data = source.read(size)
+                if not data:
+                    break  # the file shrank: the operator will see it short
+                hasher.update(data)
+                if not self.host.send_bytes(
+                    LABEL, frames.encode(sending.transfer, index, offset, data)
+                ):
+                    sending.cancelled = True
+                    return offset - start
+                window.on_sent(len(data), now)
+                offset += len(data)
+                self._sent_some(sending, index, len(data), entry.path)
         if sending.cancelled:
             return offset - start
         self.host.send(
@@ -755,6 +795,21 @@ class FilesFeature(Feature):
             sending.plan.skip(index)
         self.counts["sent"] += 1
         return offset - start
+
+    async def _wait_for_ack(self, sending: _Sending) -> None:
+        """Until the operator acknowledges more of the transfer, or a moment passes (the
+        window gives up on a receiver that never acknowledges)."""
+        sending.acked.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_WAIT):
+                await sending.acked.wait()
+
+    def _acked(self, msg: protocol.FileAck) -> None:
+        sending = self._sending.get(msg.transfer)
+        if sending is None or sending.window is None:
+            return
+        sending.window.on_ack(msg.received, time.monotonic())
+        sending.acked.set()
 
     def _sent_some(self, sending: _Sending, index: int, nbytes: int, name: str) -> None:
         now = time.monotonic()

@@ -90,7 +90,7 @@ test("constants mirror protocol.py", () => {
   assert.equal(CHAT.maxBytes, 65536);
   assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);
   assert.equal(FILES.maxBytes, 65536);
-  assert.equal(Object.keys(FILES.messages).length, 9);
+  assert.equal(Object.keys(FILES.messages).length, 10);
   assert.deepEqual([...FILE_REQUEST_RESULTS], ["sending", "declined", "not_found", "refused", "not_allowed", "busy"]);
 });
 
@@ -98,8 +98,8 @@ test("a file request goes from the operator only, its result from the peer only"
   const files = /** @type {any} */ (CHANNEL_BY_LABEL.get("files"));
   assert.ok(files.from_operator.includes("file_request") && !files.from_peer.includes("file_request"));
   assert.ok(files.from_peer.includes("file_request_result") && !files.from_operator.includes("file_request_result"));
-  assert.equal(files.from_operator.length, 8);
-  assert.equal(files.from_peer.length, 8);
+  assert.equal(files.from_operator.length, 9);
+  assert.equal(files.from_peer.length, 9);
 });
 
 test("a requested path is the customer's home or absolute, and reads as it is", () => {
