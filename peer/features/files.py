@@ -470,6 +470,7 @@ class FilesFeature(Feature):
         r.index, r.incoming = msg.index, incoming
         if msg.offset:
             r.plan.resumed(msg.index, msg.offset)
+            self._line(t("files.resumed_in", name="/".join(path), size=human_size(msg.offset)))
 
     def _chunk(self, data: bytes) -> None:
         try:
