@@ -10,6 +10,13 @@
  * SHA-256) and the receiver says how each ended (`file_result`). Either side may stop the whole
  * transfer (`file_cancel`).
  *
+ * Flow control, so that a file does not fill the link's queue and hold back the operator's clicks
+ * and keys on the `control` channel (`files/flow.js`): the receiver of a transfer tells its sender
+ * how many bytes of it arrived (`file_ack`, at most every 10 ms; at once at each file's end), and
+ * the sender keeps only a window of bytes on their way (`SendFlow` in `files/sender.js`, one per
+ * transfer to the customer). The customer's acks for our transfers move our window; our acks for
+ * the customer's transfers come from one `Acker` each, with a timer for a count held back.
+ *
  * To the customer: only while the customer allows "files" (asked for like the clipboard). From
  * the customer: the customer chose to send, so an offer is accepted at once, into this page's
  * memory (at most `MAX_RECEIVE_BYTES` a transfer); each name is checked (`files/names.js`)
@@ -37,11 +44,12 @@
 
 import { FileRequests, requestText } from "./filerequests.js";
 import { FilesError, TransferError } from "./files/errors.js";
-import { decodeFrame } from "./files/frames.js";
+import { Acker } from "./files/flow.js";
+import { chunkSize, decodeFrame } from "./files/frames.js";
 import { duplicates, pathProblem, uniqueAmong } from "./files/names.js";
 import { Incoming } from "./files/receiver.js";
 import { resumeOffset } from "./files/resume.js";
-import { blobReader, hashPrefix, sendFile } from "./files/sender.js";
+import { SendFlow, blobReader, hashPrefix, seconds, sendFile } from "./files/sender.js";
 import { t } from "./i18n.js";
 import { definePanel } from "./panels.js";
 import { MAX_FILES_PER_TRANSFER, utf8Length } from "./protocol.js";
@@ -70,13 +78,16 @@ const BLOB_BATCH = 8 * 1024 * 1024;
  *   key: string, transfer: number, name: string, fromFolder: string, count: number, total: number,
  *   entries: Entry[], offered: boolean, accepted: Set<number>,
  *   current: {index: number, file: Incoming, parts: BlobPart[], batch: Uint8Array[], batchBytes: number} | null,
- *   next: number, received: Map<number, Received>,
+ *   next: number, received: Map<number, Received>, acker: Acker | null,
+ *   ackTimer: ReturnType<typeof setTimeout> | null,
  * }} InState
- *   next: the lowest index a file_start may name (files come in order)
+ *   next: the lowest index a file_start may name (files come in order); acker: when to send
+ *   file_ack (from our file_answer on); ackTimer: sends a count the acker held back once it is due
  * @typedef {{
  *   key: string, transfer: number, items: Outgoing[], abort: AbortController, answered: boolean,
- *   toFolder: string,
+ *   toFolder: string, flow: SendFlow | null,
  * }} OutState
+ *   flow: the window of the transfer, from its first file on (the customer's file_acks move it)
  * @typedef {{mode: string, operator: string, user: string, host: string, startedAt: Date, sessionId?: string}} Facts
  * @typedef {{
  *   send: (msg: {type: string, [field: string]: any}) => boolean,
@@ -87,10 +98,12 @@ const BLOB_BATCH = 8 * 1024 * 1024;
  *   record: (record: TransferRecord) => void,
  *   changed: () => void,
  *   now?: () => number,
+ *   clock?: () => number,
  * }} FilesHooks
  *   send: a text message on the files channel (false while it is not open); channel: the raw
  *   channel, for chunks; allowed: the customer allows files and the channel is open; changed:
- *   the transfers changed (draw them)
+ *   the transfers changed (draw them); now: milliseconds, for the transfers' times; clock:
+ *   seconds, steady, for the flow control (`performance.now() / 1000` unless a test gives one)
  */
 
 /**
@@ -178,6 +191,7 @@ export class FilesPanel {
   constructor(hooks) {
     this.hooks = hooks;
     this.now = hooks.now ?? (() => Date.now());
+    this.clock = hooks.clock ?? seconds;
     this.transfers = new Transfers();
     /** Transfers from the customer not over yet, by wire number. @type {Map<number, InState>} */
     this.incoming = new Map();
@@ -237,6 +251,7 @@ export class FilesPanel {
       case "file_answer": return this.#onAnswer(msg);
       case "file_result": return this.#onResult(msg);
       case "file_cancel": return this.#onCancel(msg);
+      case "file_ack": return this.#onAck(msg);
       case "file_request_result": return this.#onRequestResult(msg);
       case "error":
         this.hooks.log(t("log.files.peer_error", { code: msg.code, message: msg.message }), "error");
@@ -259,6 +274,7 @@ export class FilesPanel {
       return;
     }
     const inc = this.incoming.get(frame.transfer);
+    if (inc) this.#acknowledge(inc, frame.data.length); // every byte that came, even a failed file's
     const cur = inc?.current;
     if (!inc || !cur || cur.index !== frame.index) return; // a cancelled or failed file's late chunks
     try {
@@ -286,7 +302,7 @@ export class FilesPanel {
       inc = {
         key: `in:${msg.transfer}:${++this.seq}`, transfer: msg.transfer, name: msg.name, fromFolder: msg.from_folder,
         count: msg.count, total: msg.total, entries: [], offered: false, accepted: new Set(), current: null, next: 0,
-        received: new Map(),
+        received: new Map(), acker: null, ackTimer: null,
       };
       this.incoming.set(msg.transfer, inc);
     }
@@ -316,6 +332,7 @@ export class FilesPanel {
     const skip = [...refused.keys()].sort((a, b) => a - b);
     for (const i of kept) if (!inc.entries[i].folder) inc.accepted.add(i);
     this.hooks.send({ type: "file_answer", transfer: inc.transfer, accept: true, skip, resume: [] });
+    inc.acker = new Acker(this.clock()); // the customer counts its bytes from this answer on
     this.hooks.log(t("log.files.incoming", {
       name: msg.name, count: String(inc.count), bytes: String(inc.total), refused: String(refused.size),
     }));
@@ -361,6 +378,7 @@ export class FilesPanel {
   /** @param {Message} msg */
   #onEnd(msg) {
     const inc = this.incoming.get(msg.transfer);
+    if (inc) this.#acknowledge(inc, 0, true); // the end of a file: every byte of it, at once
     const cur = inc?.current;
     if (!inc || !cur || cur.index !== msg.index) return;
     inc.current = null;
@@ -403,6 +421,7 @@ export class FilesPanel {
     const tr = this.transfers.get(inc.key);
     if (tr && tr.state !== "active" && tr.state !== "offering") {
       this.incoming.delete(inc.transfer);
+      stopAckTimer(inc);
       this.hooks.log(t("log.files.received", { name: inc.name, ok: String(inc.received.size) }));
     }
   }
@@ -415,6 +434,7 @@ export class FilesPanel {
    */
   #endIn(inc, state, reason, tell) {
     this.incoming.delete(inc.transfer);
+    stopAckTimer(inc);
     inc.current = null;
     if (tell) this.hooks.send({ type: "file_cancel", transfer: inc.transfer, reason });
     const open = this.transfers.end(inc.key, state, reason, this.now());
@@ -423,6 +443,50 @@ export class FilesPanel {
       if (index >= 0 && !f.folder) this.#recordIn(inc, index, "cancelled", "", reason);
     }
     this.hooks.changed();
+  }
+
+  /**
+   * Count `n` more bytes of a transfer from the customer and send its file_ack when the acker
+   * says so (`last`: a file's end, at once); a count held back goes when it is due, by a timer.
+   * @param {InState} inc
+   * @param {number} n
+   * @param {boolean} [last]
+   */
+  #acknowledge(inc, n, last = false) {
+    if (!inc.acker) return;
+    this.#sendAck(inc, inc.acker.add(n, this.clock(), { last }));
+    this.#armAckTimer(inc);
+  }
+
+  /**
+   * One timer per transfer while the acker holds a count back: at its `due` time it sends what
+   * `flush` gives (and looks again if a count is still held back).
+   * @param {InState} inc
+   */
+  #armAckTimer(inc) {
+    const due = inc.acker?.due ?? null;
+    if (due === null) return stopAckTimer(inc);
+    if (inc.ackTimer !== null) return;
+    const wait = Math.max(0, Math.ceil((due - this.clock()) * 1000));
+    inc.ackTimer = setTimeout(() => {
+      inc.ackTimer = null;
+      if (this.incoming.get(inc.transfer) !== inc || !inc.acker) return;
+      this.#sendAck(inc, inc.acker.flush(this.clock()));
+      this.#armAckTimer(inc);
+    }, wait);
+  }
+
+  /**
+   * @param {InState} inc
+   * @param {number | null} received the acker's count, null: nothing to say
+   */
+  #sendAck(inc, received) {
+    if (received === null) return;
+    try {
+      this.hooks.send({ type: "file_ack", transfer: inc.transfer, received });
+    } catch {
+      // the channel is going: the transfer ends with it, and a frame handler must not throw
+    }
   }
 
   // ------------------------------------------------------------------- to the peer
@@ -442,7 +506,7 @@ export class FilesPanel {
     const key = `out:${transfer}:${++this.seq}`;
     const entries = items.map((it) => (it.folder ? { path: it.path, size: 0, folder: true } : { path: it.path, size: it.file?.size ?? 0 }));
     /** @type {OutState} */
-    const out = { key, transfer, items: [...items], abort: new AbortController(), answered: false, toFolder: "" };
+    const out = { key, transfer, items: [...items], abort: new AbortController(), answered: false, toFolder: "", flow: null };
     this.transfers.add({ key, transfer, direction: "to_customer", name, files: entries, now: this.now() });
     this.outgoing.set(transfer, out);
     for (const m of offerMessages({ transfer, name, from_folder: "", entries })) {
@@ -505,6 +569,8 @@ export class FilesPanel {
       if (signal.aborted || this.outgoing.get(out.transfer) !== out) return;
       const channel = this.hooks.channel();
       if (!channel) return this.#endOut(out, "failed", "closed", false);
+      const maxMessageSize = this.hooks.maxMessageSize();
+      out.flow ??= new SendFlow(chunkSize(maxMessageSize ?? channel.maxMessageSize), { clock: this.clock });
       const read = blobReader(item.file);
       const size = item.file.size;
       try {
@@ -522,8 +588,7 @@ export class FilesPanel {
         this.transfers.progress(out.key, index, start, this.now());
         this.hooks.changed();
         const sha256 = await sendFile({
-          channel, transfer: out.transfer, index, size, start, read, signal, prefix,
-          maxMessageSize: this.hooks.maxMessageSize(),
+          channel, transfer: out.transfer, index, size, start, read, signal, prefix, maxMessageSize, flow: out.flow,
           onprogress: ({ sent }) => {
             this.transfers.progress(out.key, index, sent, this.now());
             this.hooks.changed();
@@ -556,6 +621,14 @@ export class FilesPanel {
     this.#recordOut(out, msg.index, ok ? "ok" : "failed", row.sha256, ok ? undefined : msg.reason ?? "failed");
     this.#settleOut(out);
     this.hooks.changed();
+  }
+
+  /**
+   * The customer has `received` bytes of one of our transfers: its window moves on.
+   * @param {Message} msg
+   */
+  #onAck(msg) {
+    this.outgoing.get(msg.transfer)?.flow?.ack(msg.received);
   }
 
   /** @param {OutState} out */
@@ -688,6 +761,15 @@ export class FilesPanel {
 }
 
 /**
+ * No timer for a transfer's acks any more (it ended).
+ * @param {InState} inc
+ */
+function stopAckTimer(inc) {
+  if (inc.ackTimer !== null) clearTimeout(inc.ackTimer);
+  inc.ackTimer = null;
+}
+
+/**
  * The chunks gathered so far go into one Blob.
  * @param {{parts: BlobPart[], batch: Uint8Array[], batchBytes: number}} cur
  */
@@ -702,7 +784,9 @@ function flush(cur) {
 export const FILES_PANEL = definePanel({
   capability: "files",
   receives: {
-    files: ["file_offer", "file_answer", "file_start", "file_end", "file_result", "file_cancel", "file_request_result", "error"],
+    files: [
+      "file_offer", "file_answer", "file_start", "file_end", "file_result", "file_cancel", "file_ack", "file_request_result", "error",
+    ],
   },
   binary: ["files"],
   create: (hooks) => createFilesPanel(hooks),

@@ -1,11 +1,14 @@
 // The file transfer panel's protocol, both ways, with fake hooks and a fake channel (no DOM):
 // an offer from the customer is accepted, its chunks assembled and checked, unsafe names
-// refused; the operator's files are offered (split when large), sent in frames and logged.
+// refused; the operator's files are offered (split when large), sent in frames and logged; the
+// console acknowledges what the customer sends (file_ack) and paces what it sends by the
+// customer's acks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 
-import { encodeFrame, decodeFrame } from "../../webui/files/frames.js";
+import { ACK_EVERY, MIN_FRAME, START_WINDOW } from "../../webui/files/flow.js";
+import { HEADER_SIZE, encodeFrame, decodeFrame } from "../../webui/files/frames.js";
 import { checkRecord } from "../../webui/files/log.js";
 import { FilesPanel, OFFER_BYTES, offerMessages, refusedEntries } from "../../webui/filespanel.js";
 import { MAX_FILES_BYTES, parse, serialize } from "../../webui/protocol.js";
@@ -14,9 +17,16 @@ const FACTS = { mode: "screen", operator: "alice", user: "bob", host: "pc1", sta
 const sha = (/** @type {Uint8Array} */ bytes) => createHash("sha256").update(bytes).digest("hex");
 const bytes = (/** @type {string} */ text) => new TextEncoder().encode(text);
 
-function setup({ allowed = true } = {}) {
+/**
+ * A panel with fake hooks: the messages it sends (file_ack apart, in `acks`), its log records,
+ * the frames on its channel; `clock` (seconds, for the flow control) moves only when a test
+ * moves it (`later`).
+ */
+function setup({ allowed = true, failingAcks = false } = {}) {
   /** @type {any[]} */
   const sent = [];
+  /** @type {any[]} */
+  const acks = [];
   /** @type {any[]} */
   const records = [];
   /** @type {Uint8Array[]} */
@@ -26,9 +36,16 @@ function setup({ allowed = true } = {}) {
     send: (/** @type {Uint8Array} */ data) => frames.push(data),
   };
   let now = 1000;
+  let clock = 50;
   const files = new FilesPanel({
     // what goes out must pass the FILES registry, as DataChannels.send checks it
-    send: (msg) => (sent.push(parse(serialize(msg, "files"), "files")), true),
+    send: (msg) => {
+      const wire = parse(serialize(msg, "files"), "files");
+      if (wire.type !== "file_ack") sent.push(wire);
+      else if (failingAcks) throw new Error("InvalidStateError: the channel is closing");
+      else acks.push(wire);
+      return true;
+    },
     channel: () => channel,
     maxMessageSize: () => 262144,
     allowed: () => allowed,
@@ -36,9 +53,11 @@ function setup({ allowed = true } = {}) {
     record: (r) => records.push(checkRecord(r)),
     changed: () => {},
     now: () => (now += 10),
+    clock: () => clock,
   });
   files.start(FACTS);
-  return { files, sent, records, frames, channel };
+  const later = (/** @type {number} */ seconds) => void (clock += seconds);
+  return { files, sent, acks, records, frames, channel, later };
 }
 
 /** A message from the customer, through the registry as it would arrive. */
@@ -51,7 +70,7 @@ function offer(files, transfer, entries) {
 }
 
 test("an offer from the customer is accepted at once; the chunks are assembled and verified", async () => {
-  const { files, sent, records } = setup({ allowed: false }); // the customer chose to send: no consent needed here
+  const { files, sent, acks, records } = setup({ allowed: false }); // the customer chose to send: no consent needed here
   const a = bytes("hello, operator");
   offer(files, 42, [{ path: "notes/a.txt", size: a.length }, { path: "notes/empty.txt", size: 0 }, { path: "notes/sub", size: 0, folder: true }]);
   assert.deepEqual(sent.shift(), { type: "file_answer", transfer: 42, accept: true, skip: [], resume: [] });
@@ -61,6 +80,10 @@ test("an offer from the customer is accepted at once; the chunks are assembled a
   files.receive(from({ type: "file_end", transfer: 42, index: 0, sha256: sha(a) }));
   files.receive(from({ type: "file_start", transfer: 42, index: 1, offset: 0 }));
   files.receive(from({ type: "file_end", transfer: 42, index: 1, sha256: sha(new Uint8Array()) }));
+  assert.deepEqual(acks, [
+    { type: "file_ack", transfer: 42, received: 5 }, // the first bytes at once
+    { type: "file_ack", transfer: 42, received: a.length }, // the rest at the file's end
+  ]);
   assert.deepEqual(sent, [
     { type: "file_result", transfer: 42, index: 0, ok: true },
     { type: "file_result", transfer: 42, index: 1, ok: true },
@@ -98,7 +121,7 @@ test("a file whose SHA-256 does not match is refused, logged, and not offered fo
 });
 
 test("chunks out of order or past the end fail the file once, with the receiver's token", () => {
-  const { files, sent } = setup();
+  const { files, sent, acks } = setup();
   offer(files, 8, [{ path: "a.txt", size: 3 }]);
   sent.length = 0;
   files.receive(from({ type: "file_start", transfer: 8, index: 0, offset: 0 }));
@@ -106,6 +129,8 @@ test("chunks out of order or past the end fail the file once, with the receiver'
   files.receiveBinary(encodeFrame(8, 0, 4, bytes("e")).buffer); // ignored: the file has failed
   files.receive(from({ type: "file_end", transfer: 8, index: 0, sha256: "0".repeat(64) }));
   assert.deepEqual(sent, [{ type: "file_result", transfer: 8, index: 0, ok: false, reason: "past_end" }]);
+  // what came while the transfer lived is acknowledged; with its only file failed it is over
+  assert.deepEqual(acks.map((m) => m.received), [4]);
 });
 
 test("unsafe names from the customer are skipped with a file_result giving the token", () => {
@@ -234,4 +259,116 @@ test("sending: not while the customer does not allow it; declined; cancelled mid
   assert.equal(files.transfers.get(/** @type {any} */ (r).key)?.state, "cancelled");
   assert.equal(records.at(-1).result, "cancelled");
   assert.equal(files.outgoing.size, 0);
+});
+
+// ------------------------------------------------------------------ flow control (file_ack)
+
+const pause = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("the console acknowledges what the customer sends: growing counts, every byte at each file's end", async () => {
+  const { files, sent, acks, later } = setup();
+  const a = new Uint8Array(100_000).map((_, i) => i % 253);
+  const b = new Uint8Array(3000).map((_, i) => i % 7);
+  offer(files, 20, [{ path: "a.bin", size: a.length }, { path: "b.bin", size: b.length }]);
+  assert.equal(sent[0].type, "file_answer");
+  assert.deepEqual(acks, [], "nothing to acknowledge yet");
+  files.receive(from({ type: "file_start", transfer: 20, index: 0, offset: 0 }));
+  for (let at = 0; at < a.length; at += 1000) {
+    files.receiveBinary(encodeFrame(20, 0, at, a.subarray(at, at + 1000)).buffer);
+    later(0.001); // a frame a millisecond: 1 MB/s
+  }
+  const counts = acks.map((m) => m.received);
+  assert.equal(counts[0], 1000, "the first bytes at once");
+  assert.ok(counts.length >= 9 && counts.length <= 11, `${counts.length} acks for 100 frames in 100 ms`);
+  assert.ok(counts.every((n, i) => i === 0 || n > counts[i - 1]), "growing");
+  files.receive(from({ type: "file_end", transfer: 20, index: 0, sha256: sha(a) }));
+  assert.equal(acks.at(-1).received, a.length, "the file's end: all of it");
+  // the second file counts on from the first: the transfer's bytes
+  files.receive(from({ type: "file_start", transfer: 20, index: 1, offset: 0 }));
+  files.receiveBinary(encodeFrame(20, 1, 0, b.subarray(0, 1000)).buffer);
+  assert.equal(acks.at(-1).received, a.length, "held back: the last ack went under ACK_EVERY ago");
+  later(ACK_EVERY);
+  files.receiveBinary(encodeFrame(20, 1, 1000, b.subarray(1000, 2000)).buffer);
+  assert.equal(acks.at(-1).received, a.length + 2000);
+  files.receiveBinary(encodeFrame(20, 1, 2000, b.subarray(2000)).buffer);
+  files.receive(from({ type: "file_end", transfer: 20, index: 1, sha256: sha(b) }));
+  assert.equal(acks.at(-1).received, a.length + b.length);
+  assert.ok(acks.every((m) => m.type === "file_ack" && m.transfer === 20));
+  assert.equal(files.transfers.list()[0].state, "done");
+});
+
+test("a count held back goes by itself when it is due; the timer stops when the transfer ends", async () => {
+  const { files, acks, later } = setup();
+  offer(files, 21, [{ path: "a.bin", size: 10_000 }]);
+  files.receive(from({ type: "file_start", transfer: 21, index: 0, offset: 0 }));
+  files.receiveBinary(encodeFrame(21, 0, 0, new Uint8Array(1000)).buffer);
+  later(0.002);
+  files.receiveBinary(encodeFrame(21, 0, 1000, new Uint8Array(500)).buffer);
+  assert.deepEqual(acks.map((m) => m.received), [1000], "the second one waits for ACK_EVERY");
+  later(ACK_EVERY);
+  for (let i = 0; i < 100 && acks.length < 2; i++) await pause(5);
+  assert.deepEqual(acks.map((m) => m.received), [1000, 1500], "sent by the timer, with nothing more arriving");
+  // held back again, then the operator cancels: the timer goes with the transfer
+  later(0.001);
+  files.receiveBinary(encodeFrame(21, 0, 1500, new Uint8Array(500)).buffer);
+  files.cancel(files.transfers.list()[0].key);
+  later(1);
+  await pause(3 + ACK_EVERY * 1000);
+  assert.deepEqual(acks.map((m) => m.received), [1000, 1500]);
+  files.receiveBinary(encodeFrame(21, 0, 2000, new Uint8Array(500)).buffer); // late: no transfer, no ack
+  assert.equal(acks.length, 2);
+});
+
+test("a failed file's late chunks are acknowledged too: the sender counts every byte it sent", () => {
+  const { files, sent, acks, later } = setup();
+  offer(files, 23, [{ path: "a.bin", size: 10 }, { path: "b.bin", size: 3 }]);
+  files.receive(from({ type: "file_start", transfer: 23, index: 0, offset: 0 }));
+  files.receiveBinary(encodeFrame(23, 0, 4, new Uint8Array(6)).buffer); // a gap: the file fails
+  assert.equal(sent.at(-1).reason, "out_of_order");
+  later(ACK_EVERY);
+  files.receiveBinary(encodeFrame(23, 0, 0, new Uint8Array(4)).buffer); // sent before it heard
+  files.receive(from({ type: "file_end", transfer: 23, index: 0, sha256: "0".repeat(64) }));
+  assert.deepEqual(acks.map((m) => m.received), [6, 10]);
+  files.receive(from({ type: "file_start", transfer: 23, index: 1, offset: 0 }));
+  files.receiveBinary(encodeFrame(23, 1, 0, bytes("xyz")).buffer);
+  files.receive(from({ type: "file_end", transfer: 23, index: 1, sha256: sha(bytes("xyz")) }));
+  assert.deepEqual(acks.map((m) => m.received), [6, 10, 13]);
+  assert.equal(files.transfers.list()[0].files[1].state, "ok");
+});
+
+test("an ack that cannot be sent is dropped, never thrown out of the frame handler", () => {
+  const { files, sent } = setup({ failingAcks: true });
+  const a = bytes("abcdef");
+  offer(files, 22, [{ path: "a.txt", size: a.length }]);
+  files.receive(from({ type: "file_start", transfer: 22, index: 0, offset: 0 }));
+  files.receiveBinary(encodeFrame(22, 0, 0, a).buffer);
+  files.receive(from({ type: "file_end", transfer: 22, index: 0, sha256: sha(a) }));
+  assert.deepEqual(sent.at(-1), { type: "file_result", transfer: 22, index: 0, ok: true });
+});
+
+test("sending to the customer: a start window, then on as the customer's file_acks come", async () => {
+  const { files, sent, frames, later } = setup();
+  const a = new Uint8Array(50_000).map((_, i) => (i * 7) % 256);
+  const result = files.send([{ path: "a.bin", file: new Blob([a]) }], { name: "a.bin" });
+  const transfer = sent[0].transfer;
+  files.receive(from({ type: "file_answer", transfer, accept: true, skip: [], resume: [] }));
+  await pause(30);
+  const payload = () => frames.reduce((n, f) => n + f.length - HEADER_SIZE, 0);
+  assert.equal(payload(), START_WINDOW, "no more before the customer's first ack");
+  assert.ok(frames.every((f) => f.length === MIN_FRAME + HEADER_SIZE));
+  files.receive(from({ type: "file_ack", transfer: 999, received: START_WINDOW })); // not ours: nothing moves
+  await pause(10);
+  assert.equal(payload(), START_WINDOW);
+  for (let i = 0; i < 400 && !sent.some((m) => m.type === "file_end"); i++) {
+    later(0.003);
+    files.receive(from({ type: "file_ack", transfer, received: payload() }));
+    await pause(1);
+  }
+  const end = sent.find((m) => m.type === "file_end");
+  assert.equal(end?.sha256, sha(a));
+  assert.deepEqual(new Uint8Array(Buffer.concat(frames.map((f) => decodeFrame(f).data))), a);
+  assert.equal(files.transfers.get(/** @type {any} */ (result).key)?.state, "active", "until the customer's result");
+  files.receive(from({ type: "file_ack", transfer, received: a.length })); // after the last frame: harmless
+  files.receive(from({ type: "file_result", transfer, index: 0, ok: true }));
+  assert.equal(files.transfers.get(/** @type {any} */ (result).key)?.state, "done");
 });

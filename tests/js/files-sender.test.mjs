@@ -1,5 +1,6 @@
 // Sending a file over a fake data channel that drains slowly: pacing, integrity, resume, and
-// stopping at once on cancel or close. No WebRTC: the channel is a small object of our own.
+// stopping at once on cancel or close; with a flow, paced by the receiver's file_acks too. No
+// WebRTC: the channel is a small object of our own.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -8,7 +9,8 @@ import { TransferError } from "../../webui/files/errors.js";
 import { HEADER_SIZE, chunkSize, decodeFrame } from "../../webui/files/frames.js";
 import { Incoming } from "../../webui/files/receiver.js";
 import { proofOf, resumeOffset } from "../../webui/files/resume.js";
-import { HIGH_WATER, LOW_WATER, SEND_TOKENS, blobReader, hashPrefix, sendFile } from "../../webui/files/sender.js";
+import { Acker, MIN_FRAME, SILENT_AFTER, START_WINDOW } from "../../webui/files/flow.js";
+import { HIGH_WATER, LOW_WATER, SEND_TOKENS, SendFlow, blobReader, hashPrefix, sendFile } from "../../webui/files/sender.js";
 
 const sha = (/** @type {Uint8Array} */ data) => createHash("sha256").update(data).digest("hex");
 
@@ -335,4 +337,139 @@ test("our own mistakes are plain errors", async () => {
   await assert.rejects(sendFile({ channel, transfer: 1, index: 0, size: 10, start: 11, read }), RangeError);
   await assert.rejects(sendFile({ channel, transfer: 1, index: 0, size: 10, read, highWater: 1000, lowWater: 900 }), RangeError);
   await assert.rejects(sendFile({ channel, transfer: -1, index: 0, size: 10, read }), RangeError);
+});
+
+// ------------------------------------------------------------------ paced by file_ack (flow.js)
+
+const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+const payload = (/** @type {Uint8Array[]} */ frames) => frames.reduce((n, f) => n + f.length - HEADER_SIZE, 0);
+
+/**
+ * The receiver at the far end of `channel`, as the console's is (filespanel.js): each frame
+ * arrives a millisecond after it is sent, is counted by an `Acker`, and the file_ack it asks for
+ * comes back to `flow` a millisecond later (held back while `hold` is set); a held-back count
+ * goes when the acker's `due` time comes.
+ * @param {FakeChannel} channel
+ * @param {SendFlow} flow
+ */
+function acknowledging(channel, flow) {
+  const far = { acker: new Acker(flow.clock()), hold: true, held: /** @type {number[]} */ ([]), acks: /** @type {number[]} */ ([]) };
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+  /** @param {number | null} count */
+  const answer = (count) => {
+    if (count === null) return;
+    far.acks.push(count);
+    if (far.hold) far.held.push(count);
+    else setTimeout(() => flow.ack(count), 1);
+  };
+  const arm = () => {
+    const due = far.acker.due;
+    if (due === null || timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      answer(far.acker.flush(flow.clock()));
+      arm();
+    }, Math.max(0, Math.ceil((due - flow.clock()) * 1000)));
+  };
+  const send = channel.send.bind(channel);
+  channel.send = (frame) => {
+    send(frame);
+    const n = frame.length - HEADER_SIZE;
+    setTimeout(() => {
+      answer(far.acker.add(n, flow.clock()));
+      arm();
+    }, 1);
+  };
+  /** Let the acks through from now on (the held ones first). */
+  const release = () => {
+    far.hold = false;
+    for (const count of far.held.splice(0)) flow.ack(count);
+  };
+  return { far, release };
+}
+
+test("with a flow: a start window before the first ack, then on with the acks; two files, one window", async () => {
+  const channel = new FakeChannel({ rate: 1 << 20 });
+  const flow = new SendFlow(chunkSize(65536), { poll: 5 });
+  const { far, release } = acknowledging(channel, flow);
+  const first = fileOf(300_000, 11);
+  const second = fileOf(70_001, 12);
+  const sending = sendFile({ channel, transfer: 4, index: 0, size: first.length, read: memoryReader(first).read, flow });
+  await pause(40);
+  assert.equal(payload(channel.frames), START_WINDOW, "the start window, and not a byte more, before an ack");
+  assert.ok(channel.frames.every((f) => f.length === MIN_FRAME + HEADER_SIZE), "small frames at first");
+  assert.equal(far.acks[0], MIN_FRAME, "the first bytes are acknowledged at once");
+  release();
+  assert.equal(await sending, sha(first));
+  const split = channel.frames.length;
+  const digest = await sendFile({ channel, transfer: 4, index: 1, size: second.length, read: memoryReader(second).read, flow });
+  assert.equal(digest, sha(second));
+  assert.deepEqual(receive(channel.frames.slice(0, split), first.length).out, first);
+  const { incoming, out } = receive(channel.frames.slice(split), second.length);
+  assert.equal(incoming.finish(digest).ok, true);
+  assert.deepEqual(out, second);
+  assert.ok(channel.frames.every((f) => f.length <= 65536));
+  assert.equal(flow.window.sent, first.length + second.length, "one window for the transfer's files");
+  assert.ok(far.acks.every((n, i) => i === 0 || n > far.acks[i - 1]), "acks only grow");
+  for (let i = 0; i < 200 && flow.window.acked < flow.window.sent; i++) await pause(5); // the last acks come back
+  assert.equal(flow.window.acked, first.length + second.length);
+  assert.equal(flow.window.unacked, false);
+});
+
+test("with a flow and a receiver that never acknowledges: after SILENT_AFTER only the buffer paces it", async () => {
+  let now = 100;
+  const channel = new FakeChannel({ rate: 1 << 20 });
+  const flow = new SendFlow(chunkSize(65536), { clock: () => now, poll: 2 });
+  const data = fileOf(100_000, 13);
+  let done = false;
+  const sending = sendFile({ channel, transfer: 5, index: 0, size: data.length, read: memoryReader(data).read, flow });
+  void sending.then(() => (done = true));
+  await pause(20);
+  assert.equal(payload(channel.frames), START_WINDOW);
+  now += SILENT_AFTER - 0.5;
+  await pause(20);
+  assert.equal(payload(channel.frames), START_WINDOW, "not yet");
+  assert.equal(done, false);
+  now += 1;
+  const digest = await sending; // the next look (2 ms) finds the receiver silent
+  assert.equal(digest, sha(data));
+  assert.ok(flow.window.unacked);
+  assert.deepEqual(receive(channel.frames, data.length).out, data);
+});
+
+test("with a flow: cancel or close while waiting for an ack rejects at once", async () => {
+  const data = fileOf(50_000, 14);
+  for (const how of ["abort", "close-event", "close-poll"]) {
+    const channel = new FakeChannel({ events: how === "close-event" });
+    // no ack ever comes, and the look for the silent receiver is far off unless `close-poll`
+    const flow = new SendFlow(chunkSize(65536), { poll: how === "close-poll" ? 5 : 60_000 });
+    const controller = new AbortController();
+    const sending = sendFile({ channel, transfer: 6, index: 0, size: data.length, read: memoryReader(data).read, flow, signal: controller.signal });
+    await pause(20);
+    assert.equal(payload(channel.frames), START_WINDOW);
+    const t0 = performance.now();
+    if (how === "abort") controller.abort();
+    else channel.close();
+    await rejectsToken(sending, how === "abort" ? "cancelled" : "closed");
+    assert.ok(performance.now() - t0 < 1000, `${how}: at once`);
+    assert.equal(payload(channel.frames), START_WINDOW, `${how}: nothing more sent`);
+  }
+});
+
+test("with a flow: an ack for more than was sent, or going backwards, is taken as the window takes it", async () => {
+  const channel = new FakeChannel({ rate: 1 << 20 });
+  const flow = new SendFlow(chunkSize(65536), { poll: 5 });
+  const data = fileOf(20_000, 15);
+  const sending = sendFile({ channel, transfer: 7, index: 0, size: data.length, read: memoryReader(data).read, flow });
+  await pause(20);
+  flow.ack(10 ** 9); // counted as what was sent
+  assert.equal(flow.window.acked, START_WINDOW);
+  flow.ack(5); // ignored
+  assert.equal(flow.window.acked, START_WINDOW);
+  for (let i = 0; i < 100 && flow.window.sent < data.length; i++) {
+    await pause(5);
+    flow.ack(flow.window.sent);
+  }
+  assert.equal(await sending, sha(data));
 });

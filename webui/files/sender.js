@@ -4,12 +4,23 @@
  * the channel is anything shaped like an RTCDataChannel, so node tests it with a fake).
  *
  *   const sha256 = await sendFile({channel, transfer, index, size, start, read, signal, onprogress});
+ *   const flow = new SendFlow(chunkSize(maxMessageSize));   // one per transfer, then for each file:
+ *   const sha256 = await sendFile({..., flow});             // and flow.ack(received) on each file_ack
  *
  * Pacing: frames go while the channel holds under `HIGH_WATER` (1 MiB, aiortc's SCTP window);
  * above it the sender waits for `bufferedamountlow` (threshold `LOW_WATER`, 256 KiB). So at most
  * 1 MiB is ever queued in the channel, and the file is read 1 MiB ahead at most (`READ_SIZE`,
  * one block being sent and the next being read). A timer looks at `bufferedAmount` every `poll`
  * ms too, in case a browser misses the event.
+ *
+ * Flow control (optional): with `flow`, one `SendFlow` for the whole transfer (flow.js's
+ * `Window` and what wakes a sender waiting on it), the sender also keeps the bytes on their way
+ * to the receiver under the window, which follows the receiver's `file_ack`s, and cuts frames to
+ * the window's size (1 KiB on a thin link, up to the channel's chunk on a fast one), so the
+ * link's queue stays short and the operator's clicks on the `control` channel do not wait behind
+ * the file. Before each frame it waits for room: woken by `flow.ack(received)` (a `file_ack`),
+ * and every `flow.poll` ms so a receiver that never acknowledges is given up on after
+ * `SILENT_AFTER`. The channel's buffer still bounds what waits in the sender.
  *
  * Integrity: the result is the SHA-256 of the whole file, bytes 0..size. When resuming
  * (`start` > 0) the hash goes on from `prefix` (the state `hashPrefix` gave for the resume
@@ -23,6 +34,7 @@
  */
 
 import { TransferError } from "./errors.js";
+import { Window } from "./flow.js";
 import { HEADER_SIZE, MAX_OFFSET, chunkSize, encodeFrame } from "./frames.js";
 import { Sha256 } from "../sha256.js";
 
@@ -34,6 +46,9 @@ export const LOW_WATER = 256 * 1024;
 export const READ_SIZE = 1024 * 1024;
 /** Milliseconds between looks at `bufferedAmount` while waiting, in case the event never comes. */
 export const POLL_MS = 500;
+
+/** Milliseconds between looks at the window while waiting for a `file_ack` (the silent receiver's fallback). */
+export const ACK_POLL_MS = 50;
 
 /** Every token `sendFile` rejects with (as `TransferError.token`). */
 export const SEND_TOKENS = Object.freeze(["cancelled", "closed", "short_read", "send_failed"]);
@@ -66,21 +81,87 @@ export const SEND_TOKENS = Object.freeze(["cancelled", "closed", "short_read", "
  *   readSize?: number,
  *   poll?: number,
  *   prefix?: Sha256,
+ *   flow?: SendFlow,
  * }} SendOptions
  */
+
+/** The clock of the flow control: seconds, steady (not the wall clock). */
+export const seconds = () => performance.now() / 1000;
+
+/**
+ * One outgoing transfer's flow control: flow.js's `Window` (shared by the files of the transfer,
+ * made when it starts sending), fed the receiver's `file_ack`s, and the wake-up of a `sendFile`
+ * waiting on it.
+ *
+ *   const flow = new SendFlow(chunkSize(maxMessageSize));
+ *   sendFile({..., flow});        // each file of the transfer
+ *   flow.ack(msg.received);       // on each file_ack for the transfer
+ */
+export class SendFlow {
+  /** @type {Set<() => void>} */
+  #waiters = new Set();
+
+  /**
+   * @param {number} maxFrame the channel's payload bytes per frame (frames.js `chunkSize`)
+   * @param {{clock?: () => number, poll?: number}} [options] clock: seconds (tests give their
+   *   own); poll: ms between looks while waiting
+   */
+  constructor(maxFrame, { clock = seconds, poll = ACK_POLL_MS } = {}) {
+    this.clock = clock;
+    this.poll = poll;
+    this.window = new Window(clock(), { maxFrame });
+  }
+
+  /**
+   * The receiver has `received` bytes of the transfer (`file_ack`): the window moves on and a
+   * waiting sender looks again.
+   * @param {number} received
+   */
+  ack(received) {
+    this.window.onAck(received, this.clock());
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /**
+   * Payload bytes of the next frame: the window's frame size, at most `limit` (what is left of
+   * the block, or the chunk), or 0 while there is no room for it. A frame goes when nothing is
+   * in flight whatever the window says, so the sender cannot wait for an ack that never comes.
+   * @param {number} limit
+   */
+  next(limit) {
+    const size = Math.min(this.window.frame(), limit);
+    const room = this.window.room(this.clock());
+    return room >= size || this.window.inFlight === 0 ? size : 0;
+  }
+
+  /** @param {number} n payload bytes handed to the channel */
+  sent(n) {
+    this.window.onSent(n, this.clock());
+  }
+
+  /**
+   * Call `wake` on the next ack; returns what stops listening.
+   * @param {() => void} wake
+   */
+  listen(wake) {
+    this.#waiters.add(wake);
+    return () => void this.#waiters.delete(wake);
+  }
+}
 
 /**
  * Send bytes `start..size` of one file as frames on `channel`; resolve with the SHA-256 (hex) of
  * the whole file once the last frame is handed to the channel (delivery is the receiver's word).
  *
  * `maxMessageSize` (else `channel.maxMessageSize`; give `pc.sctp.maxMessageSize`) sets the frame
- * size; `prefix` is the hash of bytes 0..start (copied, not changed); `highWater`, `lowWater`,
- * `readSize` and `poll` are there for tests.
+ * size; `prefix` is the hash of bytes 0..start (copied, not changed); `flow` paces the frames by
+ * the receiver's acknowledgements (see above); `highWater`, `lowWater`, `readSize` and `poll` are
+ * there for tests.
  * @param {SendOptions} options
  * @returns {Promise<string>}
  */
 export async function sendFile(options) {
-  const { channel, transfer, index, size, start = 0, read, signal, onprogress } = options;
+  const { channel, transfer, index, size, start = 0, read, signal, onprogress, flow } = options;
   const highWater = options.highWater ?? HIGH_WATER;
   const lowWater = options.lowWater ?? LOW_WATER;
   const poll = options.poll ?? POLL_MS;
@@ -112,26 +193,38 @@ export async function sendFile(options) {
     const block = await abortable(next, signal);
     const end = offset + block.length;
     next = end < size ? readBlock(end) : null; // the next block is read while this one goes
-    for (let at = 0; at < block.length; at += chunk) {
-      const piece = block.subarray(at, at + chunk);
+    for (let at = 0; at < block.length; ) {
+      const limit = Math.min(chunk, block.length - at);
+      const piece = block.subarray(at, at + (flow ? await room(flow, limit, channel, signal) : limit));
       const frame = encodeFrame(transfer, index, offset + at, piece);
       while (channel.bufferedAmount + frame.length > highWater) await drained(channel, signal, poll);
       throwIfCancelled(signal);
       throwIfClosed(channel);
       hash.update(piece);
-      try {
-        channel.send(frame);
-      } catch (err) {
-        throwIfClosed(channel);
-        throw Object.assign(new TransferError("send_failed", String(/** @type {any} */ (err)?.message ?? err)), {
-          cause: err,
-        });
-      }
-      onprogress?.({ sent: offset + at + piece.length, size });
+      sendFrame(channel, frame);
+      flow?.sent(piece.length);
+      at += piece.length;
+      onprogress?.({ sent: offset + at, size });
     }
     offset = end;
   }
   return hash.hex();
+}
+
+/**
+ * Hand one frame to the channel: "closed" if it closed under us, else "send_failed".
+ * @param {ChannelLike} channel
+ * @param {Uint8Array} frame
+ */
+function sendFrame(channel, frame) {
+  try {
+    channel.send(frame);
+  } catch (err) {
+    throwIfClosed(channel);
+    throw Object.assign(new TransferError("send_failed", String(/** @type {any} */ (err)?.message ?? err)), {
+      cause: err,
+    });
+  }
 }
 
 /**
@@ -230,6 +323,54 @@ function abortable(promise, signal) {
         reject(err);
       },
     );
+  });
+}
+
+/**
+ * The payload size of the next frame once the window has room for it (at most `limit`): looks
+ * again on each ack and every `flow.poll` ms. Rejects "cancelled" on abort and "closed" when the
+ * channel closes, at once.
+ * @param {SendFlow} flow
+ * @param {number} limit
+ * @param {ChannelLike} channel
+ * @param {AbortSignal | undefined} signal
+ * @returns {Promise<number>}
+ */
+async function room(flow, limit, channel, signal) {
+  for (;;) {
+    throwIfCancelled(signal);
+    throwIfClosed(channel);
+    const size = flow.next(limit);
+    if (size > 0) return size;
+    await acked(flow, channel, signal);
+  }
+}
+
+/**
+ * Resolve on the next ack of `flow`, or after `flow.poll` ms; reject "cancelled" on abort and
+ * "closed" when the channel closes (its `close` event where it has events).
+ * @param {SendFlow} flow
+ * @param {ChannelLike} channel
+ * @param {AbortSignal | undefined} signal
+ * @returns {Promise<void>}
+ */
+function acked(flow, channel, signal) {
+  return new Promise((resolve, reject) => {
+    /** @param {Error} [err] */
+    const settle = (err) => {
+      clearTimeout(timer);
+      stopListening();
+      signal?.removeEventListener("abort", onAbort);
+      channel.removeEventListener?.("close", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () => settle(cancelled(signal));
+    const onClose = () => settle(new TransferError("closed", "the data channel closed"));
+    const stopListening = flow.listen(() => settle());
+    const timer = setTimeout(() => settle(), flow.poll);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (typeof channel.addEventListener === "function") channel.addEventListener("close", onClose);
   });
 }
 
