@@ -293,12 +293,17 @@ def ours(
     page.locator("#files-ask-path").fill(str(source))
     page.locator("#files-ask-button").click()
     started = stamped.wait(rf"files: offered to the operator: {source.name}", begin, 30)
+    spy = None
+    if args.profile is not None and link.bits_per_s is None:
+        spy = input_bench.start_profile(stamped.proc.pid, 6, args.profile, False)
     time.sleep(min(2.0, size / 1e6 / 20 + 0.5))
     row.input_ms, row.input_sent = input_during(
         console, receiver, keycode, args.events, f"{link.name} to operator", log
     )
     ended = stamped.wait(rf"files: sent {re.escape(source.name)}: 1 of 1", started, 900)
     row.seconds = ended - started
+    if spy is not None:
+        spy.wait(30)
     if ended < time.monotonic() - 0.5 and row.input_ms:
         row.note = "(the transfer ended during the input events)"
     rows.append(row)
@@ -372,6 +377,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--events", type=int, default=60, help="input events per transfer")
     parser.add_argument("--time-limit", type=float, default=900.0)
+    parser.add_argument(
+        "--links", default=",".join(lk.name for lk in LINKS), help="which links, comma-separated"
+    )
+    parser.add_argument("--peer-args", default="", help="more options for supportlink-peer")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the peer for 6 s of the open link's customer -> operator transfer (.svg: a"
+        " flame graph, else raw stacks)",
+    )
     parser.add_argument("--json", type=Path)
     return parser.parse_args(argv)
 
@@ -422,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     keycode = {k: xd.keysym_to_keycode(ord(k)) for k in input_bench.KEYS}
                     xd.close()
                     for link in LINKS:
+                        if link.name not in args.links.split(","):
+                            continue
                         shape(net, link)
                         size = link.bytes_for(args.seconds, total)
                         files = {}
@@ -471,7 +488,10 @@ def session(
     peer = console.connect(
         lambda code, **kw: start_peer(procs, customer, screen, server, code, **kw),
         allow=("view", "control", "files"),
-        extra_args=("--accept-files", str(inbox), "--allow-file-requests", str(outbox)),
+        extra_args=(
+            "--accept-files", str(inbox), "--allow-file-requests", str(outbox),
+            *args.peer_args.split(),
+        ),  # fmt: skip
         timeout=60,
     )
     stamped = Stamped(peer)

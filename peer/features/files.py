@@ -717,6 +717,14 @@ class FilesFeature(Feature):
                 await asyncio.wait_for(sending.all_results.wait(), ANSWER_TIMEOUT)
         ok = sum(1 for r in sending.results.values() if r.ok)
         seconds = max(0.001, time.monotonic() - started)
+        w = sending.window
+        if w is not None:
+            logger.debug(
+                "transfer %d: window %d B, base round trip %.1f ms, queueing %.1f ms, "
+                "rate %.0f B/s, frame %d B, unacknowledged %s",
+                transfer, w.window, (w.base_rtt or 0) * 1000, w.queueing * 1000, w.rate,
+                w.frame(), w.unacked,
+            )  # fmt: skip
         self._forget(sending)
         self._line(
             t(

@@ -17,7 +17,8 @@ nft set in the namespace records every address anything tried to reach outside l
 namespace's own network: it must stay empty.
 
 A second test clicks where Firefox would draw its Picture-in-Picture toggle over the picture:
-the click must reach the customer (the console's video says ``disablepictureinpicture``).
+the click must reach the customer (the console's video says ``disablepictureinpicture``). A
+third sends files both ways through Firefox's SCTP, SHA-256 checked on the far side.
 
 Needs ``firefox-esr``, ``node`` and ``firefox/node_modules`` (``scripts/test`` installs them);
 skipped with the reason when they are missing, failed instead when ``CI`` is set.
@@ -25,6 +26,7 @@ skipped with the reason when they are missing, failed instead when ``CI`` is set
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -120,6 +122,10 @@ class FirefoxConsole:
 
     def type(self, text: str) -> None:
         self.call("type", text=text)
+
+    def upload(self, selector: str, *paths: Path) -> None:
+        """Give the file input ``selector`` these files, as the file picker would."""
+        self.call("upload", selector=selector, paths=[str(p) for p in paths], timeout=15)
 
     def screenshot(self, name: str) -> Path:
         path = self.shots / name
@@ -253,7 +259,13 @@ def _wait_events(
     return wait_until(rec.events, want, "the customer's window gets what was expected", timeout)
 
 
-def _connect(ff: FirefoxConsole, server: Server, start_peer: Callable[..., Proc]) -> Proc:
+def _connect(
+    ff: FirefoxConsole,
+    server: Server,
+    start_peer: Callable[..., Proc],
+    allow: Sequence[str] = ("view", "control", "clipboard"),
+    extra_args: Sequence[str] = (),
+) -> Proc:
     """Log in, make a session, start the customer's peer with the code shown, accept; the
     session is connected directly. Returns the peer."""
     ff.wait_ready()
@@ -264,7 +276,7 @@ def _connect(ff: FirefoxConsole, server: Server, start_peer: Callable[..., Proc]
     ff.wait_visible("#new-session-button", timeout=15)
     ff.click("#new-session-button")
     code = ff.wait_text("#session-code", CODE_RE)
-    peer = start_peer(code, allow=("view", "control", "clipboard"))
+    peer = start_peer(code, allow=allow, extra_args=extra_args)
     ff.wait_visible("#join-request", timeout=20)
     ff.click("#accept-button")
     status = ff.wait_text("#status", CONNECTED, timeout=30)
@@ -403,3 +415,48 @@ def test_firefox_picture_in_picture_toggle_does_not_take_clicks(
                 _click_lands(ff, xvfb, rec, x, y)
             except AssertionError as error:
                 raise ClickTaken(str(error)) from error
+
+
+def test_files_both_ways_in_firefox(
+    firefox: FirefoxConsole,
+    xvfb: Screen,
+    server: Server,
+    start_peer: Callable[..., Proc],
+    tmp_path: Path,
+) -> None:
+    """Firefox's SCTP and the console's pacing: the customer's file arrives verified, and a
+    file picked in Firefox lands in the customer's folder with the same SHA-256."""
+    ff = firefox
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    report = tmp_path / "customer" / "report.log"
+    report.parent.mkdir()
+    report.write_bytes(os.urandom(2_000_000))
+    with _page_report(ff):
+        peer = _connect(
+            ff,
+            server,
+            start_peer,
+            allow=("view", "files"),
+            extra_args=("--accept-files", str(inbox), "--send", str(report)),
+        )
+        ff.wait_text("li.transfer[data-direction=from_customer]", "verified ✓", timeout=30)
+        peer.wait_for_line(r"^files: sent report\.log: 1 of 1 file\(s\) delivered", timeout=15)
+        patch = tmp_path / "operator" / "patch-パッチ.bin"
+        patch.parent.mkdir()
+        patch.write_bytes(os.urandom(3_000_000))
+        ff.upload("#send-files-input", patch)
+        peer.wait_for_line(r"^files: received: patch-パッチ\.bin \(3\.0 MB, SHA-256 ", timeout=60)
+        got = inbox / patch.name
+        assert (
+            hashlib.sha256(got.read_bytes()).digest() == hashlib.sha256(patch.read_bytes()).digest()
+        )
+        wait_until(
+            lambda: ff.evaluate(
+                "() => document.querySelector('li.transfer[data-direction=to_customer]')"
+                "?.dataset.state ?? null"
+            ),
+            lambda state: state == "done",
+            "the console says the file was delivered",
+            timeout=15,
+        )

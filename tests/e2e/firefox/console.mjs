@@ -140,6 +140,12 @@ async function run(cmd) {
     case "type":
       await page.keyboard.type(cmd.text);
       return null;
+    case "upload": {
+      const input = await page.waitForSelector(cmd.selector, { timeout });
+      if (!input) throw new Error(`no ${cmd.selector}`);
+      await /** @type {any} */ (input).uploadFile(...cmd.paths);
+      return null;
+    }
     case "screenshot":
       await page.screenshot({ path: cmd.path });
       return null;
