@@ -489,7 +489,10 @@ def session(
         lambda code, **kw: start_peer(procs, customer, screen, server, code, **kw),
         allow=("view", "control", "files"),
         extra_args=(
-            "--accept-files", str(inbox), "--allow-file-requests", str(outbox),
+            "--accept-files",
+            str(inbox),
+            "--allow-file-requests",
+            str(outbox),
             *args.peer_args.split(),
         ),  # fmt: skip
         timeout=60,
