@@ -23,6 +23,17 @@
  * before it is used, and a refused one is skipped with a `file_result` giving the token. What
  * arrived whole and verified can be saved (`filesview.js`).
  *
+ * A file from the customer cut off half-way (the channel or the session went, either side
+ * cancelled) is not lost: its bytes go into this page's store of partial files as they arrive
+ * (`hooks.partials`, `files/partials.js`: IndexedDB, else memory; with the batches of chunks, not
+ * frame by frame), and stay there when the transfer is cut. When the same file is offered again
+ * (same `from_folder`, path and size; a new session, or after a reload of the page), the answer
+ * proves the part already here (`file_answer.resume`: its length and SHA-256); a `file_start` at
+ * that offset goes on from it (the file's bytes and its running SHA-256 begin with the kept
+ * part, so `file_end`'s check covers the whole file), a `file_start` at 0 (the customer's file
+ * changed) starts over and replaces it, any other offset is refused ("bad_start"). The partial is
+ * dropped once its file ends, well or not.
+ *
  * The operator may also ask for a path on the customer's computer (`file_request`, one waiting at
  * a time: `filerequests.js`); the customer is shown exactly what is there and decides, the answer
  * comes back as `file_request_result`, and what the customer sends arrives as any offer does.
@@ -38,6 +49,7 @@
  *   files.cancel(key);                       // the operator stops a transfer
  *   files.ask(path);                         // ask the customer for a file or folder by its path
  *   files.stop("closed");                    // the channel or the session went: every live transfer ends
+ *   files.resumedBytes(key, index);          // bytes of a file from the customer already here from an earlier try
  *
  * `FILES_PANEL` registers it as the panel of the `files` capability (`panels.js`).
  */
@@ -47,14 +59,15 @@ import { FilesError, TransferError } from "./files/errors.js";
 import { Acker } from "./files/flow.js";
 import { chunkSize, decodeFrame } from "./files/frames.js";
 import { duplicates, pathProblem, uniqueAmong } from "./files/names.js";
+import { pagePartials, proofsFor } from "./files/partials.js";
 import { Incoming } from "./files/receiver.js";
 import { resumeOffset } from "./files/resume.js";
 import { SendFlow, blobReader, hashPrefix, seconds, sendFile } from "./files/sender.js";
-import { t } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 import { definePanel } from "./panels.js";
 import { MAX_FILES_PER_TRANSFER, utf8Length } from "./protocol.js";
 import { FilesView } from "./filesview.js";
-import { Transfers } from "./transfers.js";
+import { Transfers, formatBytes } from "./transfers.js";
 
 /** A file_offer message is kept under this many bytes of JSON (the registry takes 64 KiB). */
 export const OFFER_BYTES = 60 * 1024;
@@ -74,15 +87,25 @@ const BLOB_BATCH = 8 * 1024 * 1024;
  * @typedef {{path: string, file?: Blob, folder?: boolean}} Outgoing
  *   one thing to send: a file (`file`) at `path`, or an empty folder
  * @typedef {{blob: Blob, crc32: number | null, sha256: string}} Received
+ * @typedef {import("./files/partials.js").PartialStore} PartialStore
+ * @typedef {import("./files/partials.js").PartialKey} PartialKey
+ * @typedef {import("./files/partials.js").Proof} Proof
+ * @typedef {{
+ *   index: number, file: Incoming, parts: BlobPart[], batch: Uint8Array[], batchBytes: number,
+ *   key: PartialKey, stored: number, keep: boolean,
+ * }} Current
+ *   the file arriving now: parts, the Blobs so far (a resumed file's kept part first); batch, the
+ *   chunks not in a Blob yet; key, its partial file's; stored, the bytes handed to the store;
+ *   keep, whether the store still takes them
  * @typedef {{
  *   key: string, transfer: number, name: string, fromFolder: string, count: number, total: number,
- *   entries: Entry[], offered: boolean, accepted: Set<number>,
- *   current: {index: number, file: Incoming, parts: BlobPart[], batch: Uint8Array[], batchBytes: number} | null,
+ *   entries: Entry[], offered: boolean, accepted: Set<number>, current: Current | null,
  *   next: number, received: Map<number, Received>, acker: Acker | null,
- *   ackTimer: ReturnType<typeof setTimeout> | null,
+ *   ackTimer: ReturnType<typeof setTimeout> | null, proofs: Map<number, Proof>,
  * }} InState
  *   next: the lowest index a file_start may name (files come in order); acker: when to send
- *   file_ack (from our file_answer on); ackTimer: sends a count the acker held back once it is due
+ *   file_ack (from our file_answer on); ackTimer: sends a count the acker held back once it is
+ *   due; proofs: the partial files our file_answer proved, by index
  * @typedef {{
  *   key: string, transfer: number, items: Outgoing[], abort: AbortController, answered: boolean,
  *   toFolder: string, flow: SendFlow | null,
@@ -99,11 +122,14 @@ const BLOB_BATCH = 8 * 1024 * 1024;
  *   changed: () => void,
  *   now?: () => number,
  *   clock?: () => number,
+ *   partials?: PartialStore | null,
  * }} FilesHooks
  *   send: a text message on the files channel (false while it is not open); channel: the raw
  *   channel, for chunks; allowed: the customer allows files and the channel is open; changed:
  *   the transfers changed (draw them); now: milliseconds, for the transfers' times; clock:
- *   seconds, steady, for the flow control (`performance.now() / 1000` unless a test gives one)
+ *   seconds, steady, for the flow control (`performance.now() / 1000` unless a test gives one);
+ *   partials: where files cut off half-way are kept to be resumed (none: every file from zero,
+ *   and the answer to an offer goes at once)
  */
 
 /**
@@ -204,6 +230,10 @@ export class FilesPanel {
     this.seq = 0;
     /** The operator's requests for a path. */
     this.requests = new FileRequests();
+    /** The page's partial files (or none). */
+    this.partials = hooks.partials ?? null;
+    /** Bytes a resumed file from the customer found already here, by transfer key and index. @type {Map<string, Map<number, number>>} */
+    this.resumed = new Map();
   }
 
   /** @param {Facts} facts */
@@ -217,6 +247,7 @@ export class FilesPanel {
     this.stop("closed", false);
     this.transfers.clear();
     this.saved.clear();
+    this.resumed.clear();
     this.requests.clear();
     this.facts = null;
     this.hooks.changed();
@@ -237,6 +268,16 @@ export class FilesPanel {
   /** @param {string} key */
   received(key) {
     return this.saved.get(key) ?? new Map();
+  }
+
+  /**
+   * Bytes of file `index` of a transfer from the customer that were already here from an
+   * earlier try (0: it came whole this time).
+   * @param {string} key
+   * @param {number} index
+   */
+  resumedBytes(key, index) {
+    return this.resumed.get(key)?.get(index) ?? 0;
   }
 
   // ------------------------------------------------------------------- from the peer
@@ -286,7 +327,7 @@ export class FilesPanel {
     }
     cur.batch.push(frame.data.slice());
     cur.batchBytes += frame.data.length;
-    if (cur.batchBytes >= BLOB_BATCH) flush(cur);
+    if (cur.batchBytes >= BLOB_BATCH) this.#keep(cur, flush(cur));
     this.transfers.progress(inc.key, cur.index, cur.file.received, this.now());
     this.hooks.changed();
   }
@@ -302,7 +343,7 @@ export class FilesPanel {
       inc = {
         key: `in:${msg.transfer}:${++this.seq}`, transfer: msg.transfer, name: msg.name, fromFolder: msg.from_folder,
         count: msg.count, total: msg.total, entries: [], offered: false, accepted: new Set(), current: null, next: 0,
-        received: new Map(), acker: null, ackTimer: null,
+        received: new Map(), acker: null, ackTimer: null, proofs: new Map(),
       };
       this.incoming.set(msg.transfer, inc);
     }
@@ -329,13 +370,37 @@ export class FilesPanel {
       this.transfers.end(inc.key, "declined", err.token, now);
       return this.#decline(inc, err.token);
     }
-    const skip = [...refused.keys()].sort((a, b) => a - b);
     for (const i of kept) if (!inc.entries[i].folder) inc.accepted.add(i);
-    this.hooks.send({ type: "file_answer", transfer: inc.transfer, accept: true, skip, resume: [] });
+    const store = this.partials;
+    if (!store) return this.#accept(inc, refused);
+    const files = [...inc.accepted].sort((a, b) => a - b);
+    const alive = () => this.incoming.get(inc.transfer) === inc;
+    void proofsFor(store, inc.fromFolder, inc.entries, files, alive).then(
+      (proofs) => {
+        if (!proofs || !alive()) return; // the transfer ended while its partial files were looked at
+        inc.proofs = proofs;
+        this.#accept(inc, refused);
+      },
+      () => alive() && this.#accept(inc, refused),
+    );
+  }
+
+  /**
+   * Answer an offer from the customer: accepted, but the refused names, with the proofs of the
+   * partial files kept from an earlier try.
+   * @param {InState} inc
+   * @param {Map<number, string>} refused
+   */
+  #accept(inc, refused) {
+    const now = this.now();
+    const skip = [...refused.keys()].sort((a, b) => a - b);
+    const resume = [...inc.proofs].map(([index, p]) => ({ index, length: p.length, sha256: p.hash.copy().hex() }));
+    this.hooks.send({ type: "file_answer", transfer: inc.transfer, accept: true, skip, resume });
     inc.acker = new Acker(this.clock()); // the customer counts its bytes from this answer on
     this.hooks.log(t("log.files.incoming", {
-      name: msg.name, count: String(inc.count), bytes: String(inc.total), refused: String(refused.size),
+      name: inc.name, count: String(inc.count), bytes: String(inc.total), refused: String(refused.size),
     }));
+    if (resume.length > 0) this.hooks.log(t("log.files.partials", { count: String(resume.length) }));
     this.transfers.accept(inc.key, { skip, reasons: refused }, now);
     for (const index of skip) {
       const token = /** @type {string} */ (refused.get(index));
@@ -362,16 +427,40 @@ export class FilesPanel {
   /** @param {Message} msg */
   #onStart(msg) {
     const inc = this.incoming.get(msg.transfer);
-    if (!inc || !inc.offered) return;
+    if (!inc || !inc.offered || !inc.acker) return; // not answered yet: the customer cannot start
     const index = msg.index;
     if (inc.current) this.#fileFailed(inc, inc.current.index, "short"); // a new file before the end of this one
-    if (!inc.accepted.has(index) || index < inc.next || msg.offset !== 0) {
+    const refuse = () => {
       if (index < inc.entries.length && !inc.entries[index].folder) this.#fileFailed(inc, index, "bad_start");
-      return;
+    };
+    const proof = inc.proofs.get(index);
+    inc.proofs.delete(index);
+    if (!inc.accepted.has(index) || index < inc.next || (!proof && msg.offset !== 0)) return refuse();
+    const { path, size } = inc.entries[index];
+    /** @type {Incoming} */
+    let file;
+    try {
+      // on from the proven part (offset: its length) or from 0; any other offset is a lie ("bad_start")
+      file = proof ? Incoming.resuming(size, proof.hash, msg.offset, { crc32: proof.crc }) : new Incoming(size, 0, { crc32: true });
+    } catch (err) {
+      if (!(err instanceof TransferError)) throw err;
+      return refuse();
     }
     inc.next = index + 1;
-    inc.current = { index, file: new Incoming(inc.entries[index].size, 0, { crc32: true }), parts: [], batch: [], batchBytes: 0 };
-    this.transfers.progress(inc.key, index, 0, this.now());
+    const key = { fromFolder: inc.fromFolder, path, size };
+    const start = file.start;
+    inc.current = {
+      index, file, parts: start > 0 && proof ? [proof.blob] : [], batch: [], batchBytes: 0, key, stored: start, keep: true,
+    };
+    if (start === 0) {
+      void this.partials?.drop(key); // nothing kept, or a changed file: it starts over
+      if (proof) this.hooks.log(t("log.files.changed", { path }));
+      this.transfers.progress(inc.key, index, 0, this.now());
+    } else {
+      this.resumed.set(inc.key, (this.resumed.get(inc.key) ?? new Map()).set(index, start));
+      this.hooks.log(t("log.files.resumed", { path, size: formatBytes(start, locale()) }));
+      alreadyThere(this.transfers, inc.key, index, start, this.now());
+    }
     this.hooks.changed();
   }
 
@@ -382,6 +471,7 @@ export class FilesPanel {
     const cur = inc?.current;
     if (!inc || !cur || cur.index !== msg.index) return;
     inc.current = null;
+    this.#forget(cur); // it ends here, well or not: nothing to go on from
     const result = cur.file.finish(msg.sha256);
     if (!result.ok) {
       this.#fileFailed(inc, cur.index, /** @type {string} */ (result.token), result.sha256);
@@ -405,7 +495,10 @@ export class FilesPanel {
    * @param {string} [sha256]
    */
   #fileFailed(inc, index, token, sha256 = "") {
-    if (inc.current?.index === index) inc.current = null;
+    if (inc.current?.index === index) {
+      this.#forget(inc.current); // the customer's side broke it: no part of it to go on from
+      inc.current = null;
+    }
     if (!inc.accepted.delete(index)) return;
     inc.next = Math.max(inc.next, index + 1);
     this.hooks.send({ type: "file_result", transfer: inc.transfer, index, ok: false, reason: token });
@@ -435,6 +528,7 @@ export class FilesPanel {
   #endIn(inc, state, reason, tell) {
     this.incoming.delete(inc.transfer);
     stopAckTimer(inc);
+    if (inc.current) this.#keep(inc.current, flush(inc.current)); // cut: the partial file stays, every byte of it
     inc.current = null;
     if (tell) this.hooks.send({ type: "file_cancel", transfer: inc.transfer, reason });
     const open = this.transfers.end(inc.key, state, reason, this.now());
@@ -443,6 +537,30 @@ export class FilesPanel {
       if (index >= 0 && !f.folder) this.#recordIn(inc, index, "cancelled", "", reason);
     }
     this.hooks.changed();
+  }
+
+  /**
+   * Hand a batch of the file arriving now to the store of partial files, after the ones before
+   * it; once the store refuses one (full, or failing) the file is no longer kept.
+   * @param {Current} cur
+   * @param {Blob | null} blob
+   */
+  #keep(cur, blob) {
+    const store = this.partials;
+    if (!store || !blob || !cur.keep) return;
+    const at = cur.stored;
+    cur.stored += blob.size;
+    const stop = () => void (cur.keep = false);
+    void store.append(cur.key, at, blob).then((kept) => kept || stop(), stop);
+  }
+
+  /**
+   * The file arriving now ended: what is kept of it goes.
+   * @param {Current} cur
+   */
+  #forget(cur) {
+    cur.keep = false;
+    void this.partials?.drop(cur.key);
   }
 
   /**
@@ -585,7 +703,7 @@ export class FilesPanel {
         if (!this.hooks.send({ type: "file_start", transfer: out.transfer, index, offset: start })) {
           throw new TransferError("closed", "the files channel is not open");
         }
-        this.transfers.progress(out.key, index, start, this.now());
+        alreadyThere(this.transfers, out.key, index, start, this.now());
         this.hooks.changed();
         const sha256 = await sendFile({
           channel, transfer: out.transfer, index, size, start, read, signal, prefix, maxMessageSize, flow: out.flow,
@@ -770,14 +888,37 @@ function stopAckTimer(inc) {
 }
 
 /**
- * The chunks gathered so far go into one Blob.
+ * The chunks gathered so far go into one Blob (returned; null when there were none).
  * @param {{parts: BlobPart[], batch: Uint8Array[], batchBytes: number}} cur
+ * @returns {Blob | null}
  */
 function flush(cur) {
-  if (cur.batch.length === 0) return;
-  cur.parts.push(new Blob(cur.batch));
+  if (cur.batch.length === 0) return null;
+  const blob = new Blob(cur.batch);
+  cur.parts.push(blob);
   cur.batch = [];
   cur.batchBytes = 0;
+  return blob;
+}
+
+/**
+ * File `index` of a transfer starts at `offset`: those bytes are there already (a resume), so
+ * they count as done but not as speed (as the peer's `TransferPlan.resumed`): the recent
+ * samples are lifted by the same amount.
+ * @param {Transfers} transfers
+ * @param {string} key
+ * @param {number} index
+ * @param {number} offset
+ * @param {number} now
+ */
+function alreadyThere(transfers, key, index, offset, now) {
+  const tr = transfers.get(key);
+  const f = tr?.files[index];
+  if (tr && f?.state === "waiting" && tr.state === "active") {
+    const jump = Math.max(0, Math.min(offset, f.size));
+    for (const sample of tr.samples) sample.bytes += jump;
+  }
+  transfers.progress(key, index, offset, now);
 }
 
 /** The `files` capability's panel: every FILES message from the peer, and the chunks. */
@@ -808,6 +949,7 @@ function createFilesPanel(hooks) {
     log: hooks.log,
     record: (record) => view?.record(record),
     changed: () => view?.changed(),
+    partials: pagePartials(),
   });
   view = new FilesView(files, hooks);
   const shown = /** @type {FilesView} */ (view);

@@ -364,7 +364,7 @@ export class FilesView {
       const cells = row.files[index];
       if (cells.row.dataset.state === f.state && !all && f.state !== "moving") return;
       cells.row.dataset.state = f.state;
-      cells.result.textContent = fileResultText(tr, f);
+      cells.result.textContent = fileResultText(tr, f, this.files.resumedBytes(tr.key, index));
       if (cells.save) {
         cells.save.hidden = !received.has(index);
         cells.save.textContent = t("files.save");
@@ -588,11 +588,16 @@ export function statsText(s, tr) {
 /**
  * @param {Transfer} tr
  * @param {import("./transfers.js").FileRow} f
+ * @param {number} [resumed] bytes of it already here from an earlier try
  */
-export function fileResultText(tr, f) {
+export function fileResultText(tr, f, resumed = 0) {
   switch (f.state) {
     case "waiting": return f.folder ? "" : t("files.file.waiting");
-    case "moving": return `${f.size === 0 ? 100 : Math.floor((f.done / f.size) * 100)}%`;
+    case "moving": {
+      const percent = `${f.size === 0 ? 100 : Math.floor((f.done / f.size) * 100)}%`;
+      if (resumed <= 0) return percent;
+      return `${percent} · ${t("files.file.resumed", { size: formatBytes(resumed, locale()) })}`;
+    }
     case "ok":
       if (f.folder) return t("files.file.folder");
       if (tr.direction === "to_customer" && f.savedAs) return t("files.file.saved_as", { name: f.savedAs });

@@ -206,3 +206,50 @@ def test_a_50_mb_file_cut_midway_resumes_in_a_new_session(
         assert not partial.exists()
     finally:
         context.close()
+
+
+def test_a_file_from_the_customer_cut_midway_resumes_after_a_reload(
+    console: Console, start_peer: StartPeer, tmp_path: Path
+) -> None:
+    """The console keeps what arrived of a cut file (IndexedDB, surviving a reload) and proves it
+    to the customer's side, which sends only the rest."""
+    big = tmp_path / "customer" / "capture.pcap"
+    big.parent.mkdir()
+    big.write_bytes(os.urandom(50_000_000))
+    peer = console.connect(
+        start_peer, allow=("view", "files"), extra_args=("--send", str(big)), name="sender"
+    )
+    page = console.page
+    incoming = page.locator("li.transfer[data-direction=from_customer]")
+    deadline = time.monotonic() + 60
+    while True:
+        assert time.monotonic() < deadline, "the transfer never got going"
+        shown = re.search(r"(\d+)%", incoming.first.inner_text()) if incoming.count() else None
+        if shown and int(shown.group(1)) >= 45:
+            break
+        time.sleep(0.1)
+    peer.signal(signal.SIGKILL)
+    peer.wait_exit(10)
+    expect(incoming.first).not_to_have_attribute("data-state", "done", timeout=5_000)
+
+    # the page reloads (a new session): the same file again goes on from what is kept
+    page.reload()
+    peer = start_peer(
+        console.new_session(),
+        allow=("view", "files"),
+        extra_args=("--send", str(big)),
+        name="sender-again",
+    )
+    console.accept()
+    resumed = peer.wait_for_line(
+        r"^files: resuming capture\.pcap after the ([0-9.]+) MB the operator already has", 30
+    )
+    assert float(resumed.group(1)) >= 16  # the console keeps what arrived in 8 MB pieces
+    incoming = page.locator("li.transfer[data-direction=from_customer]")
+    expect(incoming).to_have_attribute("data-state", "done", timeout=60_000)
+    expect(incoming).to_contain_text("verified ✓")
+    with page.expect_download(timeout=30_000) as info:
+        incoming.locator("[id$=-save]").first.click()
+    saved = tmp_path / "saved.pcap"
+    info.value.save_as(saved)
+    assert sha(saved.read_bytes()) == sha(big.read_bytes())

@@ -7,10 +7,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 
+import { crc32 } from "../../webui/files/crc32.js";
 import { ACK_EVERY, MIN_FRAME, START_WINDOW } from "../../webui/files/flow.js";
 import { HEADER_SIZE, encodeFrame, decodeFrame } from "../../webui/files/frames.js";
 import { checkRecord } from "../../webui/files/log.js";
+import { PartialStore, memoryBackend, memoryPartials } from "../../webui/files/partials.js";
 import { FilesPanel, OFFER_BYTES, offerMessages, refusedEntries } from "../../webui/filespanel.js";
+import { setLanguage } from "../../webui/i18n.js";
 import { MAX_FILES_BYTES, parse, serialize } from "../../webui/protocol.js";
 
 const FACTS = { mode: "screen", operator: "alice", user: "bob", host: "pc1", startedAt: new Date(0), sessionId: "s1" };
@@ -22,7 +25,7 @@ const bytes = (/** @type {string} */ text) => new TextEncoder().encode(text);
  * the frames on its channel; `clock` (seconds, for the flow control) moves only when a test
  * moves it (`later`).
  */
-function setup({ allowed = true, failingAcks = false } = {}) {
+function setup({ allowed = true, failingAcks = false, partials = /** @type {any} */ (null) } = {}) {
   /** @type {any[]} */
   const sent = [];
   /** @type {any[]} */
@@ -31,6 +34,8 @@ function setup({ allowed = true, failingAcks = false } = {}) {
   const records = [];
   /** @type {Uint8Array[]} */
   const frames = [];
+  /** @type {string[]} */
+  const logged = [];
   const channel = {
     bufferedAmount: 0, bufferedAmountLowThreshold: 0, readyState: "open",
     send: (/** @type {Uint8Array} */ data) => frames.push(data),
@@ -49,15 +54,16 @@ function setup({ allowed = true, failingAcks = false } = {}) {
     channel: () => channel,
     maxMessageSize: () => 262144,
     allowed: () => allowed,
-    log: () => {},
+    log: (line) => logged.push(line),
     record: (r) => records.push(checkRecord(r)),
     changed: () => {},
     now: () => (now += 10),
     clock: () => clock,
+    partials,
   });
   files.start(FACTS);
   const later = (/** @type {number} */ seconds) => void (clock += seconds);
-  return { files, sent, acks, records, frames, channel, later };
+  return { files, sent, acks, records, frames, channel, later, logged };
 }
 
 /** A message from the customer, through the registry as it would arrive. */
@@ -371,4 +377,166 @@ test("sending to the customer: a start window, then on as the customer's file_ac
   files.receive(from({ type: "file_ack", transfer, received: a.length })); // after the last frame: harmless
   files.receive(from({ type: "file_result", transfer, index: 0, ok: true }));
   assert.equal(files.transfers.get(/** @type {any} */ (result).key)?.state, "done");
+});
+
+// ------------------------------------------------------------------ resuming a file cut off half-way
+
+/** Wait (a few ms at a time) until the panel has answered the customer's offer. */
+async function answerOf(/** @type {any[]} */ sent) {
+  for (let i = 0; i < 500; i++) {
+    const answer = sent.find((m) => m.type === "file_answer");
+    if (answer) return answer;
+    await pause(2);
+  }
+  throw new Error("no file_answer");
+}
+
+/** Send `data` from `at` on as frames of `size` bytes. */
+function chunks(files, transfer, index, data, at, end, size = 32 * 1024) {
+  for (let o = at; o < end; o += size) files.receiveBinary(encodeFrame(transfer, index, o, data.subarray(o, Math.min(o + size, end))).buffer);
+}
+
+/** The stored prefix of a partial file, as bytes. */
+async function kept(partials, k) {
+  const found = await partials.find(k);
+  return found ? new Uint8Array(await found.blob.arrayBuffer()) : null;
+}
+
+test("a file cut off half-way is kept with the batches; offered again in a new session it goes on from there", async () => {
+  setLanguage("en");
+  const partials = memoryPartials();
+  const size = 10 * 1024 * 1024;
+  const data = new Uint8Array(size).map((_, i) => (i * 2654435761) >>> 24);
+  const half = 9 * 1024 * 1024;
+  const entry = { path: "big/disk.img", size };
+  const k = { fromFolder: "C:\\Users\\bob\\Desktop", path: entry.path, size };
+
+  const first = setup({ partials });
+  offer(first.files, 30, [entry]);
+  assert.deepEqual(await answerOf(first.sent), { type: "file_answer", transfer: 30, accept: true, skip: [], resume: [] });
+  first.files.receive(from({ type: "file_start", transfer: 30, index: 0, offset: 0 }));
+  chunks(first.files, 30, 0, data, 0, half);
+  assert.deepEqual((await partials.list()).map((m) => m.length), [8 * 1024 * 1024], "kept as the 8 MB batches go into Blobs");
+  first.files.stop("closed"); // the channel closed: the rest of the batch is kept too
+  assert.deepEqual(await kept(partials, k), data.subarray(0, half));
+  assert.equal(first.files.transfers.list()[0].state, "failed");
+
+  const second = setup({ partials }); // a new session, the same page
+  offer(second.files, 31, [entry]);
+  const answer = await answerOf(second.sent);
+  assert.deepEqual(answer.resume, [{ index: 0, length: half, sha256: sha(data.subarray(0, half)) }]);
+  assert.ok(second.logged.some((l) => l === "files: 1 of these file(s) partly here already from an earlier try: the customer's side is asked to go on from there"));
+  second.sent.length = 0;
+  second.files.receive(from({ type: "file_start", transfer: 31, index: 0, offset: half }));
+  const [tr] = second.files.transfers.list();
+  assert.equal(tr.files[0].done, half, "the part already here counts as there");
+  assert.ok(tr.samples.every((s) => s.bytes === half), "but not as speed");
+  assert.equal(second.files.resumedBytes(tr.key, 0), half);
+  assert.ok(second.logged.includes('files: "big/disk.img" resumed after 9.0 MB already here'), second.logged.join("\n"));
+  chunks(second.files, 31, 0, data, half, size);
+  second.files.receive(from({ type: "file_end", transfer: 31, index: 0, sha256: sha(data) }));
+  assert.deepEqual(second.sent, [{ type: "file_result", transfer: 31, index: 0, ok: true }], "the SHA-256 of the whole file matched");
+  assert.equal(second.acks.at(-1).received, size - half, "acknowledged: what came this time");
+  assert.equal(tr.state, "done");
+  const got = second.files.received(tr.key).get(0);
+  assert.deepEqual(new Uint8Array(await /** @type {Blob} */ (got?.blob).arrayBuffer()), data, "byte for byte");
+  assert.equal(got?.crc32, crc32(data), "the CRC-32 for a .zip covers the whole file too");
+  assert.equal(second.records.at(-1).sha256, sha(data));
+  assert.deepEqual(await partials.list(), [], "complete and verified: the partial file goes");
+});
+
+test("after a reload: a changed file starts over and replaces the partial; then it resumes from the new one", async () => {
+  setLanguage("en");
+  const backend = memoryBackend(); // what IndexedDB keeps across a reload
+  const a = new Uint8Array(1000).map((_, i) => i % 256);
+  const b = new Uint8Array(1000).map((_, i) => (i * 7 + 3) % 256);
+  const entry = { path: "report.pdf", size: 1000 };
+  const k = { fromFolder: "C:\\Users\\bob\\Desktop", path: entry.path, size: 1000 };
+
+  let partials = new PartialStore(backend);
+  const { files, sent } = setup({ partials });
+  offer(files, 40, [entry]);
+  await answerOf(sent);
+  files.receive(from({ type: "file_start", transfer: 40, index: 0, offset: 0 }));
+  chunks(files, 40, 0, a, 0, 400, 100);
+  files.receive(from({ type: "file_cancel", transfer: 40, reason: "stopped_by_customer" })); // the customer stopped it
+  assert.deepEqual(await kept(partials, k), a.subarray(0, 400));
+
+  partials = new PartialStore(backend); // the page was reloaded
+  const again = setup({ partials });
+  offer(again.files, 41, [entry]);
+  assert.deepEqual((await answerOf(again.sent)).resume, [{ index: 0, length: 400, sha256: sha(a.subarray(0, 400)) }]);
+  again.files.receive(from({ type: "file_start", transfer: 41, index: 0, offset: 0 })); // the customer's file changed
+  assert.ok(again.logged.includes("files: \"report.pdf\" changed on the customer's computer since the part already here: starting over"));
+  chunks(again.files, 41, 0, b, 0, 300, 100);
+  again.files.stop("closed");
+  assert.deepEqual(await kept(partials, k), b.subarray(0, 300), "replaced by the new file's first bytes");
+  assert.equal(again.files.resumedBytes(again.files.transfers.list()[0].key, 0), 0);
+
+  again.files.start(FACTS); // a new session in the same panel
+  again.sent.length = 0;
+  offer(again.files, 42, [entry]);
+  assert.deepEqual((await answerOf(again.sent)).resume, [{ index: 0, length: 300, sha256: sha(b.subarray(0, 300)) }]);
+  again.files.receive(from({ type: "file_start", transfer: 42, index: 0, offset: 300 }));
+  chunks(again.files, 42, 0, b, 300, 1000, 100);
+  again.files.receive(from({ type: "file_end", transfer: 42, index: 0, sha256: sha(b) }));
+  assert.deepEqual(again.sent.at(-1), { type: "file_result", transfer: 42, index: 0, ok: true });
+  const [tr] = again.files.transfers.list();
+  assert.deepEqual(new Uint8Array(await /** @type {Blob} */ (again.files.received(tr.key).get(0)?.blob).arrayBuffer()), b);
+  assert.deepEqual(await partials.list(), []);
+});
+
+test("a file_start at an offset the console did not prove is refused, and the partial stays", async () => {
+  const partials = memoryPartials();
+  const a = new Uint8Array(500).map((_, i) => i % 199);
+  const from_folder = "C:\\Users\\bob\\Desktop";
+  await partials.append({ fromFolder: from_folder, path: "a.bin", size: 500 }, 0, new Blob([a.subarray(0, 200)]));
+  const { files, sent } = setup({ partials });
+  offer(files, 50, [{ path: "a.bin", size: 500 }, { path: "b.bin", size: 500 }, { path: "c.bin", size: 500 }]);
+  assert.deepEqual((await answerOf(sent)).resume, [{ index: 0, length: 200, sha256: sha(a.subarray(0, 200)) }]);
+  sent.length = 0;
+  files.receive(from({ type: "file_start", transfer: 50, index: 0, offset: 199 })); // not what was proved
+  files.receive(from({ type: "file_start", transfer: 50, index: 1, offset: 100 })); // nothing proved for it
+  files.receive(from({ type: "file_start", transfer: 50, index: 2, offset: 0 }));
+  chunks(files, 50, 0, a, 0, 10, 10); // a chunk of the refused file: not taken
+  assert.deepEqual(sent, [
+    { type: "file_result", transfer: 50, index: 0, ok: false, reason: "bad_start" },
+    { type: "file_result", transfer: 50, index: 1, ok: false, reason: "bad_start" },
+  ]);
+  assert.equal(files.transfers.list()[0].files[0].done, 0);
+  assert.deepEqual(await kept(partials, { fromFolder: from_folder, path: "a.bin", size: 500 }), a.subarray(0, 200));
+});
+
+test("what happens to a partial file: kept when cut or cancelled, gone when the file ends well or badly", async () => {
+  const partials = memoryPartials();
+  const k = (/** @type {string} */ path) => ({ fromFolder: "C:\\Users\\bob\\Desktop", path, size: 100 });
+  const data = new Uint8Array(100).fill(9);
+  const half = new Blob([data.subarray(0, 50)]);
+  for (const path of ["bad.bin", "gap.bin", "short.bin"]) await partials.append(k(path), 0, half);
+  const { files, sent } = setup({ partials });
+  offer(files, 60, ["bad.bin", "gap.bin", "short.bin", "cut.bin"].map((path) => ({ path, size: 100 })));
+  assert.deepEqual((await answerOf(sent)).resume.map((/** @type {any} */ r) => [r.index, r.length]), [[0, 50], [1, 50], [2, 50]]);
+  files.receive(from({ type: "file_start", transfer: 60, index: 0, offset: 50 }));
+  chunks(files, 60, 0, data, 50, 100, 25);
+  files.receive(from({ type: "file_end", transfer: 60, index: 0, sha256: "0".repeat(64) })); // the whole file's check fails
+  files.receive(from({ type: "file_start", transfer: 60, index: 1, offset: 50 }));
+  files.receiveBinary(encodeFrame(60, 1, 70, data.subarray(70)).buffer); // a gap: the sender broke it
+  files.receive(from({ type: "file_start", transfer: 60, index: 2, offset: 50 }));
+  files.receive(from({ type: "file_start", transfer: 60, index: 3, offset: 0 })); // before short.bin's end
+  chunks(files, 60, 3, data, 0, 60, 30);
+  files.cancel(files.transfers.list()[0].key); // the operator stops it: a cut, kept
+  assert.deepEqual(sent.slice(1).map((m) => [m.type, m.index, m.reason]), [
+    ["file_result", 0, "hash_mismatch"], ["file_result", 1, "out_of_order"], ["file_result", 2, "short"],
+    ["file_cancel", undefined, "cancelled"],
+  ]);
+  assert.deepEqual((await partials.list()).map((m) => [m.path, m.length]), [["cut.bin", 60]]);
+  assert.equal(await kept(partials, k("bad.bin")), null);
+
+  // the transfer ends while its partial files are looked at: no answer goes
+  sent.length = 0;
+  offer(files, 61, [{ path: "cut.bin", size: 100 }]);
+  files.receive(from({ type: "file_cancel", transfer: 61, reason: "cancelled" }));
+  await pause(20);
+  assert.deepEqual(sent, []);
+  assert.equal(files.incoming.size, 0);
 });

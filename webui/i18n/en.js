@@ -466,6 +466,7 @@ export default Object.freeze({
   "files.file.failed": "failed: {reason}",
   "files.file.skipped": "skipped: {reason}",
   "files.file.cancelled": "cancelled",
+  "files.file.resumed": "resumed after {size} already here",
   "files.reason.hash_mismatch": "the check (SHA-256) did not match",
   "files.reason.short": "it did not arrive whole",
   "files.reason.protocol": "the other side broke the protocol ({token})",
@@ -549,4 +550,7 @@ export default Object.freeze({
   "log.files.save_failed": "files: could not save ({error})",
   "log.files.asked_path": "files: asked the customer for {path}",
   "log.files.request_answered": "files: {text}",
+  "log.files.changed": "files: \"{path}\" changed on the customer's computer since the part already here: starting over",
+  "log.files.resumed": "files: \"{path}\" resumed after {size} already here",
+  "log.files.partials": "files: {count} of these file(s) partly here already from an earlier try: the customer's side is asked to go on from there",
 });

@@ -466,6 +466,7 @@ export default Object.freeze({
   "files.file.failed": "失敗: {reason}",
   "files.file.skipped": "スキップ: {reason}",
   "files.file.cancelled": "キャンセルされました",
+  "files.file.resumed": "受信済みの {size} の続きから再開",
   "files.reason.hash_mismatch": "チェック（SHA-256）が一致しませんでした",
   "files.reason.short": "ファイルが最後まで届きませんでした",
   "files.reason.protocol": "相手側がプロトコルに違反しました（{token}）",
@@ -549,4 +550,7 @@ export default Object.freeze({
   "log.files.save_failed": "ファイル: 保存できませんでした（{error}）",
   "log.files.asked_path": "ファイル: お客様に {path} を求めました",
   "log.files.request_answered": "ファイル: {text}",
+  "log.files.changed": "ファイル: 「{path}」はお客様のコンピューター上で変更されていたため、受信済みの部分を破棄して最初から受信し直します",
+  "log.files.resumed": "ファイル: 「{path}」を受信済みの {size} の続きから再開しました",
+  "log.files.partials": "ファイル: このうち {count} 件は以前の転送で一部を受信済みです。お客様側にその続きから送るよう求めます",
 });
