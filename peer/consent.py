@@ -18,7 +18,10 @@ Without anyone to ask (headless), a request for a capability not pre-granted is 
 once. What the customer revokes is no longer pre-granted: asking again asks the customer (or,
 headless, is denied); what the operator hands back (``release``) may be asked for again.
 A capability this peer does not carry out in this session (not in ``supported``: another
-mode's, or one this peer does not know) is always denied.
+mode's, or one this peer does not know) is always denied. Screen viewing exists in a call too,
+but only on request (``CapabilitySpec.consent_in``): a call never shares the screen before the
+operator asks, even with ``--allow view``. Nor does voice start at pairing: with
+``--allow voice`` the microphone opens when the operator starts voice, not before.
 """
 
 from __future__ import annotations
@@ -97,10 +100,16 @@ class Consent:
             spec = _spec(name)
             if spec.consent == "none":
                 actions += self._grant(name, "always_on", reply=False)
-            elif name in self.pregranted:
+            elif (
+                name in self.pregranted
+                and spec.consent_in(mode) == spec.consent
+                and "audio" not in spec.tracks
+            ):
+                # asked at the start elsewhere but only on request here (screen viewing in a
+                # call), or a microphone: even pre-granted, it starts when the operator asks
                 actions += self._grant(name, "allow_option", reply=False)
         for name in self.supported:
-            if _spec(name).consent == "at_start" and name not in self._granted:
+            if _spec(name).consent_in(mode) == "at_start" and name not in self._granted:
                 actions += self._question(name)
         actions.append(State(self.granted))
         return actions

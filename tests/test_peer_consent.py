@@ -33,11 +33,12 @@ def test_chat_needs_no_question_in_either_mode() -> None:
 
 
 def test_what_the_table_asks_at_start_is_asked_at_start() -> None:
-    at_start = {c.name for c in protocol.CAPABILITY_TABLE if c.consent == "at_start"}
     for mode in protocol.MODES:
+        at_start = {c.name for c in protocol.CAPABILITY_TABLE if c.consent_in(mode) == "at_start"}
         consent = Consent(can_ask=True)
         asked = {a.capability for a in consent.paired(mode) if isinstance(a, Ask)}
         assert asked == at_start & set(protocol.capabilities_of(mode)), mode
+    assert Ask("view") not in Consent(can_ask=True).paired("call")
 
 
 def test_deny_then_the_operator_may_ask_again() -> None:
@@ -95,13 +96,33 @@ def test_revoke_and_release_withdraw_at_once() -> None:
     assert consent.request("control")[0] == Decided("control", True, "allow_option")
 
 
-def test_call_session_never_shares_the_screen() -> None:
+def test_call_session_shares_the_screen_only_when_the_operator_asks() -> None:
     consent = Consent(frozenset({"view", "clipboard"}), can_ask=True)
     actions = consent.paired("call")
     assert not any(isinstance(a, Ask) for a in actions)
-    assert consent.granted == ("clipboard", "chat")
-    assert consent.request("view")[0] == Decided("view", False, "not_in_call_session")
+    assert consent.granted == ("clipboard", "chat")  # --allow view: not before it is asked for
     assert consent.request("control")[0] == Decided("control", False, "not_in_call_session")
+    assert consent.request("view")[0] == Decided("view", True, "allow_option")
+    assert consent.granted == ("view", "clipboard", "chat")
+
+
+def test_voice_even_allowed_starts_only_when_the_operator_asks() -> None:
+    for mode in ("screen", "call"):
+        consent = Consent(frozenset({"voice"}), can_ask=False)
+        consent.paired(mode)
+        assert not consent.allows("voice")  # no microphone opens at pairing
+        assert consent.request("voice")[0] == Decided("voice", True, "allow_option")
+        assert consent.allows("voice")
+
+
+def test_in_a_call_screen_viewing_is_a_question_for_the_customer() -> None:
+    consent = Consent(can_ask=True)
+    consent.paired("call")
+    assert consent.request("view") == [Ask("view")]
+    assert consent.answer("view", False)[0] == Decided("view", False, "customer_denied")
+    headless = Consent(can_ask=False)
+    headless.paired("call")
+    assert headless.request("view")[0] == Decided("view", False, "not_in_allow_option")
 
 
 def test_a_capability_this_peer_does_not_know_is_denied_not_an_error() -> None:

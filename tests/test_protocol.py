@@ -370,8 +370,23 @@ def test_a_bad_table_row_is_refused_with_its_name() -> None:
 
 
 def test_capabilities_of_each_mode_come_from_the_table() -> None:
-    assert protocol.capabilities_of("screen") == ("view", "control", "clipboard", "files", "chat")
-    assert protocol.capabilities_of("call") == ("clipboard", "files", "chat")
+    assert protocol.capabilities_of("screen") == (
+        "view",
+        "control",
+        "clipboard",
+        "files",
+        "voice",
+        "chat",
+    )
+    assert protocol.capabilities_of("call") == ("view", "clipboard", "files", "voice", "chat")
+
+
+def test_screen_viewing_is_asked_at_the_start_of_a_screen_session_only() -> None:
+    view = protocol.CAPABILITY_BY_NAME["view"]
+    assert view.consent_in("screen") == "at_start"
+    assert view.consent_in("call") == "on_request"
+    assert protocol.CAPABILITY_BY_NAME["voice"].consent_in("call") == "on_request"
+    assert protocol.CAPABILITY_BY_NAME["chat"].consent_in("call") == "none"
 
 
 LENGTHS = json.loads((Path(__file__).parent / "data" / "user_lengths.json").read_text("utf-8"))

@@ -21,7 +21,7 @@
  */
 
 import { capabilityList, capabilityText, t } from "./i18n.js";
-import { CAPABILITY_TABLE } from "./protocol.js";
+import { CAPABILITY_TABLE, consentIn } from "./protocol.js";
 
 /**
  * @typedef {"unknown" | "off" | "asked" | "granted" | "denied" | "revoked" | "released"} Status
@@ -57,7 +57,7 @@ export class ConsentTracker {
   start(mode) {
     this.reset();
     for (const row of CAPABILITY_TABLE) {
-      if (row.consent === "at_start" && row.modes.includes(mode)) this.last.set(row.name, "asked");
+      if (consentIn(row, mode) === "at_start" && row.modes.includes(mode)) this.last.set(row.name, "asked");
     }
   }
 

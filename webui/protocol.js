@@ -469,6 +469,11 @@ export const SIGNALING = Object.freeze({
   }),
 });
 
+/** What the customer's side of a call says about its microphone (`voice_state.mic`). */
+export const MIC_STATES = Object.freeze(["on", "muted", "no_device", "busy", "lost"]);
+/** ... and about its speakers or headset (`voice_state.speaker`). */
+export const SPEAKER_STATES = Object.freeze(["on", "no_device", "busy", "lost"]);
+
 /** Control data-channel messages (operator <-> customer's peer, end to end). @type {Registry} */
 export const CONTROL = Object.freeze({
   name: "control",
@@ -491,6 +496,7 @@ export const CONTROL = Object.freeze({
     whole_screen_reply: { allowed: req(Bool) },
     clipboard: { text: req(Str(MAX_CLIPBOARD_CHARS)) },
     capabilities: { supported: req(CAPABILITY_LIST) },
+    voice_state: { mic: req(Str(16, { choices: MIC_STATES })), speaker: req(Str(16, { choices: SPEAKER_STATES })) },
   }),
 });
 
@@ -631,7 +637,7 @@ export const CHANNELS = Object.freeze([
   channelRow({
     label: "control", ordered: true, max_retransmits: null, binary: false, registry: CONTROL,
     from_operator: ["consent_request", "release", "select_monitor", "limit_request", "whole_screen_request", "clipboard"],
-    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard"],
+    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard", "voice_state"],
   }),
   channelRow({
     label: "input", ordered: true, max_retransmits: null, binary: false, registry: INPUT,
@@ -685,7 +691,7 @@ const capabilityRow = (row) => {
 /** Every capability this protocol version defines, as `CAPABILITY_TABLE` in `wire/protocol.py`. */
 export const CAPABILITY_TABLE = Object.freeze([
   capabilityRow({
-    name: "view", modes: ["screen"], channels: ["control"], tracks: ["video"], consent: "at_start",
+    name: "view", modes: ["screen", "call"], channels: ["control"], tracks: ["video"], consent: "at_start",
     question: "Allow {operator} to see your screen?", may_now: "see your screen",
     operator_name: "screen viewing",
   }),
@@ -705,6 +711,11 @@ export const CAPABILITY_TABLE = Object.freeze([
     may_now: "send you files and receive the files you send", operator_name: "file transfer",
   }),
   capabilityRow({
+    name: "voice", modes: ["screen", "call"], channels: ["control"], tracks: ["audio"], consent: "on_request",
+    question: "Allow {operator} to talk with you over your headset?", may_now: "talk with you over your headset",
+    operator_name: "voice",
+  }),
+  capabilityRow({
     name: "chat", modes: ["screen", "call"], channels: ["chat"], tracks: [], consent: "none",
     question: "", may_now: "chat with you", operator_name: "chat",
   }),
@@ -714,6 +725,18 @@ export const CAPABILITY_TABLE = Object.freeze([
 export const CAPABILITY_BY_NAME = new Map(CAPABILITY_TABLE.map((c) => [c.name, c]));
 /** Every capability this protocol version defines, in table order. */
 export const CAPABILITIES = Object.freeze(CAPABILITY_TABLE.map((c) => c.name));
+/**
+ * How consent for `capability` is given in a session of `mode` (as `CapabilitySpec.consent_in`):
+ * `at_start` holds only in the capability's first mode; in its other modes it is asked for
+ * `on_request` (screen viewing in a call).
+ * @param {CapabilitySpec} capability
+ * @param {string} mode
+ */
+export function consentIn(capability, mode) {
+  if (capability.consent === "at_start" && mode !== capability.modes[0]) return "on_request";
+  return capability.consent;
+}
+
 /**
  * The capabilities a session of `mode` can have, in table order.
  * @param {string} mode

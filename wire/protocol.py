@@ -735,6 +735,25 @@ class Clipboard(_Validated):
     text: str = spec(Str(max_len=MAX_CLIPBOARD_CHARS))
 
 
+#: What the customer's side of a call says about its microphone (``voice_state.mic``):
+#: sending, muted by the customer, none there, held by another program, gone mid-call.
+MIC_STATES = ("on", "muted", "no_device", "busy", "lost")
+#: ... and about its speakers or headset (``voice_state.speaker``).
+SPEAKER_STATES = ("on", "no_device", "busy", "lost")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceState(_Validated):
+    """Peer to operator while ``voice`` is allowed: how the customer's microphone and speakers
+    are doing, sent at every change. A call goes on with what still works: with no
+    microphone the customer still hears the operator, with no speakers the operator still
+    hears the customer."""
+
+    type: ClassVar[str] = "voice_state"
+    mic: str = spec(Str(max_len=16, choices=MIC_STATES))
+    speaker: str = spec(Str(max_len=16, choices=SPEAKER_STATES))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Capabilities(_Validated):
     """Peer to operator, first on the control channel: the capabilities this peer can carry
@@ -1057,6 +1076,7 @@ CONTROL = Registry(
     WholeScreenReply,
     Clipboard,
     Capabilities,
+    VoiceState,
 )
 INPUT = Registry("input", MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
 CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
@@ -1135,6 +1155,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
                 "view_state",
                 "whole_screen_reply",
                 "clipboard",
+                "voice_state",
             }
         ),
     ),
@@ -1195,6 +1216,15 @@ class CapabilitySpec:
     may_now: str
     operator_name: str
 
+    def consent_in(self, mode: str) -> str:
+        """How consent is given in a session of ``mode``: ``at_start`` holds only in the
+        capability's first mode; in its other modes it is asked for ``on_request`` (screen
+        viewing is asked at the start of a screen session, and only when the operator asks
+        in a call)."""
+        if self.consent == "at_start" and mode != self.modes[0]:
+            return "on_request"
+        return self.consent
+
     def __post_init__(self) -> None:
         if not re.fullmatch(_TOKEN, self.name):
             raise ValueError(f"capability name {self.name!r} is not a token")
@@ -1216,7 +1246,7 @@ class CapabilitySpec:
 CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
     CapabilitySpec(
         "view",
-        modes=("screen",),
+        modes=("screen", "call"),
         channels=("control",),
         tracks=("video",),
         consent="at_start",
@@ -1253,6 +1283,16 @@ CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
         question="Allow {operator} to send you files and receive files you choose to send?",
         may_now="send you files and receive the files you send",
         operator_name="file transfer",
+    ),
+    CapabilitySpec(
+        "voice",
+        modes=("screen", "call"),
+        channels=("control",),
+        tracks=("audio",),
+        consent="on_request",
+        question="Allow {operator} to talk with you over your headset?",
+        may_now="talk with you over your headset",
+        operator_name="voice",
     ),
     CapabilitySpec(
         "chat",
