@@ -13,13 +13,14 @@
  *   live.js         once paired: the peer connection, consent, the capability panels, the stage
  *   reconnect.js    after a short drop: reconnect, resume, a fresh connection, or give up
  *                   (`reconnector.js` carries it out: timers, #status)
- *   media.js        picture, sound, quality strip, full screen
+ *   media.js        picture, quality strip, full screen
+ *   callview.js     the stage in a voice-only call: who, how long, how it sounds
  *   consentview.js  "Customer allows", and the consent every capability panel reads
  *   language.js     the language switch; every word is the catalogue's (`i18n.js`, `i18n/`)
  *   profileview.js  who is signed in, and the name customers see (`profile.js`)
  *   historyview.js  the operator's recent sessions, while none is live (`history.js`)
  *   panels.js       the capability panels' registry; `features.js` lists them (view, control,
- *                   clipboard, chat), each registered by its own module
+ *                   clipboard, files, voice, chat), each registered by its own module
  */
 
 import * as api from "./api.js";

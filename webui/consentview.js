@@ -13,7 +13,7 @@
  *   const consent = new ConsentPanel({log, send, isOpen, onsession, onchange});
  *   consent.start("screen");             // paired: screen viewing is being asked
  *   consent.receive("control", msg);     // false: not one of CONSENT_RECEIVES
- *   consent.update(offers);              // show what applies now
+ *   consent.update(offers, mode);        // show what applies now
  *   consent.relink();                    // a fresh connection: nothing allowed until the peer says
  *   consent.reset();                     // the session is over: nothing allowed any more
  */
@@ -139,8 +139,10 @@ export class ConsentPanel {
   /**
    * Show what applies now (after consent changes and when a data channel opens or closes).
    * @param {(capability: string) => boolean} offers whether the session offers a capability
+   * @param {string} [mode] the session's; in a call, asking to see the screen is the call view's
+   *   button (`callview.js`), not this panel's
    */
-  update(offers) {
+  update(offers, mode = "screen") {
     const el = this.el;
     const now = consentPanelState(this.consent, {
       offered: this.live && offers("view"),
@@ -151,7 +153,7 @@ export class ConsentPanel {
     show(el.asked, now.view !== null && !now.view.alert);
     setText(el.denied, now.view?.alert ? now.view.text : "");
     show(el.denied, now.view?.alert ?? false);
-    show(el.requestView, now.request !== "hidden");
+    show(el.requestView, now.request !== "hidden" && mode !== "call");
     el.requestView.disabled = now.request === "waiting";
     // after a deny, asking again is the thing to do (remote control is no use without the picture)
     el.requestView.classList.toggle("primary", now.request === "offered");

@@ -51,12 +51,14 @@ export class SessionController {
     this.welcomed = false;
     /** Send create_session as soon as the socket is welcomed. */
     this.createWhenReady = false;
+    /** The mode of the session to create then ("screen", or "call" for a voice-only call). */
+    this.createMode = "screen";
     /** Phase, mode, what the peer supports and the customer allows (`session.js`). */
     this.session = INITIAL;
     /** @type {string | null} */
     this.sessionId = null;
     this.view = new SessionView({
-      create: () => this.createSession(),
+      create: (mode) => this.createSession(mode),
       cancel: () => this.cancelSession(),
       accept: () => this.accept(),
       reject: () => this.reject(),
@@ -152,7 +154,7 @@ export class SessionController {
     }));
     if (this.createWhenReady) {
       this.createWhenReady = false;
-      this.createSession();
+      this.createSession(this.createMode);
     } else if (this.session.phase === "offline") {
       this.setPhase({ type: "ready" }, words("status.ready"));
     }
@@ -340,8 +342,12 @@ export class SessionController {
     this.connect();
   }
 
-  createSession() {
-    const mode = this.view.chosenMode();
+  /**
+   * New session (the mode chosen), or New call ("call": voice only, no screen until asked).
+   * @param {string} [mode]
+   */
+  createSession(mode = this.view.chosenMode()) {
+    this.createMode = mode;
     this.resetSessionView();
     if (!this.signaling || !this.welcomed) {
       this.createWhenReady = true;

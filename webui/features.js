@@ -10,6 +10,7 @@ import { CLIPBOARD_PANEL } from "./clipboard.js";
 import { CONTROL_PANEL } from "./control.js";
 import { FILES_PANEL } from "./filespanel.js";
 import { VIEW_PANEL } from "./view.js";
+import { VOICE_PANEL } from "./voiceview.js";
 
 /** @type {readonly import("./panels.js").PanelSpec[]} */
-export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, FILES_PANEL, CHAT_PANEL]);
+export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, FILES_PANEL, VOICE_PANEL, CHAT_PANEL]);

@@ -20,6 +20,15 @@ export function formatCountdown(seconds) {
 }
 
 /**
+ * Time gone by as `mm:ss`, a call's duration (minutes may pass 59; never negative).
+ * @param {number} seconds
+ */
+export function formatElapsed(seconds) {
+  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
+  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/**
  * Seconds left until `expiresAt` (Unix seconds), given `now` in milliseconds.
  * @param {number} expiresAt
  * @param {number} nowMs

@@ -2,10 +2,14 @@
 /**
  * Everything of a paired session on the operator's side: the peer connection (`rtc.js`), what
  * the customer allows (`consentview.js`), the capability panels (`panels.js`, listed in
- * `features.js`) and the stage (`media.js`). Each message on a data channel goes to consent or
- * to the one panel that handles its type; after every change of capabilities, consent or a
- * channel, `refresh` shows what applies. The session value and its phase stay the host's
- * (`controller.js`).
+ * `features.js`) and the stage (`media.js`, and `callview.js` in a voice-only call). Each
+ * message on a data channel goes to consent or to the one panel that handles its type; after
+ * every change of capabilities, consent or a channel, `refresh` shows what applies. The session
+ * value and its phase stay the host's (`controller.js`).
+ *
+ * Tracks: the picture goes to the stage; the customer's sound to the panel whose capability
+ * carries audio (voice), through its `AudioPort` — which also says, before every answer, what
+ * the operator sends back (`PeerLink.localAudio`), on every connection of the session.
  *
  * After a network drop (`reconnect.js` decides, `controller.js` says) the connection is held
  * (`suspend`: nothing sent on it, input and the keyboard released, the view kept) until it is
@@ -20,6 +24,7 @@
  *   live.forget();           // a new session, or log out: nothing kept (the chat neither)
  */
 
+import { CallView } from "./callview.js";
 import { ConsentPanel } from "./consentview.js";
 import { PANELS } from "./features.js";
 import { msg, onLanguageChange, routeMsg, t } from "./i18n.js";
@@ -78,6 +83,8 @@ export class LiveSession {
       isOpen: (label) => !this.suspended && (this.link?.isOpen(label) ?? false),
       consent: this.consent.consent,
     });
+    /** The stage in a voice-only call. */
+    this.call = new CallView({ requestView: () => this.consent.requestView() });
     this.updatePicture();
     /** The route #status names ("direct", "relay"), once connected. @type {string | null} */
     this.route = null;
@@ -87,14 +94,29 @@ export class LiveSession {
   /** Show what applies now: after consent or capabilities change, and when a data channel opens or closes. */
   refresh() {
     const session = this.host.session;
-    this.consent.update((capability) => offers(session, capability));
+    this.consent.update((capability) => offers(session, capability), session.mode);
     this.updatePicture();
     this.panels.update(session);
   }
 
-  /** Show the picture only while the customer allows viewing (blank otherwise, saying why). */
+  /**
+   * Show the picture only while the customer allows viewing (blank otherwise, saying why); in a
+   * call, the call view takes the stage while there is no picture.
+   */
   updatePicture() {
-    this.media.picture(picture(this.host.session, this.link !== null, this.consent.consent.status("view")));
+    const session = this.host.session;
+    const view = this.consent.consent.status("view");
+    const shown = picture(session, this.link !== null, view);
+    this.media.picture(shown);
+    this.call.update({
+      mode: this.link !== null ? session.mode : null,
+      visible: shown.visible,
+      view,
+      viewOffered: offers(session, "view"),
+      open: !this.suspended && (this.link?.isOpen("control") ?? false),
+      voiceOffered: offers(session, "voice"),
+      known: session.supported !== null || session.granted !== null,
+    });
   }
 
   /** Paired, before the phase changes: nothing of an earlier session is shown. */
@@ -115,9 +137,11 @@ export class LiveSession {
     this.suspended = false;
     this.link = this.#newLink(msg.ice_servers);
     this.consent.start(msg.mode);
+    const startedAt = new Date();
     this.panels.start({
-      mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt: new Date(), sessionId: msg.session_id,
+      mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt, sessionId: msg.session_id,
     });
+    this.call.start({ mode: msg.mode, operator: msg.operator, user: msg.user, host: msg.host, startedAt });
     this.refresh();
   }
 
@@ -133,7 +157,7 @@ export class LiveSession {
       send: (m) => void this.host.send(m),
       onlog: this.log,
       ontrack: (event) => current() && this.onTrack(event),
-      ontrackstopped: (track) => current() && this.media.stopped(track),
+      ontrackstopped: (track) => current() && this.onTrackStopped(track),
       onmessage: (label, m) => current() && this.receive(label, m),
       onbinary: (label, data) => current() && !this.suspended && this.panels.routeBinary(label, data),
       onchannelchange: () => current() && this.refresh(),
@@ -141,6 +165,8 @@ export class LiveSession {
       onquality: (q) => current() && this.showQuality(q),
       onverification: (code) => current() && this.host.verified(code),
     }, this.certificate);
+    // what the operator sends back on audio transceivers: the voice panel's say, on every connection
+    link.localAudio = () => this.panels.audio()?.local() ?? null;
     return link;
   }
 
@@ -200,12 +226,28 @@ export class LiveSession {
   onTrack(event) {
     const track = event.track;
     const link = this.link;
-    this.media.track(track, () => this.link === link, (kind) => {
+    const current = () => this.link === link;
+    this.host.dispatch({ type: "track", kind: track.kind });
+    if (track.kind === "audio") {
+      const audio = this.panels.audio();
+      if (audio) audio.remote(track, current);
+      else this.log(t("log.session.unhandled_track", { kind: track.kind }));
+      return;
+    }
+    this.media.track(track, current, (kind) => {
       this.host.dispatch({ type: "track_ended", kind });
       this.updatePicture();
     });
-    this.host.dispatch({ type: "track", kind: track.kind });
     this.updatePicture();
+  }
+
+  /**
+   * The peer stopped sending a track (a later offer turned its transceiver off).
+   * @param {MediaStreamTrack} track
+   */
+  onTrackStopped(track) {
+    if (track.kind === "audio") this.panels.audio()?.stopped(track);
+    else this.media.stopped(track);
   }
 
   /**
@@ -237,6 +279,7 @@ export class LiveSession {
   /** @param {import("./stats.js").Quality | null} q */
   showQuality(q) {
     this.media.quality(q);
+    this.call.quality(q);
     if (q?.route && this.host.session.phase === "connected" && q.route !== this.route) {
       this.route = q.route;
       this.log(t("log.session.route", { route: routeMsg(q.route), local: String(q.localType), remote: String(q.remoteType) }));
@@ -253,6 +296,7 @@ export class LiveSession {
     this.certificate = null;
     this.suspended = false;
     this.media.clear();
+    this.call.end();
     this.host.dispatch({ type: "track_ended", kind: "video" });
     this.updatePicture();
     this.showQuality(null);
@@ -262,6 +306,7 @@ export class LiveSession {
   forget() {
     this.consent.reset();
     this.panels.reset();
+    this.call.reset();
     this.showQuality(null);
   }
 }

@@ -1,11 +1,11 @@
 // @ts-check
 /**
- * The stage: the customer's picture and sound, the placeholder over a blank picture, the
- * quality strip and full screen. What to show comes from `controller.js` (the placeholder's
+ * The stage: the customer's picture, the placeholder over a blank picture, the quality strip
+ * and full screen. (The customer's sound is the voice panel's: `voiceview.js`.) What to show comes from `controller.js` (the placeholder's
  * words from `session.js`'s `picture`).
  *
  *   const media = new MediaView(log);
- *   media.track(track, () => link === current, (kind) => ...);   // a track from the peer
+ *   media.track(track, () => link === current, (kind) => ...);   // a video track from the peer
  *   media.picture({visible: true, words: "No picture"});
  *   media.quality(q);                                             // once a second; null clears
  */
@@ -29,7 +29,6 @@ export class MediaView {
       videoWrap: byId("video-wrap"),
       video: /** @type {HTMLVideoElement} */ (byId("remote-video")),
       videoPlaceholder: byId("video-placeholder"),
-      audio: /** @type {HTMLAudioElement} */ (byId("remote-audio")),
       fullscreenButton: /** @type {HTMLButtonElement} */ (byId("fullscreen-button")),
       qFps: byId("q-fps"),
       qKbps: byId("q-kbps"),
@@ -50,20 +49,16 @@ export class MediaView {
   }
 
   /**
-   * A track from the peer: at the start, or added later by a new offer (renegotiation). Each
-   * kind gets a stream of its own, so sound coming or going never touches the picture.
+   * A video track from the peer: at the start, or added later by a new offer (renegotiation).
+   * It gets a stream of its own, so sound coming or going never touches the picture.
    * @param {MediaStreamTrack} track
    * @param {() => boolean} current whether the session it came with is still the current one
    * @param {(kind: string) => void} ongone the track on the page ended and was taken off it
    */
   track(track, current, ongone) {
     const el = this.el;
-    if (track.kind === "video") {
-      el.video.srcObject = new MediaStream([track]);
-    } else if (track.kind === "audio") {
-      el.audio.srcObject = new MediaStream([track]);
-      el.audio.play().catch((err) => this.log(t("log.media.sound_blocked", { error: String(err.message) }), "error"));
-    }
+    if (track.kind !== "video") return;
+    el.video.srcObject = new MediaStream([track]);
     // A transceiver the peer turned off (direction inactive) mutes or ends its track.
     track.addEventListener("mute", () => {
       if (current()) this.log(t("log.media.track_paused", { kind: track.kind }));
@@ -74,10 +69,9 @@ export class MediaView {
     const gone = () => {
       if (!current()) return;
       this.log(t("log.media.track_ended", { kind: track.kind }));
-      const media = track.kind === "video" ? el.video : el.audio;
-      const shown = media.srcObject instanceof MediaStream ? media.srcObject.getTracks()[0] : null;
+      const shown = el.video.srcObject instanceof MediaStream ? el.video.srcObject.getTracks()[0] : null;
       if (shown === track) {
-        media.srcObject = null;
+        el.video.srcObject = null;
         ongone(track.kind);
       }
     };
@@ -96,10 +90,9 @@ export class MediaView {
     gone?.();
   }
 
-  /** No picture, no sound. */
+  /** No picture. */
   clear() {
     this.el.video.srcObject = null;
-    this.el.audio.srcObject = null;
   }
 
   /**

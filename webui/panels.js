@@ -16,6 +16,7 @@
  *   panels.route("control", msg);      // false when no panel handles msg
  *   panels.routeBinary("files", data); // a binary frame, to the panel that claims that channel's
  *   panels.update(session);            // capabilities, consent or a data channel changed
+ *   panels.audio();                    // the audio port of the panel whose capability carries audio
  *   panels.relink();                   // a fresh connection replaced a lost one
  *   panels.end();                      // the session is over: nothing more is sent
  *   panels.reset();                    // a new session, or log out: nothing kept
@@ -46,6 +47,15 @@ import { offers } from "./session.js";
  * }} PanelUpdate
  *   offered: a session is live and the peer carries this capability in it; mode: null between sessions
  * @typedef {{
+ *   local: () => import("./rtc.js").LocalAudio,
+ *   remote: (track: MediaStreamTrack, current: () => boolean) => void,
+ *   stopped: (track: MediaStreamTrack) => void,
+ * }} AudioPort
+ *   how the connection reaches the panel of the capability whose `tracks` hold "audio" (voice):
+ *   local: what to send, asked before every answer (`PeerLink.localAudio`); remote: a track of
+ *   the customer's sound arrived (current: whether the connection it came on is still the
+ *   current one); stopped: the peer stopped sending it (a later offer made it inactive)
+ * @typedef {{
  *   update: (now: PanelUpdate) => void,
  *   reset: () => void,
  *   start?: (facts: SessionFacts) => void,
@@ -53,6 +63,7 @@ import { offers } from "./session.js";
  *   receiveBinary?: (label: string, data: ArrayBuffer) => void,
  *   end?: () => void,
  *   relink?: () => void,
+ *   audio?: AudioPort,
  * }} Panel
  *   start defaults to reset; end (the session is over, keep what is worth keeping) defaults to reset;
  *   relink (a fresh connection replaced a lost one: forget what came on the old one, the peer
@@ -166,6 +177,18 @@ export class Panels {
    */
   get(capability) {
     return this.panels.get(capability);
+  }
+
+  /**
+   * The audio port of the panel whose capability carries audio tracks (`CAPABILITY_TABLE`'s
+   * `tracks`), if that panel has one.
+   * @returns {AudioPort | null}
+   */
+  audio() {
+    for (const [capability, panel] of this.panels) {
+      if (panel.audio && CAPABILITY_BY_NAME.get(capability)?.tracks.includes("audio")) return panel.audio;
+    }
+    return null;
   }
 
   /**

@@ -15,6 +15,12 @@
  * The connection is made once the certificate is there: offers and candidates that come
  * before wait for it. While the connection is presumed lost (`hold`) nothing is sent on it.
  *
+ * Audio goes both ways on the transceivers the peer offers for it (voice). Who speaks for the
+ * operator's side is a hook, `localAudio` (the voice panel's, set by `live.js`): before every
+ * answer each audio transceiver gets its direction (`sendrecv` while voice is wanted or allowed,
+ * else `recvonly`) and the microphone's track, or none (`audioAnswerPlan`); a microphone found
+ * later goes on the transceivers that already send with `refreshLocalAudio`, without a new offer.
+ *
  * Data channels are adopted by label (`channels.js`): messages arrive as
  * `onmessage(label, msg)`, go out with `send(label, msg)`. On a thin link a backlog of pointer
  * moves on "input" is dropped (the next move says where the pointer is), never buttons or keys.
@@ -31,6 +37,11 @@ import { computeQuality } from "./stats.js";
 /**
  * @typedef {import("./protocol.js").Message} Message
  * @typedef {import("./stats.js").Quality} Quality
+ * @typedef {{send: boolean, track: MediaStreamTrack | null}} LocalAudio
+ *   send: audio transceivers are answered `sendrecv` (the operator's voice is wanted or allowed:
+ *   the peer makes its receiving track only for an answer that sends), else `recvonly`; track:
+ *   the microphone to send on them, or null (listen-only: the direction still says sendrecv)
+ * @typedef {{transceiver: RTCRtpTransceiver, direction: RTCRtpTransceiverDirection, track: MediaStreamTrack | null}} AudioStep
  * @typedef {{urls: string[], username?: string, credential?: string}} WireIceServer
  * @typedef {{
  *   send: (msg: Message) => void,
@@ -78,6 +89,43 @@ export function toIceServers(servers) {
   });
 }
 
+/**
+ * Whether a transceiver carries audio (and can still be changed).
+ * @param {RTCRtpTransceiver} transceiver
+ */
+function isLiveAudio(transceiver) {
+  return transceiver.receiver.track?.kind === "audio" && !(/** @type {{stopped?: boolean}} */ (transceiver).stopped) &&
+    transceiver.currentDirection !== "stopped";
+}
+
+/**
+ * What to do to each audio transceiver before answering an offer: its direction, and the track
+ * its sender sends (nothing while the operator's voice is not wanted).
+ * @param {readonly RTCRtpTransceiver[]} transceivers after the offer is set
+ * @param {LocalAudio} local
+ * @returns {AudioStep[]}
+ */
+export function audioAnswerPlan(transceivers, local) {
+  return transceivers.filter(isLiveAudio).map((transceiver) => ({
+    transceiver,
+    direction: local.send ? "sendrecv" : "recvonly",
+    track: local.send ? local.track : null,
+  }));
+}
+
+/**
+ * The audio transceivers that send now (their answer said so), with the track each should
+ * send: a microphone found, switched or stopped goes on them without a new offer.
+ * @param {readonly RTCRtpTransceiver[]} transceivers
+ * @param {LocalAudio} local
+ * @returns {{transceiver: RTCRtpTransceiver, track: MediaStreamTrack | null}[]}
+ */
+export function audioSenders(transceivers, local) {
+  return transceivers
+    .filter((tr) => isLiveAudio(tr) && (tr.currentDirection === "sendrecv" || tr.currentDirection === "sendonly"))
+    .map((transceiver) => ({ transceiver, track: local.send ? local.track : null }));
+}
+
 export class PeerLink {
   /**
    * @param {readonly WireIceServer[]} iceServers from `paired` (or `resumed`)
@@ -111,6 +159,12 @@ export class PeerLink {
     this.held = false;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.statsTimer = null;
+    /**
+     * The operator's side of the audio, asked before every answer (the voice panel's, via
+     * `live.js`); null: audio transceivers are answered as the browser does by default.
+     * @type {(() => LocalAudio | null) | null}
+     */
+    this.localAudio = null;
   }
 
   /**
@@ -232,6 +286,7 @@ export class PeerLink {
     if (!first) this.handlers.onlog(t("log.rtc.renegotiating", { n: String(this.offerCount) }));
     await pc.setRemoteDescription({ type: "offer", sdp });
     for (const candidate of this.pending.splice(0)) await this.#add(candidate);
+    await this.#prepareAudio(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     const local = pc.localDescription?.sdp ?? answer.sdp ?? "";
@@ -253,6 +308,39 @@ export class PeerLink {
       }
     }
     this.#startStats();
+  }
+
+  /**
+   * Before an answer: each audio transceiver's direction and the microphone on its sender.
+   * @param {RTCPeerConnection} pc
+   */
+  async #prepareAudio(pc) {
+    const local = this.localAudio?.() ?? null;
+    if (!local) return;
+    for (const step of audioAnswerPlan(pc.getTransceivers(), local)) {
+      step.transceiver.direction = step.direction;
+      if (step.transceiver.sender.track !== step.track) await step.transceiver.sender.replaceTrack(step.track);
+      this.handlers.onlog(t("log.rtc.audio_answer", {
+        mid: String(step.transceiver.mid), direction: step.direction,
+        microphone: step.track ? t("log.rtc.audio_microphone") : t("log.rtc.audio_no_microphone"),
+      }));
+    }
+  }
+
+  /**
+   * The operator's microphone changed (found, switched, stopped): send it on the audio
+   * transceivers that send already (no new offer is needed for that).
+   * @returns {Promise<number>} how many senders now carry it
+   */
+  async refreshLocalAudio() {
+    const local = this.localAudio?.() ?? null;
+    if (!local || !this.pc || this.closed) return 0;
+    let count = 0;
+    for (const { transceiver, track } of audioSenders(this.pc.getTransceivers(), local)) {
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+      count++;
+    }
+    return count;
   }
 
   /**

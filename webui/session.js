@@ -182,9 +182,10 @@ export function unknownCapabilities(state) {
 }
 
 /**
- * What the stage shows: the picture only in a screen session while the customer allows viewing
- * and a video track is on the page; otherwise the words over the blank picture, saying why:
- * the customer has not answered yet, said no, or took it back.
+ * What the stage shows: the picture only while the customer allows viewing and a video track
+ * is on the page (in a call too, once the customer agreed to show their screen); otherwise the
+ * words over the blank picture, saying why: the customer has not answered yet, said no, or
+ * took it back — or, in a call, that no screen is shared (the call view covers it).
  * @param {SessionState} state
  * @param {boolean} linked whether a peer connection exists
  * @param {import("./consent.js").Status} [view] where screen viewing stands (`ConsentTracker.status("view")`)
@@ -193,8 +194,8 @@ export function unknownCapabilities(state) {
 export function picture(state, linked, view = "unknown") {
   const granted = state.granted;
   const allowed = granted?.includes("view") ?? false;
-  const visible = state.shared && allowed && state.mode === "screen";
-  if (state.mode === "call" && state.phase !== "ended") return { visible, words: t("picture.call") };
+  const visible = state.shared && allowed;
+  if (state.mode === "call" && state.phase !== "ended" && !visible) return { visible, words: t("picture.call") };
   if (!linked || visible) return { visible, words: t("picture.none") };
   if (allowed || (granted === null && view !== "asked")) return { visible, words: t("picture.waiting") };
   switch (view) {

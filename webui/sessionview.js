@@ -21,8 +21,8 @@ import { byId, say, setText, show } from "./ui.js";
 /**
  * @typedef {import("./session.js").Phase} Phase
  * @typedef {import("./i18n.js").Msg} Msg
- * @typedef {{create: () => void, cancel: () => void, accept: () => void, reject: () => void, end: () => void}} SessionActions
- *   what the buttons do
+ * @typedef {{create: (mode: string) => void, cancel: () => void, accept: () => void, reject: () => void, end: () => void}} SessionActions
+ *   what the buttons do: create a session of the mode chosen (New session) or a voice-only call (New call)
  */
 
 /**
@@ -50,6 +50,7 @@ export class SessionView {
     this.el = {
       startPanel: byId("start-panel"),
       newSessionButton: /** @type {HTMLButtonElement} */ (byId("new-session-button")),
+      newCallButton: /** @type {HTMLButtonElement} */ (byId("new-call-button")),
       historyPanel: byId("history-panel"),
       codePanel: byId("code-panel"),
       sessionCode: byId("session-code"),
@@ -83,7 +84,8 @@ export class SessionView {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.noteTimer = null;
     const el = this.el;
-    el.newSessionButton.addEventListener("click", actions.create);
+    el.newSessionButton.addEventListener("click", () => actions.create(this.chosenMode()));
+    el.newCallButton.addEventListener("click", () => actions.create("call"));
     el.cancelButton.addEventListener("click", actions.cancel);
     el.acceptButton.addEventListener("click", actions.accept);
     el.rejectButton.addEventListener("click", actions.reject);
@@ -105,6 +107,7 @@ export class SessionView {
     show(el.startPanel, shown.start);
     show(el.historyPanel, shown.history);
     el.newSessionButton.disabled = phase === "creating";
+    el.newCallButton.disabled = phase === "creating";
     show(el.codePanel, shown.code);
     show(el.endButton, shown.end);
     if (!shown.joinRequest) show(el.joinRequest, false);

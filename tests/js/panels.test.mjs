@@ -55,6 +55,7 @@ test("every message the peer may send on a channel has exactly one handler in th
   assert.equal(routes.get("control clipboard"), "clipboard");
   assert.equal(routes.get("chat chat"), "chat");
   assert.equal(routes.get("chat error"), "chat");
+  assert.equal(routes.get("control voice_state"), "voice");
 });
 
 test("a panel is checked against the protocol tables, and the error names the bad value", () => {
@@ -124,10 +125,11 @@ test("a panel is offered its capability only while live and only if the peer ann
     ["view", "update", true, "screen"], ["control", "update", false, "screen"], ["chat", "update", true, "screen"],
   ]);
   // an older peer without `capabilities`: the table's list for the mode, once consent is known
+  // (screen viewing exists in a call, on request; remote control does not)
   const old = reduce(reduce(INITIAL, { ...PAIRED, mode: "call" }), { type: "consent_state", granted: [] });
   panels.update(old);
   assert.deepEqual(calls.splice(0), [
-    ["view", "update", false, "call"], ["control", "update", false, "call"], ["chat", "update", true, "call"],
+    ["view", "update", true, "call"], ["control", "update", false, "call"], ["chat", "update", true, "call"],
   ]);
   // the session is over (the link may still report a closing channel): nothing is offered
   panels.end();

@@ -79,7 +79,7 @@ test("nothing is offered before the peer says what it supports", () => {
 
 test("an older peer without capabilities: the table's list for the mode once consent is known", () => {
   const s = run({ ...PAIRED, mode: "call" }, { type: "consent_state", granted: [] });
-  assert.deepEqual(supportedNow(s), ["clipboard", "files", "chat"]);
+  assert.deepEqual(supportedNow(s), ["view", "clipboard", "files", "voice", "chat"]);
   assert.equal(offers(s, "clipboard"), true);
   assert.equal(offers(s, "control"), false);
 });
@@ -136,10 +136,22 @@ test("the stage shows the picture only in a screen session, with a video track, 
     { visible: false, words: "No picture" });
 });
 
-test("a voice call never shows a picture, even with view granted and a video track", () => {
-  const call = run({ ...PAIRED, mode: "call" }, { type: "track", kind: "video" }, { type: "consent_state", granted: ["view"] });
+test("a voice call shows no picture until the customer shows their screen, then it does", () => {
+  const call = run({ ...PAIRED, mode: "call" }, { type: "consent_state", granted: ["voice"] });
   assert.deepEqual(picture(call, true), { visible: false, words: "Voice call: no screen is shared" });
-  assert.equal(picture(reduce(call, { type: "ended", reason: "peer_ended" }), false).words, "No picture");
+  // a video track alone (without the customer's yes) shows nothing
+  const track = reduce(call, { type: "track", kind: "video" });
+  assert.deepEqual(picture(track, true), { visible: false, words: "Voice call: no screen is shared" });
+  // view granted but no track yet: still the call
+  const granted = reduce(call, { type: "consent_state", granted: ["voice", "view"] });
+  assert.deepEqual(picture(granted, true, "granted"), { visible: false, words: "Voice call: no screen is shared" });
+  // both: "Ask to see the screen" was answered yes and the peer's new offer brought the picture
+  const shown = reduce(granted, { type: "track", kind: "video" });
+  assert.deepEqual(picture(shown, true, "granted"), { visible: true, words: "No picture" });
+  // taken back: the call again
+  const back = reduce(shown, { type: "consent_state", granted: ["voice"] });
+  assert.deepEqual(picture(back, true, "revoked"), { visible: false, words: "Voice call: no screen is shared" });
+  assert.equal(picture(reduce(shown, { type: "ended", reason: "peer_ended" }), false).words, "No picture");
 });
 
 test("the stage says why there is no picture: not answered yet, denied, taken back (issue 9)", () => {
