@@ -24,6 +24,11 @@ Size: the FFmpeg libraries in PyAV's wheel link encoders and decoders the peer n
 opens. They are replaced by stub libraries that export the same symbols and abort with a
 message if one is ever called, which saves about a quarter of the file; the VP8/VP9 (libvpx),
 H.264 (x264) and Opus libraries the peer uses stay.
+
+Voice: PortAudio (``libportaudio.so.2``, Debian's libportaudio2) goes into the program, as
+sounddevice's PyInstaller hook collects it; ALSA (``libasound.so.2``) stays the customer's own
+(the spec drops it) and JACK is a stub that finds no server (``PORTAUDIO_STUBBED``).
+``check_bundle`` fails the build if any of that (or numpy) is not as it should be.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "scripts" / "supportlink-peer.spec"
+RUNTIME_HOOK = ROOT / "scripts" / "pyi_rth_portaudio.py"
 
 #: Bundled libraries replaced by stubs (file names start with these), and why nobody misses them.
 STUBBED = {
@@ -61,6 +67,24 @@ STUBBED = {
 }
 #: Only needed by the libraries above; left out once those are stubs.
 DROPPED_WITH_STUBS = ("libunistring", "libgmp", "libnettle", "libhogweed")
+
+#: PortAudio, for voice: sounddevice loads it with ctypes (scripts/pyi_rth_portaudio.py makes
+#: it the bundled copy). Debian's links ``libasound.so.2`` (ALSA: left to the customer's
+#: system, see the spec's DROP) and ``libjack.so.0``.
+PORTAUDIO = "libportaudio.so.2"
+#: What PortAudio links, replaced by stubs: name -> (why, functions that answer NULL / 0).
+#: JACK: desktops reach their sound server (PulseAudio, PipeWire) through ALSA, which is how
+#: the peer uses PortAudio; a real JACK client library would bring Berkeley DB (~2 MB) and talk
+#: to a jackd of its own version only (PipeWire's JACK is a libjack of its own anyway). The
+#: stub's ``jack_client_open`` answers NULL, "no JACK server", and PortAudio then leaves its
+#: JACK support out; nothing else of it is called without a client. (The program's folder
+#: comes first in its library path, so ALSA's jack plugin, where installed, gets the stub too:
+#: it calls ``jack_client_open`` first and gives up the same way.)
+PORTAUDIO_STUBBED = {
+    "libjack.so.0": ("JACK sound server", re.compile(r"^jack_client_open$")),
+}
+#: Only needed by the real libjack.
+DROPPED_WITH_PORTAUDIO_STUBS = ("libdb-",)
 
 
 def platform_name() -> str:
@@ -106,15 +130,19 @@ def _soname(path: Path) -> str:
     return found.group(1) if found else path.name
 
 
+#: Text in every stub library (its message when a missing function is called).
+STUB_MARK = b"is not included in this build"
 #: Functions FFmpeg calls while it lists its codecs, to see what a library offers (x265's
 #: ``x265_api_get`` for its bit depths): their stubs answer "nothing" (NULL / 0) instead.
 _PROBE = re.compile(r"api_get|api_query|version")
 
 
-def make_stub(library: Path, users: list[Path], work: Path, why: str) -> Path:
+def make_stub(
+    library: Path, users: list[Path], work: Path, why: str, answers: re.Pattern[str] = _PROBE
+) -> Path:
     """A library with ``library``'s soname exporting every symbol ``users`` take from it
-    (with the same symbol versions): each a function that aborts with a message, but for the
-    probes (``_PROBE``), which answer that nothing is there."""
+    (with the same symbol versions): each a function that aborts with a message, but for
+    those matching ``answers`` (the probes, ``_PROBE``), which answer that nothing is there."""
     # name -> {version or None: (type, size, is the default version)}
     defined: dict[str, dict[str | None, tuple[str, int, bool]]] = {}
     for fields in _nm(library, "--defined-only", "-S"):
@@ -156,7 +184,7 @@ def make_stub(library: Path, users: list[Path], work: Path, why: str) -> Path:
     for index, (name, version) in enumerate(sorted(wanted, key=lambda w: (w[0], w[1] or ""))):
         kind, size, default = defined[name][version]
         symbol = name if version is None else f"_stub{index}"
-        if kind.upper() in ("T", "W", "I") and _PROBE.search(name):
+        if kind.upper() in ("T", "W", "I") and answers.search(name):
             lines.append(f"long {symbol}(void) {{ return 0; }}")  # "not available": NULL, 0
         elif kind.upper() in ("T", "W", "I"):
             lines.append(f'void {symbol}(void) {{ missing("{name}"); }}')
@@ -202,6 +230,57 @@ def stubs_for(site_packages: Path, work: Path) -> dict[str, str]:
         if prefix is not None:
             stubs[lib.name] = str(make_stub(lib, users, work, STUBBED[prefix]))
     return stubs
+
+
+def _ldd(path: Path) -> dict[str, Path]:
+    """The libraries ``path`` needs (directly or not), by name, as the system resolves them."""
+    out = subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=True).stdout
+    return {m[0]: Path(m[1]) for m in re.findall(r"^\s*(\S+) => (/\S+)", out, re.M)}
+
+
+def system_portaudio() -> Path | None:
+    """The system's PortAudio, as sounddevice's hook finds it (ldconfig's cache)."""
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    try:
+        out = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    found = re.search(rf"^\s*{re.escape(PORTAUDIO)} \(([^)]*)\) => (\S+)", out, re.M)
+    return Path(found.group(2)) if found else None
+
+
+def portaudio_stubs(work: Path) -> dict[str, str]:
+    """Stubs for what the system's PortAudio links (``PORTAUDIO_STUBBED``): name -> stub."""
+    portaudio = system_portaudio()
+    if portaudio is None:
+        return {}
+    needed = _ldd(portaudio)
+    stubs = {}
+    for name, (why, answers) in PORTAUDIO_STUBBED.items():
+        if name in needed:
+            stubs[name] = str(make_stub(needed[name], [portaudio], work, why, answers))
+    return stubs
+
+
+# --------------------------------------------------------------------------- the bundle
+
+
+def check_bundle(folder: Path) -> list[str]:
+    """What is wrong with the PyInstaller folder ``folder`` (Linux) for voice and size: the
+    bundled PortAudio and the JACK stub there, ALSA and numpy not."""
+    internal = folder / "_internal"
+    problems = []
+    if not (internal / PORTAUDIO).is_file():
+        problems.append(f"{PORTAUDIO} is missing: no voice without libportaudio2")
+    for name in PORTAUDIO_STUBBED:
+        lib = internal / name
+        if lib.is_file() and STUB_MARK not in lib.read_bytes():
+            problems.append(f"{name} is the real library, not the stub")
+    if (internal / "libasound.so.2").exists():
+        problems.append("libasound.so.2 is bundled: ALSA must be the customer's own")
+    if any(internal.glob("numpy*")):
+        problems.append("numpy is bundled (EXCLUDES in the spec)")
+    return problems
 
 
 # --------------------------------------------------------------------------- licences
@@ -270,16 +349,17 @@ def write_licenses(out: Path, stubs: dict[str, str]) -> None:
     )
     if python_licence.is_file():
         shutil.copy(python_licence, folder / "Python-LICENSE.txt")
-    for package in ("tcl8.6", "tk8.6", "libtcl8.6", "libtk8.6"):
+    for package in ("tcl8.6", "tk8.6", "libtcl8.6", "libtk8.6", "libportaudio2"):
         copyright_file = Path("/usr/share/doc") / package / "copyright"
         if copyright_file.is_file():
             shutil.copy(copyright_file, folder / f"{package}-copyright.txt")
     ffmpeg = av.ffmpeg_version_info
-    left_out = ", ".join(sorted({Path(n).name.split("-")[0] for n in stubs}))
+    left_out = ", ".join(sorted({re.split(r"[-.]", Path(n).name)[0] for n in stubs}))
     (folder / "README.txt").write_text(
         f"""The customer's program (supportlink-peer) bundles, besides SupportLink (MIT):
 
 - CPython {platform.python_version()} (PSF License, Python-LICENSE.txt), Tcl/Tk (BSD-style),
+  PortAudio (MIT-style, libportaudio2-copyright.txt),
 - these Python distributions, each with its licence in its folder here:
   {chr(10).join("  " + line for line in listed).strip()}
 - FFmpeg {ffmpeg} as built for PyAV {av.__version__}, with libvpx (BSD), Opus (BSD) and
@@ -292,7 +372,8 @@ def write_licenses(out: Path, stubs: dict[str, str]) -> None:
   program's archive; whoever receives the program may replace them with modified versions by
   rebuilding it from the SupportLink source (scripts/build-peer).
 
-Left out of the executable (replaced by stubs that abort if called): {left_out}.
+Left out of the executable (replaced by stubs that abort if called; libjack's says that no
+JACK server runs, so PortAudio uses ALSA): {left_out}.
 """
     )
     (folder / "SOURCE-OFFER.txt").write_text(
@@ -375,15 +456,18 @@ def source_key() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    files = [ROOT / "pyproject.toml", Path(__file__).resolve(), SPEC, LAUNCHER]
+    files = [ROOT / "pyproject.toml", Path(__file__).resolve(), SPEC, LAUNCHER, RUNTIME_HOOK]
     for folder in ("peer", "wire"):
         files += sorted(
             p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".json") and p.is_file()
         )
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in ("av", "aiortc", "cryptography", "pyinstaller", "aiohttp"):
+    for name in ("av", "aiortc", "cryptography", "pyinstaller", "aiohttp", "sounddevice"):
         digest.update(f"{name}=={metadata.version(name)}\n".encode())
+    portaudio = system_portaudio()
+    if portaudio is not None:
+        digest.update(portaudio.read_bytes())
     digest.update(sys.version.encode())
     return digest.hexdigest()[:16]
 
@@ -500,6 +584,12 @@ def main(argv: list[str] | None = None) -> int:
 
     site_packages = Path(metadata.distribution("av").locate_file(""))
     stubs = stubs_for(site_packages, work / "stubs") if plat.startswith("linux") else {}
+    voice_stubs = portaudio_stubs(work / "stubs") if plat.startswith("linux") else {}
+    drop = [
+        *(DROPPED_WITH_STUBS if stubs else ()),
+        *(DROPPED_WITH_PORTAUDIO_STUBS if voice_stubs else ()),
+    ]
+    stubs.update(voice_stubs)
     print(f"==> one-file executable for {plat} ({len(stubs)} libraries stubbed)", file=sys.stderr)
     onedir = plat.startswith("linux")
     env = dict(
@@ -507,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         SUPPORTLINK_ONEDIR="1" if onedir else "0",
         SUPPORTLINK_ROOT=str(ROOT),
         SUPPORTLINK_STUBS=json.dumps(stubs),
-        SUPPORTLINK_DROP=json.dumps(list(DROPPED_WITH_STUBS) if stubs else []),
+        SUPPORTLINK_DROP=json.dumps(drop),
     )
     subprocess.run(
         [
@@ -532,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp_target = target.with_name(target.name + ".part")
     extra: dict[str, object] = {"version": version, "source": key}
     if onedir:
+        problems = check_bundle(work / "dist" / "supportlink-peer")
+        if problems:
+            raise SystemExit("the program's folder is not right:\n  " + "\n  ".join(problems))
         elf_files = pack(work / "dist" / "supportlink-peer", work, tmp_target)
         extra["glibc"] = glibc_floor(elf_files)
     else:

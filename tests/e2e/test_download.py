@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,32 @@ def peer_build(e2e_ready: None) -> Path:
     if done.returncode != 0:
         raise AssertionError(f"scripts/build-peer failed:\n{done.stdout}\n{done.stderr[-6000:]}")
     return BUILD_OUT
+
+
+def packed_files(program: Path) -> dict[str, int]:
+    """The files in the folder packed behind the launcher, with their sizes (the footer, as
+    scripts/launcher.c reads it: the payload's size, its key, the magic)."""
+    with program.open("rb") as f:
+        f.seek(-48, 2)
+        footer = f.read(48)
+        assert footer.endswith(b"SLPAYLD1"), footer
+        size = int.from_bytes(footer[:8], "little")
+        f.seek(-48 - size, 2)
+        with tarfile.open(fileobj=f, mode="r|gz") as tar:
+            return {member.name: member.size for member in tar}
+
+
+def test_the_program_carries_portaudio_but_not_alsa_jack_or_numpy(peer_build: Path) -> None:
+    """Voice in the download: PortAudio inside (libportaudio2 may not be installed), ALSA left
+    to the customer's system, JACK a stub of a few kB, no numpy (scripts/build_peer.py)."""
+    program = next(peer_build.glob("supportlink-peer-linux-*"))
+    files = packed_files(program)
+    names = {Path(n).relative_to("supportlink-peer").as_posix(): size for n, size in files.items()}
+    assert "_internal/libportaudio.so.2" in names
+    assert names["_internal/libjack.so.0"] < 64_000  # the stub (the real one: 330 kB, + libdb)
+    assert not any("libdb-" in n for n in names)
+    assert "_internal/libasound.so.2" not in names
+    assert not any(n.startswith("_internal/numpy") for n in names)
 
 
 def clean_env(screen: Screen, home: Path) -> dict[str, str]:
