@@ -138,6 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="an arriving file whose name is taken: keep both (name (1).ext, the default), "
         "replace the old one, or skip the new one",
     )
+    parser.add_argument(
+        "--audio-in",
+        metavar="DEVICE",
+        help="microphone for voice: a device number or part of its name, as --list-audio shows "
+        "(default: the system's)",
+    )
+    parser.add_argument(
+        "--audio-out",
+        metavar="DEVICE",
+        help="speakers or headset for voice, as --audio-in (default: the system's)",
+    )
+    parser.add_argument(
+        "--list-audio",
+        action="store_true",
+        help="list the microphones and speakers voice can use, and exit",
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
     parser.add_argument(
         "--codec", choices=CODECS, default="vp8", help="video codec (vp8: sharpest text)"
@@ -202,6 +218,9 @@ def parse_settings(
     args = parser.parse_args(argv)
     lang = i18n.language_from(environ, args.lang)
     i18n.use(lang)  # so that even a usage error reads in the customer's language
+    if args.list_audio:
+        print_audio_devices()
+        raise SystemExit(0)
     if args.binding_from is not None:
         bound = read_binding(args.binding_from)
     from_download = bound is not None and not args.server
@@ -238,6 +257,8 @@ def parse_settings(
             send=tuple(args.send),
             allow_file_requests=tuple(args.allow_file_requests),
             existing=args.existing.replace("-", "_"),
+            audio_in=args.audio_in,
+            audio_out=args.audio_out,
         )
     except SettingsError as exc:
         parser.error(str(exc))
@@ -396,6 +417,23 @@ async def run_headless(settings: PeerSettings) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     return outcome.exit_status
+
+
+def print_audio_devices() -> None:
+    """``--list-audio``: the devices ``--audio-in`` and ``--audio-out`` can name."""
+    from .audio.devices import audio_available, list_devices
+
+    if not audio_available():
+        print("no audio system found (PortAudio could not be loaded)")
+        return
+    inputs, outputs = list_devices()
+    for title, devices in (("microphones", inputs), ("speakers", outputs)):
+        print(f"{title}:")
+        for device in devices:
+            mark = " (default)" if device.default else ""
+            print(f"  {device.index}: {device.name}{mark}")
+        if not devices:
+            print("  none")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,11 @@
   ``dropped`` -- never raised -- and, on a channel whose peer side may send ``error``, the
   sender is told why (at most ``ERROR_REPLIES_PER_SECOND``). A channel the operator opens
   (any label) is closed at once and counted: only the peer creates channels.
-* The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec.
-  Later tracks (``add_track`` / ``remove_track``) need a new offer (``offer()`` again); the
-  console answers every offer.
+* The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec (in a
+  call, only once the customer allows it). Voice goes both ways on one ``sendrecv`` audio
+  transceiver (Opus as ``opus_tuning`` sets it up); the operator's voice arrives as a remote
+  track through ``on_track``. Later tracks (``add_track`` / ``remove_track``) need a new offer
+  (``offer()`` again); the console answers every offer.
 * The verification code comes from both DTLS fingerprints once the answer is in.
 """
 
@@ -40,7 +42,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
 
-from . import sctp_tuning
+from . import opus_tuning, sctp_tuning
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +76,11 @@ class PeerLink:
         on_raw: Callable[[str, str | bytes], None] | None = None,
         raw: frozenset[str] = frozenset(),
         on_channel_closed: Callable[[str], None] | None = None,
+        on_track: Callable[[MediaStreamTrack], None] | None = None,
         certificate: RTCCertificate | None = None,
     ) -> None:
         sctp_tuning.install()
+        opus_tuning.install()
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         if certificate is not None:
             # one certificate for every connection of a session: a fresh connection after a
@@ -93,19 +97,15 @@ class PeerLink:
         self._on_raw = on_raw
         self._raw = raw
         self._on_channel_closed = on_channel_closed
+        self._codec = codec
         for spec in protocol.CHANNELS:
             self._create(spec)
         if track is not None:
-            transceiver = self.pc.addTransceiver(track, direction="sendonly")
-            mime = _MIME[codec]
-            preferred = [
-                c
-                for c in RTCRtpSender.getCapabilities("video").codecs
-                if c.mimeType.lower() in (mime, "video/rtx")
-            ]
-            transceiver.setCodecPreferences(preferred)
+            self.add_track(track)
         self.pc.on("connectionstatechange", self._state_changed)
         self.pc.on("datachannel", self._foreign_channel)
+        if on_track is not None:
+            self.pc.on("track", on_track)
 
     def _create(self, spec: protocol.ChannelSpec) -> None:
         label = spec.label
@@ -135,9 +135,25 @@ class PeerLink:
         )
         return self.verification_code
 
-    def add_track(self, track: MediaStreamTrack) -> RTCRtpTransceiver:
-        """Send one more track (takes effect with the next offer)."""
-        transceiver: RTCRtpTransceiver = self.pc.addTransceiver(track, direction="sendonly")
+    def add_track(self, track: MediaStreamTrack, direction: str = "sendonly") -> RTCRtpTransceiver:
+        """Send one more track (takes effect with the next offer): video offers only the
+        chosen codec; audio is Opus, ``sendrecv`` for a call both ways."""
+        transceiver: RTCRtpTransceiver = self.pc.addTransceiver(track, direction=direction)
+        if track.kind == "video":
+            mime = _MIME[self._codec]
+            preferred = [
+                c
+                for c in RTCRtpSender.getCapabilities("video").codecs
+                if c.mimeType.lower() in (mime, "video/rtx")
+            ]
+            transceiver.setCodecPreferences(preferred)
+        else:
+            opus = [
+                c
+                for c in RTCRtpSender.getCapabilities("audio").codecs
+                if c.mimeType.lower() == "audio/opus"
+            ]
+            transceiver.setCodecPreferences(opus)
         return transceiver
 
     def remove_track(self, transceiver: RTCRtpTransceiver) -> None:

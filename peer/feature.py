@@ -13,6 +13,7 @@ those to the console, and then only loops over them:
   feature parses them and enforces consent itself (remote control's ``InputCore`` does, and
   counts every drop);
 * ``from_ui`` takes what the customer did in the feature's pane (``"send"``, text);
+* ``remote_track`` gets what the operator sends of the kind its row carries (voice);
 * ``link_lost`` (connection down, a channel closed), ``close`` and ``summary`` at the end.
 
 A feature talks to the customer only through ``FeatureHost.show`` (one ``Shown`` event,
@@ -25,6 +26,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from aiortc.mediastreams import MediaStreamTrack
+
 from wire import protocol
 
 from .windows import WindowInfo
@@ -35,8 +38,9 @@ class Shown:
     """Something a feature shows the customer.
 
     ``kind`` is ``"line"`` (one status line), ``"progress"`` (a line that the next progress
-    line of the feature replaces) or ``"message"`` (``who`` wrote ``text``, as in chat;
-    ``mine`` when the customer wrote it).
+    line of the feature replaces), ``"mic"`` / ``"speaker"`` (how voice's microphone and
+    speakers are now) or ``"message"`` (``who`` wrote ``text``, as in chat; ``mine`` when the
+    customer wrote it).
     """
 
     kind: str
@@ -72,6 +76,20 @@ class FeatureHost(Protocol):
 
     async def drained(self, label: str, low: int) -> None:
         """Wait until channel ``label`` holds at most ``low`` bytes unsent."""
+        ...
+
+    def add_track(self, track: MediaStreamTrack, direction: str = "sendonly") -> None:
+        """Send ``track`` on this connection and every fresh one (from the next offer)."""
+        ...
+
+    def has_track(self, track: MediaStreamTrack) -> bool: ...
+
+    def set_direction(self, track: MediaStreamTrack, direction: str) -> None:
+        """Change what ``track``'s transceiver does (from the next offer)."""
+        ...
+
+    async def renegotiate(self) -> None:
+        """Offer the media as they are now; returns once answered (or timed out)."""
         ...
 
     def tell(self, label: str, code: str, message: str) -> None:
@@ -134,6 +152,9 @@ class Feature:
 
     def frame(self, label: str, data: str | bytes) -> None:
         """A raw frame of a channel in ``reads_raw``, while allowed."""
+
+    def remote_track(self, track: MediaStreamTrack) -> None:
+        """The operator sends a track of a kind this capability carries (``tracks``)."""
 
     def refused(self) -> None:
         """A message for this feature was dropped: its capability is not allowed."""

@@ -11,8 +11,12 @@ while its capability is allowed; the rest are dropped and counted in ``refused``
 connection or a data channel tells every feature (``link_lost``: remote control lets go of
 every key and button held for the operator at once).
 
-Media can be added to and taken out of a connected session (``add_track`` /
-``remove_track``): the peer, always the offerer, sends a new offer and the console answers.
+Media can be added to a connected session and its direction changed (``add_track``,
+``set_direction``, then ``renegotiate``): the peer, always the offerer, sends a new offer and
+the console answers. What was added goes on every fresh connection too. The screen is on the
+first offer of a screen session; in a call it is added once the customer allows viewing, and
+voice once the customer allows it. The operator's voice arrives as a remote track and goes to
+the feature whose capability carries audio (``Feature.remote_track``).
 
 A lost connection is not the end while the server keeps the session (``resume_within`` in
 ``paired``): when ICE fails or the signaling socket drops, the peer says it is reconnecting,
@@ -172,6 +176,7 @@ class PeerSession:
         self._relink_lock = asyncio.Lock()
         self._relinked_at = 0.0
         self._identity_changed = False
+        self._media: dict[MediaStreamTrack, str] = {}  # sent on every connection, in order
 
     # ------------------------------------------------------------------ for features
 
@@ -313,24 +318,51 @@ class PeerSession:
 
     # ------------------------------------------------------------------ media
 
-    async def add_track(self, track: MediaStreamTrack) -> RTCRtpTransceiver:
-        """Send ``track`` to the operator in the running session (a new offer)."""
-        if self.link is None:
-            raise RuntimeError("no connection to add a track to")
-        transceiver = self.link.add_track(track)
-        await self._renegotiate()
-        return transceiver
+    def has_track(self, track: MediaStreamTrack) -> bool:
+        return track in self._media
 
-    async def remove_track(self, transceiver: RTCRtpTransceiver) -> None:
-        """Stop sending what ``transceiver`` carries (a new offer)."""
-        if self.link is None:
+    def add_track(self, track: MediaStreamTrack, direction: str = "sendonly") -> None:
+        """Send ``track`` (with ``direction``) on this connection and every fresh one; it
+        takes effect with the next offer (``renegotiate``)."""
+        if track in self._media:
+            self.set_direction(track, direction)
             return
-        self.link.remove_track(transceiver)
-        await self._renegotiate()
+        self._media[track] = direction
+        if self.link is not None:
+            self.link.add_track(track, direction)
 
-    async def _renegotiate(self) -> None:
-        if self._negotiation is not None:
+    def set_direction(self, track: MediaStreamTrack, direction: str) -> None:
+        """``"sendrecv"``, ``"inactive"``...: for ``track``'s transceiver, from the next offer."""
+        self._media[track] = direction
+        transceiver = self.transceiver(track)
+        if transceiver is not None:
+            transceiver.direction = direction
+
+    def transceiver(self, track: MediaStreamTrack) -> RTCRtpTransceiver | None:
+        """The transceiver that sends ``track`` on the current connection."""
+        if self.link is None:
+            return None
+        for transceiver in self.link.pc.getTransceivers():
+            if transceiver.sender.track is track:
+                return transceiver
+        return None
+
+    async def renegotiate(self) -> None:
+        """A new offer for the media as they are now (answered, or timed out, on return)."""
+        if self._negotiation is not None and self.link is not None and not self._stop.is_set():
             await self._negotiation.renegotiate()
+
+    def _remote_track(self, link: PeerLink | None, track: MediaStreamTrack) -> None:
+        """The operator sends media (their voice): to the feature whose capability carries
+        that kind of track; nothing else ever plays it."""
+        if link is not self.link:
+            return
+        for feature in self.features.values():
+            if track.kind in feature.spec().tracks:
+                feature.remote_track(track)
+                return
+        logger.warning("a %s track from the operator: nothing here takes it", track.kind)
+        self.refused[f"{track.kind}_track"] += 1
 
     # ------------------------------------------------------------------ the session
 
@@ -367,16 +399,17 @@ class PeerSession:
 
     def _build_features(self, mode: str) -> None:
         s = self.settings
-        track = None
-        if mode == "screen":
-            install(s.encoder_tuning())
-            track = ScreenTrack(
-                monitor=s.monitor,
-                fps=s.fps,
-                idle_refresh=s.idle_refresh,
-                grabber=default_grabber(self._display),
-                display=self._display,
-            )
+        install(s.encoder_tuning())
+        # no X connection and no grab until the customer allows viewing (the gate opens)
+        track = ScreenTrack(
+            monitor=s.monitor,
+            fps=s.fps,
+            idle_refresh=s.idle_refresh,
+            grabber=default_grabber(self._display),
+            display=self._display,
+        )
+        if mode == "screen":  # in a call the screen is added once the customer allows it
+            self._media[track] = "sendonly"
         features = make_features(self, s, mode, track=track, injector=self._injector)
         self.features = {f.capability: f for f in features}
         for feature in features:
@@ -394,15 +427,18 @@ class PeerSession:
 
         link = PeerLink(
             self._ice_servers,
-            track=self.track,
+            track=None,
             codec=self.settings.codec,
             on_message=self._message,
             on_state=on_state,
             on_raw=self._raw_frame,
             raw=frozenset(self._raw),
             on_channel_closed=self._channel_closed,
+            on_track=lambda track: self._remote_track(link, track),
             certificate=self._certificate,
         )
+        for track, direction in self._media.items():
+            link.add_track(track, direction)
         return link
 
     async def _signal_send(self, msg: Any) -> None:

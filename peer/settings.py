@@ -100,6 +100,10 @@ class PeerSettings:
     #: Headless: send a file or folder the operator asks for when it lies inside one of these
     #: folders (links resolved); every other request is declined.
     allow_file_requests: tuple[Path, ...] = ()
+    #: The microphone and the speakers for voice: a device number or part of its name
+    #: (``None``: the system's default).
+    audio_in: str | None = None
+    audio_out: str | None = None
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -135,6 +139,9 @@ class PeerSettings:
         for path in self.allow_file_requests:
             if not path.is_dir():
                 raise SettingsError(f"{str(path)!r} is not a folder to send requested files from")
+        for device in (self.audio_in, self.audio_out):
+            if device is not None and not 1 <= len(device) <= 256:
+                raise SettingsError("an audio device is named by 1 to 256 characters")
         if not 0.1 <= self.idle_refresh <= 10:
             raise SettingsError(f"idle refresh {self.idle_refresh} s is outside 0.1..10")
 

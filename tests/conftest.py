@@ -16,7 +16,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from loopback_ice import LOOPBACK, candidate_addresses, loopback_only
 from sigclient import Endpoint, SigClient, add_operator, server_settings
 
-from peer import encoder
+from peer import encoder, opus_tuning
 from peer.cli import HeadlessUI
 from peer.features.chat import ChatFeature
 from peer.features.clipboard import ClipboardFeature
@@ -35,9 +35,12 @@ OPERATOR_PASSWORD = "correct horse"
 
 @pytest.fixture
 def loopback_peer() -> Iterator[None]:
-    """aiortc in this process gathers on 127.0.0.1 only; the screen encoder is put back after."""
+    """aiortc in this process gathers on 127.0.0.1 only; the screen encoder and the Opus
+    tuning are put back after (in the reverse of the order a session installs them: both
+    replace ``rtcrtpsender.get_encoder``)."""
     with loopback_only():
         yield
+    opus_tuning.uninstall()
     encoder.uninstall()
 
 
@@ -141,8 +144,9 @@ class LoopbackOperator:
     (renegotiations too; a fresh offer with a new connection, as the console does, with the
     same certificate), adopts channels by the table and records what arrives on each."""
 
-    def __init__(self, sig: SigClient) -> None:
+    def __init__(self, sig: SigClient, voice: MediaStreamTrack | None = None) -> None:
         self.sig = sig
+        self.voice = voice  # the operator's microphone, sent once the peer offers audio
         self.certificate = RTCCertificate.generateCertificate()
         self.channels: dict[str, Any] = {}
         self.received: dict[str, list[Any]] = {c.label: [] for c in p.CHANNELS}
@@ -182,6 +186,11 @@ class LoopbackOperator:
     def track(self) -> MediaStreamTrack | None:
         """The first video track received (the customer's screen), once there is one."""
         return next((t for t in self.tracks if t.kind == "video"), None)
+
+    @property
+    def audio(self) -> MediaStreamTrack | None:
+        """The customer's voice, once it comes."""
+        return next((t for t in reversed(self.tracks) if t.kind == "audio"), None)
 
     @property
     def latest_track(self) -> MediaStreamTrack | None:
@@ -226,6 +235,9 @@ class LoopbackOperator:
             self.pc = self._new_pc()
         self.offers.append(offer.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        audio = [t for t in self.pc.getTransceivers() if t.kind == "audio"]
+        if self.voice is not None and audio and audio[0].sender.track is None:
+            self.pc.addTrack(self.voice)  # the peer's audio transceiver: both ways
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self.answers.append(self.pc.localDescription.sdp)
         await self.sig.send(p.Answer(sdp=self.answers[-1]))

@@ -141,7 +141,9 @@ async def test_a_track_added_and_removed_mid_session_flows_and_view_and_control_
     video = op.tracks[0]
     assert isinstance(await asyncio.wait_for(video.recv(), 10), av.VideoFrame)
 
-    transceiver = await session.add_track(AudioStreamTrack())
+    sound = AudioStreamTrack()
+    session.add_track(sound)
+    await session.renegotiate()
     await until(lambda: len(op.offers) == 2 and len(op.tracks) == 2, 10)
     assert "m=audio" in op.offers[1]
     audio = op.tracks[1]
@@ -155,7 +157,8 @@ async def test_a_track_added_and_removed_mid_session_flows_and_view_and_control_
     op.send("chat", p.Chat(text="still talking"))
     await until(lambda: "chat: alice: still talking" in ui.lines)
 
-    await session.remove_track(transceiver)
+    session.set_direction(sound, "inactive")
+    await session.renegotiate()
     await until(lambda: len(op.offers) == 3, 10)
     assert "a=inactive" in op.offers[2]
     for _ in range(3):  # video goes on after the removal
@@ -183,9 +186,10 @@ async def test_offers_in_a_row_are_answered_in_turn_and_a_stray_answer_harms_not
 ) -> None:
     op, session, ui, run = await start(loopback_endpoint, display, "call", frozenset())
     # two tracks added at once: the second offer waits for the first answer
-    await asyncio.gather(
-        session.add_track(AudioStreamTrack()), session.add_track(VideoStreamTrack())
-    )
+    session.add_track(AudioStreamTrack())
+    first = asyncio.ensure_future(session.renegotiate())
+    session.add_track(VideoStreamTrack())
+    await asyncio.gather(first, session.renegotiate())
     await until(lambda: len(op.offers) == 3 and len(op.tracks) == 2, 10)
     for track in op.tracks:
         frame = await asyncio.wait_for(track.recv(), 10)

@@ -80,8 +80,21 @@ def unreachable_keys() -> set[str]:
     return keys
 
 
+def voice_keys() -> set[str]:
+    """``voice.mic.<state>`` and ``voice.speaker.<state>``: every state of the wire's lists."""
+    return {f"voice.mic.{s}" for s in protocol.MIC_STATES} | {
+        f"voice.speaker.{s}" for s in protocol.SPEAKER_STATES
+    }
+
+
 def used_keys() -> set[str]:
-    return static_keys() | {f"why.{w}" for w in why_tokens()} | table_keys() | unreachable_keys()
+    return (
+        static_keys()
+        | {f"why.{w}" for w in why_tokens()}
+        | table_keys()
+        | unreachable_keys()
+        | voice_keys()
+    )
 
 
 def params(text: str) -> set[str]:

@@ -17,6 +17,7 @@ from .clipboard import ClipboardFeature
 from .control import ControlFeature
 from .files import FilesFeature
 from .view import ViewFeature
+from .voice import VoiceFeature
 
 
 def make_features(
@@ -24,12 +25,18 @@ def make_features(
     settings: PeerSettings,
     mode: str,
     *,
-    track: ScreenTrack | None,
+    track: ScreenTrack,
     injector: Callable[[], InjectorLike],
 ) -> list[Feature]:
-    """The features of one session, in table order; ``track`` is None in a call session."""
+    """The features of one session, in table order (``track``: the screen, gated)."""
     control = ControlFeature(host, injector)
-    features: list[Feature] = [control, ClipboardFeature(host), ChatFeature(host)]
+    features: list[Feature] = [
+        ViewFeature(host, settings, track, control.remote),
+        control,
+        ClipboardFeature(host),
+        VoiceFeature(host, settings),
+        ChatFeature(host),
+    ]
     # file transfer asks the customer in the window; headless, only with a folder to accept
     # into, paths to send or folders to answer requests from
     if (
@@ -38,7 +45,5 @@ def make_features(
         or settings.send
         or settings.allow_file_requests
     ):
-        features.insert(2, FilesFeature(host, settings))
-    if track is not None:
-        features.insert(0, ViewFeature(host, settings, track, control.remote))
+        features.insert(3, FilesFeature(host, settings))
     return [f for f in features if mode in f.spec().modes]

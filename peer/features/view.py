@@ -1,4 +1,5 @@
-"""Screen view: the capture gate, monitors and the one-application limit (``View``)."""
+"""Screen view: the capture gate, monitors and the one-application limit (``View``). In a
+call the screen track joins the connection (a new offer) only once the customer allows it."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class ViewFeature(Feature):
         if allowed:
             self.track.open_gate()
             self.host.start(self.view.start())
+            if not self.host.has_track(self.track):  # a call: the screen joins it now
+                self.host.add_track(self.track)
+                self.host.start(self.host.renegotiate())
         else:
             self.track.close_gate()
             self.view.pause()

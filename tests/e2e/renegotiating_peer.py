@@ -23,7 +23,7 @@ from peer.session import PeerSession  # noqa: E402
 
 
 class RenegotiatingSession(PeerSession):
-    transceiver: Any = None
+    sound: Any = None
 
     def feature_input(self, capability: str, action: str, value: str) -> None:
         command = value.strip()
@@ -35,11 +35,14 @@ class RenegotiatingSession(PeerSession):
             super().feature_input(capability, action, value)
 
     async def _add(self) -> None:
-        self.transceiver = await self.add_track(AudioStreamTrack())
+        self.sound = AudioStreamTrack()
+        self.add_track(self.sound)
+        await self.renegotiate()
         print("rig: audio added", flush=True)
 
     async def _remove(self) -> None:
-        await self.remove_track(self.transceiver)
+        self.set_direction(self.sound, "inactive")
+        await self.renegotiate()
         print("rig: audio removed", flush=True)
 
 

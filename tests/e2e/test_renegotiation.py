@@ -19,7 +19,7 @@ RIG = Path(__file__).with_name("renegotiating_peer.py")
 
 # The <audio> element's track: null, or whether it is live and receiving (not muted).
 _AUDIO = """() => {
-    const audio = document.getElementById("remote-audio");
+    const audio = document.getElementById("voice-audio");
     const track = audio && audio.srcObject ? audio.srcObject.getAudioTracks()[0] : null;
     return track ? {state: track.readyState, muted: track.muted} : null;
 }"""
@@ -58,7 +58,7 @@ def test_a_track_added_and_removed_mid_session(
     peer.write_line("/add-audio")
     peer.wait_for_line(r"^rig: audio added$", timeout=20)
     page.wait_for_function(
-        "() => { const a = document.getElementById('remote-audio');"
+        "() => { const a = document.getElementById('voice-audio');"
         " const t = a && a.srcObject ? a.srcObject.getAudioTracks()[0] : null;"
         " return t && t.readyState === 'live' && !t.muted; }",
         timeout=15_000,
@@ -71,7 +71,7 @@ def test_a_track_added_and_removed_mid_session(
     peer.write_line("/remove-audio")
     peer.wait_for_line(r"^rig: audio removed$", timeout=20)
     page.wait_for_function(
-        "() => !document.getElementById('remote-audio').srcObject", timeout=10_000
+        "() => !document.getElementById('voice-audio').srcObject", timeout=10_000
     )
     _picture_moves(console)
     console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=10)
