@@ -30,7 +30,7 @@ from wire import binding, protocol
 
 from . import i18n
 from .feature import Shown
-from .gui_panes import PANES, Pane
+from .gui_panes import PANES, Pane, VoicePane
 from .i18n import t
 from .settings import PeerSettings, SettingsError, normalize_code
 from .windows import WindowInfo
@@ -44,6 +44,16 @@ def default_inbox() -> Path:
     """Where files from the operator go unless the customer picks another folder."""
     downloads = Path.home() / "Downloads"
     return downloads / "SupportLink"
+
+
+def _audio_device_names() -> tuple[list[str], list[str]]:
+    """The names of the microphones and speakers voice can use (empty: no audio system)."""
+    from .audio.devices import audio_available, list_devices
+
+    if not audio_available():
+        return [], []
+    inputs, outputs = list_devices()
+    return [d.name for d in inputs], [d.name for d in outputs]
 
 
 class QueueUI:
@@ -289,8 +299,18 @@ class PeerWindow:
 
             pane = self.panes[capability] = PANES[capability](self.panes_frame, send)
             pane.question = self._question
+            if isinstance(pane, VoicePane):
+                pane.levels = self._voice_levels
+                pane.devices = _audio_device_names
             pane.pack(fill="both", expand=True)
         return pane
+
+    def _voice_levels(self) -> tuple[float, float]:
+        """The voice feature's levels (two floats read across threads: no lock needed)."""
+        features = getattr(self.session, "features", None) or {}
+        levels = getattr(features.get("voice"), "levels", None)
+        # (no import of the feature here: aiortc loads after the window is up)
+        return levels() if levels is not None else (-100.0, -100.0)
 
     def show_feature(self, capability: str, shown: Shown) -> None:
         pane = self.pane(capability)
@@ -562,8 +582,12 @@ class SharingBar:
     def show_for(self, capabilities: tuple[str, ...], operator: str) -> None:
         if "control" in capabilities:
             self.text.set(t("bar.controlling", operator=operator))
+        elif "view" in capabilities and "voice" in capabilities:
+            self.text.set(t("bar.viewing_hearing", operator=operator))
         elif "view" in capabilities:
             self.text.set(t("bar.viewing", operator=operator))
+        elif "voice" in capabilities:  # a call: the microphone is live
+            self.text.set(t("bar.hearing", operator=operator))
         else:
             self.hide()
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import collections
+import functools
 import time
 import tkinter as tk
 from collections.abc import Callable
@@ -258,4 +259,101 @@ class FilesPane(Pane):
         return "\n".join(self.lines)
 
 
-PANES: dict[str, type[Pane]] = {"chat": ChatPane, "files": FilesPane}
+def meter_fraction(dbfs: float) -> float:
+    """A level in dBFS on a meter from −60 (empty) to 0 (full)."""
+    return min(max((dbfs + 60.0) / 60.0, 0.0), 1.0)
+
+
+class VoicePane(Pane):
+    """The voice call: what happens (one line each for the microphone and the speakers),
+    both levels, Mute and Hang up, and which microphone and speakers to use. The window sets
+    ``levels`` (the feature's levels now) and ``devices`` (names of microphones, speakers)."""
+
+    levels: Callable[[], tuple[float, float]] | None = None
+    devices: Callable[[], tuple[list[str], list[str]]] | None = None
+
+    def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
+        super().__init__(master, send)
+        ttk.Label(self, text=t("voice.pane_title")).pack(anchor="w")
+        self.state_line = ttk.Label(self, text=t("voice.off"), wraplength=420, justify="left")
+        self.state_line.pack(anchor="w", fill="x")
+        self.mic_line = ""
+        self.speaker_line = ""
+        grid = ttk.Frame(self)
+        grid.pack(fill="x", pady=(4, 0))
+        grid.columnconfigure(1, weight=1)
+        self.mic_choice = tk.StringVar(value=t("voice.default_device"))
+        self.speaker_choice = tk.StringVar(value=t("voice.default_device"))
+        self.mic_meter = ttk.Progressbar(grid, maximum=1.0, length=120)
+        self.speaker_meter = ttk.Progressbar(grid, maximum=1.0, length=120)
+        self.mic_box = ttk.Combobox(grid, textvariable=self.mic_choice, state="readonly", width=28)
+        self.speaker_box = ttk.Combobox(
+            grid, textvariable=self.speaker_choice, state="readonly", width=28
+        )
+        rows = (
+            (t("voice.microphone"), self.mic_box, self.mic_meter, "mic"),
+            (t("voice.speakers"), self.speaker_box, self.speaker_meter, "speaker"),
+        )
+        for row, (label, box, meter, action) in enumerate(rows):
+            ttk.Label(grid, text=label).grid(row=row, column=0, sticky="w", padx=(0, 6))
+            box.grid(row=row, column=1, sticky="ew", pady=1)
+            meter.grid(row=row, column=2, sticky="e", padx=(6, 0))
+            box.configure(postcommand=self._fill_devices)
+            box.bind("<<ComboboxSelected>>", functools.partial(self._picked, action, box))
+        buttons = ttk.Frame(self)
+        buttons.pack(fill="x", pady=(4, 0))
+        self.muted = False
+        self.mute_button = ttk.Button(buttons, text=t("voice.mute"), command=self._mute)
+        self.mute_button.pack(side="left")
+        self.hangup_button = ttk.Button(
+            buttons, text=t("voice.hangup"), command=lambda: self.to_feature("hangup", "")
+        )
+        self.hangup_button.pack(side="left", padx=(6, 0))
+        self.after(100, self._poll)
+
+    def _fill_devices(self) -> None:
+        if self.devices is None:
+            return
+        mics, speakers = self.devices()
+        default = [t("voice.default_device")]
+        self.mic_box.configure(values=default + mics)
+        self.speaker_box.configure(values=default + speakers)
+
+    def _picked(self, action: str, box: ttk.Combobox, _event: object = None) -> None:
+        name = box.get()
+        self.to_feature(action, "" if name == t("voice.default_device") else name)
+
+    def _mute(self) -> None:
+        self.muted = not self.muted
+        self.mute_button.configure(text=t("voice.unmute") if self.muted else t("voice.mute"))
+        self.to_feature("mute", "on" if self.muted else "off")
+
+    def _poll(self) -> None:
+        if not self.winfo_exists():
+            return
+        if self.levels is not None:
+            mic, out = self.levels()
+            self.mic_meter.configure(value=meter_fraction(mic))
+            self.speaker_meter.configure(value=meter_fraction(out))
+        self.after(100, self._poll)
+
+    def show(self, shown: Shown) -> None:
+        if shown.kind == "mic":
+            self.mic_line = shown.text
+        elif shown.kind == "speaker":
+            self.speaker_line = shown.text
+        else:  # the call ended: that is what is happening now
+            self.mic_line, self.speaker_line = shown.text, ""
+        lines = (x for x in (self.mic_line, self.speaker_line) if x)
+        self.state_line.configure(text="\n".join(lines))
+
+    def ended(self) -> None:
+        self.levels = None
+        for widget in (self.mute_button, self.hangup_button, self.mic_box, self.speaker_box):
+            widget.state(["disabled"])
+
+    def text(self) -> str:
+        return str(self.state_line.cget("text"))
+
+
+PANES: dict[str, type[Pane]] = {"chat": ChatPane, "files": FilesPane, "voice": VoicePane}

@@ -535,6 +535,12 @@ def test_while_shared_a_bar_above_every_window_says_who_and_stops_it(tk_display:
         assert bar.shown and bar.top.winfo_ismapped() and bar.top.attributes("-topmost")
         assert bar.text.get() == "Alice can see your screen"
         assert bar.top.winfo_rooty() == 0  # at the top of the screen
+        ui.granted(("view", "voice", "chat"))
+        window._drain()
+        assert bar.text.get() == "Alice can see your screen and hear you"
+        ui.granted(("voice", "chat"))  # a call: the microphone is live, that is said too
+        window._drain()
+        assert bar.text.get() == "Alice can hear you"
         ui.granted(("view", "control", "chat"))
         window._drain()
         assert bar.text.get() == "Alice is controlling your mouse and keyboard"
@@ -842,3 +848,53 @@ def test_beside_keeps_a_dialog_on_the_screen() -> None:
     assert beside((100, 20, 1700, 500), (300, 100), screen) == (100, 532)  # below
     assert beside((100, 900, 1700, 170), (300, 100), screen) == (100, 788)  # above
     assert beside((0, 0, 1900, 1000), (300, 100), screen) == (1620, 980)  # the corner
+
+
+class VoiceSession(ChatSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = {"voice": self}
+
+    def levels(self) -> tuple[float, float]:
+        return -6.0, -100.0
+
+
+def test_voice_pane_says_what_happens_mutes_hangs_up_and_moves_its_meters(
+    tk_display: str,
+) -> None:
+    from peer.feature import Shown
+    from peer.gui_panes import VoicePane
+    from peer.i18n import t
+
+    session = VoiceSession()
+    with windowed(session) as (root, window, ui):
+        ui.granted(("voice", "chat"))
+        window._drain()
+        pane = window.panes["voice"]
+        assert isinstance(pane, VoicePane) and pane.winfo_manager() == "pack"
+        ui.show("voice", Shown("mic", t("voice.mic.on")))
+        ui.show("voice", Shown("speaker", t("voice.speaker.no_device")))
+        window._drain()
+        assert pane.text() == f"{t('voice.mic.on')}\n{t('voice.speaker.no_device')}"
+        ui.show("voice", Shown("mic", t("voice.mic.lost")))  # the newer line replaces its own
+        window._drain()
+        assert pane.text() == f"{t('voice.mic.lost')}\n{t('voice.speaker.no_device')}"
+        root.after(400, root.quit)  # the meters are read every 100 ms
+        root.mainloop()
+        assert float(pane.mic_meter.cget("value")) == pytest.approx(0.9)
+        assert float(pane.speaker_meter.cget("value")) == 0.0
+
+        pane.mute_button.invoke()
+        assert session.calls[-1] == ("voice:mute", "on")
+        assert str(pane.mute_button.cget("text")) == t("voice.unmute")
+        pane.mute_button.invoke()
+        assert session.calls[-1] == ("voice:mute", "off")
+        pane.hangup_button.invoke()
+        assert session.calls[-1] == ("voice:hangup", "")
+
+        ui.show("voice", Shown("line", t("voice.ended")))
+        window._drain()
+        assert pane.text() == t("voice.ended")
+        ui.ended("the operator ended the session")
+        window._drain()
+        assert pane.mute_button.instate(["disabled"])
