@@ -56,7 +56,9 @@ def launch(
     env: dict[str, str | float | bool] = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DISPLAY", "WAYLAND_DISPLAY") and not k.lower().endswith("_proxy")
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY")
+        and not k.lower().endswith("_proxy")
+        and not k.startswith("PULSE_")  # never a test's sound server: the customer's speakers
     }
     env["HOME"] = str(home)  # NSS looks for a test CA under $HOME/.pki/nssdb
     return playwright.chromium.launch(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,9 +143,10 @@ def start_peer_fixture(
         allow: Sequence[str] = ("view",),
         extra_args: Sequence[str] = (),
         name: str = "peer",
+        env: Mapping[str, str] | None = None,
     ) -> Proc:
         return start_peer(
-            procs, netns, xvfb, server, code, allow=allow, extra_args=extra_args, name=name
+            procs, netns, xvfb, server, code, allow=allow, extra_args=extra_args, name=name, env=env
         )
 
     return start

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,8 +142,10 @@ def start_peer(
     allow: Sequence[str] = ("view",),
     extra_args: Sequence[str] = (),
     name: str = "peer",
+    env: Mapping[str, str] | None = None,
 ) -> Proc:
-    """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code``. With an
+    """Run the headless ``supportlink-peer`` on ``screen``, joining with ``code`` (``env``:
+    more environment, such as the sound server to use). With an
     ``https://`` server the peer trusts the server's CA (``SSL_CERT_FILE``), for the signaling
     WebSocket and for TURN over TLS alike. Its standard input stays open, as a terminal's
     would: ``Proc.write_line`` types a chat message."""
@@ -151,12 +153,13 @@ def start_peer(
     if allow:
         command += ["--allow", ",".join(allow)]
     command += list(extra_args)
-    env = child_env(DISPLAY=screen.display, LANG="C.UTF-8")  # English unless --lang says
+    environ = child_env(DISPLAY=screen.display, LANG="C.UTF-8")  # English unless --lang says
     for name_ in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
-        env.pop(name_, None)
+        environ.pop(name_, None)
     if server.ca_cert is not None:
-        env["SSL_CERT_FILE"] = str(server.ca_cert)
-    return procs.start(name, ns.argv(command), env=env, stdin_open=True)
+        environ["SSL_CERT_FILE"] = str(server.ca_cert)
+    environ.update(env or {})
+    return procs.start(name, ns.argv(command), env=environ, stdin_open=True)
 
 
 @dataclass
