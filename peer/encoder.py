@@ -64,6 +64,30 @@ def follow_bitrate(applied: int, requested: int, since_change: float) -> int:
     return applied
 
 
+#: While voice is on, the screen leaves it room: bit/s always kept free, and the share of a thin
+#: link's estimate (at most ``THIN_LINK`` bit/s) kept free on top, so that the link's queue
+#: stays short and voice (tens of kbit/s, in small packets that cannot wait) is not what
+#: gets delayed or dropped when a screen change fills it.
+VOICE_ROOM = 64_000
+THIN_LINK = 1_000_000
+THIN_SHARE = 0.3
+_voice_on = False
+
+
+def voice_on(on: bool) -> None:
+    """Voice started or ended in this process's session (``peer.features.voice``)."""
+    global _voice_on
+    _voice_on = on
+
+
+def screen_share(estimate: int, voice: bool) -> int:
+    """The bit/s the screen may use of the receiver's ``estimate`` (REMB)."""
+    if not voice:
+        return estimate
+    room = max(VOICE_ROOM, int(estimate * THIN_SHARE)) if estimate <= THIN_LINK else VOICE_ROOM
+    return max(estimate - room, estimate // 4)
+
+
 class RateFollower:
     """Holds the rate a screen encoder runs at, moved by ``follow_bitrate``."""
 
@@ -97,8 +121,8 @@ class _FollowsRate:
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
-        """The receiver's estimate (REMB) arrives here."""
-        self.rate.request(bitrate, time.monotonic())
+        """The receiver's estimate (REMB) arrives here (less what voice needs, if on)."""
+        self.rate.request(screen_share(bitrate, _voice_on), time.monotonic())
 
 
 class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):

@@ -465,7 +465,7 @@ async def test_microphone_track_never_bursts_after_a_stalled_loop(rig: PulseRig)
     try:
         first = [await mic.track.recv() for _ in range(10)]
         time.sleep(0.3)  # the event loop stalls (this test blocks it on purpose)
-        assert mic.buffered_ms <= 70.0  # the capture queue dropped the oldest audio
+        assert mic.buffered_ms <= 80.0  # the capture queue dropped the oldest audio
         late = await mic.track.recv()  # due long ago: at once
         start = time.monotonic()
         after = [await mic.track.recv() for _ in range(10)]

@@ -49,3 +49,13 @@ def test_requests_are_clamped_to_the_tuning() -> None:
     assert rate.applied == 150_000
     rate.request(50_000_000, 100.0)
     assert rate.applied == 300_000  # at most twice per step
+
+
+def test_while_voice_is_on_the_screen_leaves_it_room_on_a_thin_link() -> None:
+    from peer.encoder import screen_share
+
+    assert screen_share(500_000, False) == 500_000
+    assert screen_share(500_000, True) == 350_000  # 30 % of a thin link kept free
+    assert screen_share(150_000, True) == 86_000  # at least 64 kbit/s ...
+    assert screen_share(60_000, True) == 15_000  # ... but the screen keeps a quarter
+    assert screen_share(4_000_000, True) == 3_936_000  # a wide link: only voice's own room

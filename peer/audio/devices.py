@@ -53,6 +53,8 @@ RETRY_S = 2.0  # how often a lost or busy device is tried again
 WATCH_S = 0.2  # how often the watchdog looks
 CALL_TIMEOUT_S = 5.0  # longest a PortAudio open/start/close may take
 MAX_LAG_S = 0.06  # the microphone track never runs later than this behind real time
+#: Samples per microphone callback: 10 ms, half a frame (what waits for the frame is less).
+MIC_BLOCK = FRAME_SAMPLES // 2
 SPEAKER_BLOCK = RATE // 100  # 10 ms per output callback
 PA_DEVICE_UNAVAILABLE = -9985
 PA_INVALID_DEVICE = -9996
@@ -453,7 +455,8 @@ class Microphone:
     ) -> None:
         self._muted = False
         self.meter = Meter()
-        self._buffer = JitterBuffer(target_ms=30, max_ms=70)
+        # 10 ms capture blocks, 20 ms kept: what waits for the next frame
+        self._buffer = JitterBuffer(target_ms=20, max_ms=80)
         self._reporter = _StateReporter(on_state)
         self._device = _Device("input", "microphone", device, self._build, self._device_changed)
         self.track = MicrophoneTrack(self._next_samples)
@@ -514,7 +517,7 @@ class Microphone:
             samplerate=RATE,
             channels=1,
             dtype="int16",
-            blocksize=FRAME_SAMPLES,
+            blocksize=MIC_BLOCK,
             latency="low",
             device=index,
             callback=self._callback,

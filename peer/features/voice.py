@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from wire import protocol
 
+from .. import encoder
 from ..audio.devices import Microphone, Speaker, audio_available
 from ..audio.levels import FRAME_SAMPLES, RATE, mono_frame, silence
 from ..feature import Feature, Shown
@@ -102,6 +103,7 @@ class VoiceFeature(Feature):
         if allowed and not audio_available():
             return False  # no audio system on this computer: nothing would work
         self.allowed = allowed
+        encoder.voice_on(allowed)  # the screen leaves voice room on a thin link
         if allowed:
             self._open()
             self.host.add_track(self.out, "sendrecv")
@@ -145,6 +147,12 @@ class VoiceFeature(Feature):
             self._talked += time.monotonic() - self._started_at
             self._started_at = None
         self.out.source = None
+        if self.speaker is not None:
+            s = self.speaker
+            logger.info(
+                "voice: played %d frames, %d underruns, %d ms concealed",
+                s.played_frames, s.underruns, s.concealed * 10,
+            )  # fmt: skip
         devices: list[Microphone | Speaker] = [d for d in (self.mic, self.speaker) if d]
         self.mic = self.speaker = None
         if self.remote is not None:
