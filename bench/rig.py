@@ -185,9 +185,12 @@ class Rig:
         )
 
     @contextmanager
-    def console(self, init_script: str) -> Iterator[Console]:
-        """The operator console in a fresh browser context running ``init_script`` first."""
-        context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+    def console(self, init_script: str, *, bypass_csp: bool = False) -> Iterator[Console]:
+        """The operator console in a fresh browser context running ``init_script`` first
+        (``bypass_csp``: the script may load code of its own, such as an audio worklet)."""
+        context = self.browser.new_context(
+            viewport={"width": 1280, "height": 800}, bypass_csp=bypass_csp
+        )
         context.add_init_script(init_script)
         try:
             yield Console(context.new_page(), self.server)
@@ -196,10 +199,17 @@ class Rig:
 
 
 @contextmanager
-def rig(name: str, *, time_limit_s: float, keep_logs: bool = False) -> Iterator[Rig]:
+def rig(
+    name: str,
+    *,
+    time_limit_s: float,
+    keep_logs: bool = False,
+    browser_args: Callable[[Server], list[str]] | None = None,
+) -> Iterator[Rig]:
     """Xvfb 1920x1080 with the screen client, ``supportlink serve`` and headless Chromium in a
     new network namespace; all of it stopped and removed at the end. The whole ``with`` block
-    is aborted with ``BenchTimeout`` after ``time_limit_s``."""
+    is aborted with ``BenchTimeout`` after ``time_limit_s``. ``browser_args``: more Chromium
+    flags, given the server (a fake microphone's file, an origin to treat as secure)."""
     from playwright.sync_api import sync_playwright
 
     remove_stale()
@@ -214,7 +224,8 @@ def rig(name: str, *, time_limit_s: float, keep_logs: bool = False) -> Iterator[
             drawer = Drawer(ns, screen, work / "screen-client.log", seed=1)
             server = start_server(procs, ns, work / "server-data")
             with sync_playwright() as playwright:
-                browser = launch(playwright, ns, work / "chromium")
+                extra = browser_args(server) if browser_args is not None else None
+                browser = launch(playwright, ns, work / "chromium", extra)
                 try:
                     yield Rig(work, ns, procs, screen, server, drawer, browser)
                 finally:
