@@ -68,6 +68,26 @@ class VideoSample:
     pixels: list[RGB]
 
 
+#: The peak frequency and level of what the page hears from the customer (the voice panel's
+#: ``<audio>``), over ``ms``, through a Web Audio ``AnalyserNode``.
+_HEAR = """async (ms) => {
+  const audio = document.getElementById("voice-audio");
+  const stream = audio && audio.srcObject;
+  if (!stream || stream.getAudioTracks().length === 0) return null;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  await new Promise((r) => setTimeout(r, ms));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let best = 0;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+  await ctx.close();
+  return {freq: best * ctx.sampleRate / analyser.fftSize, db: bins[best]};
+}"""
+
+
 class Console:
     def __init__(self, page: Page, server: Server) -> None:
         self.page = page
@@ -191,6 +211,23 @@ class Console:
                     f"want {[b.rgb for b in blocks]}, got {last}"
                 )
             time.sleep(0.2)
+
+    def hear(self, ms: int = 1000) -> dict[str, Any] | None:
+        """The loudest frequency (Hz) and its level (dB) in the customer's voice as the page
+        plays it, over ``ms``; None while there is no voice."""
+        result = self.page.evaluate(_HEAR, ms)
+        return None if result is None else dict(result)
+
+    def wait_to_hear(self, freq: float, timeout: float = 20) -> dict[str, Any]:
+        """Wait until the customer's voice is loudest at ``freq`` (within 30 Hz)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.hear()
+            if last is not None and abs(last["freq"] - freq) < 30 and last["db"] > -70:
+                return last
+            time.sleep(0.3)
+        raise AssertionError(f"the operator does not hear {freq} Hz: {last}")
 
 
 def close(got: RGB, want: RGB, tolerance: int) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from audio_rig import PulseRig
 
 from wire import binding
 
@@ -174,19 +175,30 @@ def test_a_customer_downloads_the_program_from_the_page_and_is_seen(
     expect(page.locator("body")).to_contain_text("chmod +x")  # the next steps are shown
     program.chmod(0o755)
 
-    # run as downloaded, in an empty environment: it joins with the page's code
+    # run as downloaded, in an empty environment (and a sound server): it joins with the
+    # page's code
     env = clean_env(xvfb, home)
-    peer = procs.start(
-        "downloaded-peer",
-        netns.argv([str(program), "--headless", "--allow", "view"]),
-        env=env,
-        stdin_open=True,
-    )
-    peer.wait_for_line(rf"^server: {re.escape(host)}$", timeout=30)
-    console.accept()
-    console.wait_status(CONNECTED, timeout=40)
-    console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=30)
-    peer.signal(signal.SIGTERM)
+    with PulseRig() as rig:
+        peer = procs.start(
+            "downloaded-peer",
+            netns.argv([str(program), "--headless", "--allow", "view,voice"]),
+            env={**env, **rig.env()},
+            stdin_open=True,
+        )
+        peer.wait_for_line(rf"^server: {re.escape(host)}$", timeout=30)
+        console.accept()
+        console.wait_status(CONNECTED, timeout=40)
+        console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=30)
+        # voice works in the downloaded program: its microphone (the bundled PortAudio, the
+        # system's ALSA) reaches the operator
+        player = rig.play_tone("src", 1000, 60)
+        try:
+            console_page.locator("#voice-start").click()
+            peer.wait_for_line(r"^voice: Your microphone is on", timeout=20)
+            console.wait_to_hear(1000)
+        finally:
+            player.kill()
+        peer.signal(signal.SIGTERM)
     assert peer.wait_exit(15) == 0
 
     # the same download again: its code is spent, so it is refused (and says so in its window)

@@ -11,7 +11,7 @@ import re
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -30,24 +30,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.skipif(
     not have_pulseaudio(), reason="needs pulseaudio (scripts/test installs it)"
 )
-
-#: The peak frequency and level of what the page hears from the customer, over ``ms``.
-_HEAR = """async (ms) => {
-  const audio = document.getElementById("voice-audio");
-  const stream = audio && audio.srcObject;
-  if (!stream || stream.getAudioTracks().length === 0) return null;
-  const ctx = new AudioContext();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 8192;
-  ctx.createMediaStreamSource(stream).connect(analyser);
-  await new Promise((r) => setTimeout(r, ms));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 0;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  await ctx.close();
-  return {freq: best * ctx.sampleRate / analyser.fftSize, db: bins[best]};
-}"""
 
 
 def dbfs(samples: np.ndarray) -> float:
@@ -87,24 +69,6 @@ def browser(netns: NetNS, procs: Procs, server: Server, tmp_path: Path) -> Itera
             chromium.close()
 
 
-def hear(console: Console, ms: int = 1000) -> dict[str, Any] | None:
-    result = console.page.evaluate(_HEAR, ms)
-    return None if result is None else dict(result)
-
-
-def wait_to_hear(console: Console, freq: float, timeout: float = 20) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = hear(console)
-        if last is not None and abs(last["freq"] - freq) < 30 and last["db"] > -70:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"the operator does not hear {freq} Hz: {last}")
-
-
 def customer_hears(rig: PulseRig, seconds: float = 1.0) -> tuple[float, float]:
     """Peak frequency and level of what the customer's speakers play."""
     samples = rig.record("spk.monitor", seconds)
@@ -139,7 +103,7 @@ def test_a_screen_session_gets_voice_mid_way_both_ways_with_mute_and_hang_up(
     try:
         page.locator("#voice-start").click()
         peer.wait_for_line(r"^voice: Your microphone is on", timeout=15)
-        wait_to_hear(console, 1000)
+        console.wait_to_hear(1000)
         wait_customer_hears(rig, 440)
         expect(page.locator("#voice-state")).not_to_be_empty()
         page.wait_for_function(
@@ -196,7 +160,7 @@ def test_a_call_shows_a_call_view_never_grabs_the_screen_and_adds_it_when_allowe
         expect(page.locator("#call-view")).to_be_visible(timeout=10_000)
         # the call asks for voice by itself: both sides hear each other
         peer.wait_for_line(r"^voice: Your microphone is on", timeout=15)
-        wait_to_hear(console, 1000)
+        console.wait_to_hear(1000)
         wait_customer_hears(rig, 440)
         expect(page.locator("#call-duration")).to_have_text(re.compile(r"^\d+:\d\d$"))
         expect(page.locator("#call-quality")).not_to_be_empty(timeout=10_000)
@@ -207,7 +171,7 @@ def test_a_call_shows_a_call_view_never_grabs_the_screen_and_adds_it_when_allowe
         page.locator("#call-see-screen").click()
         console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height), timeout=20)
         assert "screen capture: closed -> open" in peer.output()
-        wait_to_hear(console, 1000, timeout=10)  # voice went on through the renegotiation
+        console.wait_to_hear(1000, timeout=10)  # voice went on through the renegotiation
         page.screenshot(path=str(tmp_path / "call-with-screen.png"))
     finally:
         player.kill()
