@@ -21,8 +21,9 @@ Recorded streams are timed from the earliest bound of every read (time of the re
 audio read so far), so a late read does not shift them; the page clock is tied to this
 process's by the fastest of 20 round trips. **Continuity**: in each burst heard by the
 customer, 5 ms windows more than 20 dB below the burst's level (gaps); on the operator's side
-Chromium's ``concealedSamples`` share of what it played. The audio kbit/s each way come from
-Chromium's RTP statistics.
+Chromium's ``concealedSamples`` share of what it played (less the comfort noise of DTX). The
+audio kbit/s each way, and how long the operator's audio waited in Chromium before it was sent
+(``totalPacketSendDelay``), come from Chromium's RTP statistics.
 
 Rows: **alone** (a still screen, no transfer); **video** (the whole 1080p screen scrolling at
 60 Hz); **video + file** (and a file going to the customer); **512k: video+file** (the same
@@ -116,12 +117,17 @@ INIT_SCRIPT = r"""
   window.RTCPeerConnection.generateCertificate = PC.generateCertificate;
   window.__audioStats = async () => {
     const contexts = (window.__onsetContexts || []).map((c) => c.state);
-    const out = {sent: 0, received: 0, concealed: 0, samples: 0, contexts};
+    const out = {sent: 0, received: 0, concealed: 0, samples: 0, sendDelay: 0, packets: 0};
+    out.contexts = contexts;
     for (const pc of window.__pcs) {
       if (pc.connectionState === "closed") continue;
       for (const s of (await pc.getStats()).values()) {
         if (s.kind !== "audio") continue;
-        if (s.type === "outbound-rtp") out.sent += s.bytesSent || 0;
+        if (s.type === "outbound-rtp") {
+          out.sent += s.bytesSent || 0;
+          out.sendDelay += s.totalPacketSendDelay || 0; // waiting in the browser's pacer
+          out.packets += s.packetsSent || 0;
+        }
         if (s.type === "inbound-rtp") {
           out.received += s.bytesReceived || 0;
           // concealed for loss, not the comfort noise of DTX silence
@@ -244,6 +250,7 @@ class Row:
     operator_concealed: float = 0.0
     kbit_sent: float = 0.0  # operator -> customer audio
     kbit_received: float = 0.0
+    pacer_ms: float = 0.0  # the operator's audio packets' mean wait in Chromium before sending
 
     def line(self) -> str:
         def lat(values: list[float]) -> str:
@@ -255,7 +262,7 @@ class Row:
             f"{self.name:<16} {lat(self.to_customer_ms)}  {lat(self.to_operator_ms)}  "
             f"{self.bursts_heard:>3}/{self.bursts_sent:<3} {100 * self.customer_gaps:6.2f} %  "
             f"{100 * self.operator_concealed:6.2f} %  "
-            f"{self.kbit_sent:5.1f}/{self.kbit_received:<5.1f}"
+            f"{self.kbit_sent:5.1f}/{self.kbit_received:<5.1f}  {self.pacer_ms:6.1f} ms"
         )
 
 
@@ -301,6 +308,9 @@ def measure(
     dt = t1 + 0.8 - t0
     row.kbit_sent = (stats1["sent"] - stats0["sent"]) * 8 / dt / 1000
     row.kbit_received = (stats1["received"] - stats0["received"]) * 8 / dt / 1000
+    packets = stats1["packets"] - stats0["packets"]
+    if packets:
+        row.pacer_ms = (stats1["sendDelay"] - stats0["sendDelay"]) / packets * 1000
     samples = stats1["samples"] - stats0["samples"]
     row.operator_concealed = (stats1["concealed"] - stats0["concealed"]) / samples if samples else 1
     return row
@@ -395,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             mouth.close()
     print()
     print(f"{'row':<16} {'to customer p50 p95':>19}  {'to operator p50 p95':>19}  heard  gaps      "
-          "op conc.  kbit/s out/in")  # fmt: skip
+          "op conc.  kbit/s out/in  op pacer")  # fmt: skip
     for row in rows:
         print(row.line())
     alone = rows[0] if rows else None
