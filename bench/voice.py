@@ -397,8 +397,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(rows[-1].line(), flush=True)
                 shape(r.ns, None)
                 end_peer(peer)
-                played = [line for line in peer.output().splitlines() if "voice: played" in line]
-                print("peer:", *(line.split(": ", 1)[-1] for line in played[-1:]))
+                said = [
+                    line.split(" INFO peer.features.voice: ", 1)[-1]
+                    for line in peer.output().splitlines()
+                    if "voice: played" in line or "arrived late" in line
+                ]
+                print("peer (every 10 s, rows in order):", *said, sep="\n  ")
         finally:
             player.kill()
             ear.close()

@@ -724,3 +724,19 @@ def test_voice_works_without_numpy(rig: PulseRig) -> None:
     assert seen["played"] > 50
     assert peak_frequency(played) == pytest.approx(440, abs=10)
     assert dbfs(played) > -20.0
+
+
+def test_arrivals_measure_how_late_frames_come_against_their_own_clock() -> None:
+    import fractions
+
+    from peer.audio.devices import Arrivals
+
+    arrivals = Arrivals()
+    for i, late in enumerate([0.0, 0.0, 0.005, 0.0, 0.250, 0.0]):  # one frame 250 ms late
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.pts, frame.time_base = i * 960, fractions.Fraction(1, 48000)
+        arrivals.add(frame, 100.0 + i * 0.02 + late)
+    p50, p95, worst = arrivals.spread()
+    assert p50 == pytest.approx(0.0, abs=0.5) and worst == pytest.approx(250.0, abs=0.5)
+    arrivals.clear()
+    assert arrivals.spread() == (0.0, 0.0, 0.0)

@@ -23,8 +23,10 @@ time, with a timeout, so a hung sound server never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -542,6 +544,36 @@ class Microphone:
         return samples
 
 
+class Arrivals:
+    """How late the operator's audio frames reach the speaker, against their own clock (RTP
+    timestamps, as ``pts``): each frame's arrival minus its media time, less the smallest such
+    difference seen. Network queues, the browser's sending and a busy event loop all show
+    here; the speaker's own buffer and device do not (``spread()``, ms: p50, p95, max)."""
+
+    KEEP = 3000  # frames: the last minute
+
+    def __init__(self) -> None:
+        self._offsets: collections.deque[float] = collections.deque(maxlen=self.KEEP)
+        self._least = math.inf
+
+    def add(self, frame: av.AudioFrame, now: float) -> None:
+        if frame.pts is None or frame.time_base is None:
+            return
+        offset = now - float(frame.pts * frame.time_base)
+        self._least = min(self._least, offset)
+        self._offsets.append(offset)
+
+    def clear(self) -> None:
+        """Start a new window (the smallest difference is kept: it is the path's own)."""
+        self._offsets.clear()
+
+    def spread(self) -> tuple[float, float, float]:
+        if not self._offsets:
+            return 0.0, 0.0, 0.0
+        late = sorted((o - self._least) * 1000 for o in self._offsets)
+        return late[len(late) // 2], late[int(len(late) * 0.95)], late[-1]
+
+
 class Speaker:
     """The customer's speakers or headphones. States: "on", "no_device", "busy", "lost".
 
@@ -561,6 +593,7 @@ class Speaker:
         self._reader: asyncio.Task[None] | None = None
         self._opening: asyncio.Task[None] | None = None
         self.frames_read = 0  # frames taken from the track (played or not)
+        self.arrivals = Arrivals()
         self.played_frames = 0  # frames that went to the device
         self.concealed = 0  # output blocks (10 ms) that were concealment
         self.xruns = 0
@@ -635,6 +668,7 @@ class Speaker:
             self.frames_read += 1
             if not isinstance(frame, av.AudioFrame):
                 continue
+            self.arrivals.add(frame, time.monotonic())
             if self._muted or self._device.state != "on":
                 continue
             self._buffer.push(self._convert(frame))

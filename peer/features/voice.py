@@ -37,6 +37,8 @@ from ..settings import PeerSettings
 logger = logging.getLogger(__name__)
 
 _TIME_BASE = fractions.Fraction(1, RATE)
+#: Seconds between log lines on how late the operator's audio arrives.
+REPORT_EVERY = 10.0
 _SILENCE = silence(FRAME_SAMPLES)
 
 
@@ -123,6 +125,18 @@ class VoiceFeature(Feature):
         mic.muted = self.mic_muted
         speaker = self.speaker = Speaker(self.speaker_device, on_state=self._speaker_changed)
         self.host.start(self._open_devices(mic, speaker))
+        self.host.start(self._report(speaker))
+
+    async def _report(self, speaker: Speaker) -> None:
+        """Every ``REPORT_EVERY`` s of a call, how late the operator's audio arrived (log)."""
+        while self.speaker is speaker:
+            await asyncio.sleep(REPORT_EVERY)
+            if self.speaker is speaker and speaker.frames_read:
+                logger.info(
+                    "voice: the operator's audio arrived late by p50 %.0f, p95 %.0f, max %.0f ms",
+                    *speaker.arrivals.spread(),
+                )
+                speaker.arrivals.clear()
 
     async def _open_devices(self, mic: Microphone, speaker: Speaker) -> None:
         """Open both (PortAudio opens off the event loop); the call is up meanwhile, silent."""
