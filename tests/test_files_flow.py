@@ -148,3 +148,19 @@ def test_acknowledgements_out_of_reason_change_nothing() -> None:
         window.on_sent(-1, 0.1)
     with pytest.raises(ValueError):
         flow.Acker(0.0).add(-5, 0.0)
+
+
+def test_while_voice_is_on_a_transfer_keeps_little_on_its_way() -> None:
+    window = flow.Window(0.0, max_frame=64 * 1024)
+    for i in range(400):  # a fast, empty link: the window grows far past the voice cap
+        window.on_sent(64 * 1024, i * 0.001)
+        window.on_ack(window.sent, i * 0.001 + 0.0005)
+    assert window.room(1.0) > flow.VOICE_WINDOW
+    flow.voice_on(True)
+    try:
+        assert window.room(1.0) == flow.VOICE_WINDOW
+        window.on_sent(4096, 1.0)
+        assert window.room(1.0) == flow.VOICE_WINDOW - 4096
+    finally:
+        flow.voice_on(False)
+    assert window.room(1.0) > flow.VOICE_WINDOW  # the call is over: full speed again

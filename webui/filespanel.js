@@ -56,7 +56,7 @@
 
 import { FileRequests, requestText } from "./filerequests.js";
 import { FilesError, TransferError } from "./files/errors.js";
-import { Acker } from "./files/flow.js";
+import { Acker, voiceOn } from "./files/flow.js";
 import { chunkSize, decodeFrame } from "./files/frames.js";
 import { duplicates, pathProblem, uniqueAmong } from "./files/names.js";
 import { pagePartials, proofsFor } from "./files/partials.js";
@@ -957,6 +957,7 @@ function createFilesPanel(hooks) {
   return {
     start: (facts) => files.start(facts),
     update: (now) => {
+      voiceOn(now.mode !== null && hooks.consent.allows("voice")); // files yield to voice
       const open = now.offered && now.isOpen("files");
       if (wasOpen && !open) files.stop("closed");
       wasOpen = open;

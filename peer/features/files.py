@@ -774,7 +774,9 @@ class FilesFeature(Feature):
             while offset < entry.size and not sending.cancelled:
                 now = time.monotonic()
                 size = min(window.frame(), entry.size - offset)
-                if window.room(now) < size:
+                if window.room(now) < size and window.in_flight > 0:
+                    # (with nothing on its way a frame goes whatever the window says: an
+                    # ack that never comes cannot be waited for)
                     await self._wait_for_ack(sending)
                     continue
                 if self._pacer.budget(self.host.buffered_amount(LABEL)) < size + frames.HEADER:

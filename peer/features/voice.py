@@ -31,6 +31,7 @@ from .. import encoder
 from ..audio.devices import Microphone, Speaker, audio_available
 from ..audio.levels import FRAME_SAMPLES, RATE, mono_frame, silence
 from ..feature import Feature, Shown
+from ..files import flow
 from ..i18n import t
 from ..settings import PeerSettings
 
@@ -106,6 +107,7 @@ class VoiceFeature(Feature):
             return False  # no audio system on this computer: nothing would work
         self.allowed = allowed
         encoder.voice_on(allowed)  # the screen leaves voice room on a thin link
+        flow.voice_on(allowed)  # and files go slower: voice must not wait behind them
         if allowed:
             self._open()
             self.host.add_track(self.out, "sendrecv")

@@ -283,3 +283,21 @@ test("the simulated links end where the peer's core ends them", () => {
     queueing: 0.023550000000000182, sent: 5846768, acked: 4798448,
   });
 });
+
+test("while voice is on a transfer keeps little on its way, and full speed after", () => {
+  const win = new flow.Window(0, { maxFrame: 64 * 1024 });
+  for (let i = 0; i < 400; i++) { // a fast, empty link: the window grows far past the voice cap
+    win.onSent(64 * 1024, i * 0.001);
+    win.onAck(win.sent, i * 0.001 + 0.0005);
+  }
+  assert.ok(win.room(1) > flow.VOICE_WINDOW);
+  flow.voiceOn(true);
+  try {
+    assert.equal(win.room(1), flow.VOICE_WINDOW);
+    win.onSent(4096, 1);
+    assert.equal(win.room(1), flow.VOICE_WINDOW - 4096);
+  } finally {
+    flow.voiceOn(false);
+  }
+  assert.ok(win.room(1) > flow.VOICE_WINDOW);
+});

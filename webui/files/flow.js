@@ -50,6 +50,24 @@ export const START_WINDOW = 4 * 1024;
 export const MIN_WINDOW = 2 * 1024;
 /** Nor grows above this. */
 export const MAX_WINDOW = 16 * 1024 * 1024;
+/**
+ * While voice is on, at most this many bytes of a transfer are on their way: the customer's
+ * program handles files and voice on one event loop, and a file at full speed makes the
+ * operator's voice reach their speakers late, in pieces (bench/voice.py: gaps 6-9 % of a
+ * talk-spurt with a full window, 1-2.5 % with this one). A file still moves, slower: a frame
+ * bigger than the room still goes when nothing is on its way (`SendFlow.next`).
+ */
+export const VOICE_WINDOW = 16 * 1024;
+let voiceIsOn = false;
+
+/**
+ * Voice started or ended in the session (the files panel follows consent): every transfer's
+ * window follows from its next frame on.
+ * @param {boolean} on
+ */
+export function voiceOn(on) {
+  voiceIsOn = on;
+}
 /** Seconds over which the highest delivery rate is remembered. */
 export const RATE_MEMORY = 2.0;
 /** A delivery rate is measured over at least this many seconds of acknowledgements. */
@@ -189,7 +207,8 @@ export class Window {
       if (now - this.#quietSince >= SILENT_AFTER) this.unacked = true;
     }
     if (this.unacked) return MAX_WINDOW;
-    return Math.max(0, this.window - this.inFlight);
+    const window = voiceIsOn ? Math.min(this.window, VOICE_WINDOW) : this.window;
+    return Math.max(0, window - this.inFlight);
   }
 
   /** Payload bytes for the next frame. */
