@@ -446,31 +446,25 @@ class MicrophoneTrack(MediaStreamTrack):
         return frame
 
 
-class Microphone:
-    """The customer's microphone. States: "on", "muted", "no_device", "busy", "lost".
+class _Endpoint:
+    """What the microphone and the speakers share: a ``_Device`` (opened, watched, reopened),
+    the jitter buffer between it and the track, a meter, mute, and the state reports. A
+    subclass names its stream (``_stream``, ``_block`` samples per callback) and its callback."""
 
-    ``await open()`` starts capturing (a failure is a state, not an exception); ``track`` can
-    be added to a connection before or after and always yields frames."""
+    _kind: Kind
+    _what: str
+    _stream: str  # the sounddevice class: RawInputStream, RawOutputStream
+    _block: int
 
     def __init__(
-        self, device: str | None = None, on_state: Callable[[str], None] | None = None
+        self, device: str | None, on_state: Callable[[str], None] | None, buffer: JitterBuffer
     ) -> None:
         self._muted = False
         self.meter = Meter()
-        # 10 ms capture blocks, 20 ms kept: what waits for the next frame
-        self._buffer = JitterBuffer(target_ms=20, max_ms=80)
+        self._buffer = buffer
         self._reporter = _StateReporter(on_state)
-        self._device = _Device("input", "microphone", device, self._build, self._device_changed)
-        self.track = MicrophoneTrack(self._next_samples)
-        self.xruns = 0  # callbacks that reported an overflow
-
-    @property
-    def state(self) -> str | None:
-        """The current state token (None before ``open()``)."""
-        device = self._device.state
-        if device == "on" and self._muted:
-            return "muted"
-        return device
+        self._device = _Device(self._kind, self._what, device, self._build, self._device_changed)
+        self.xruns = 0  # callbacks that reported an overflow or underflow
 
     @property
     def device(self) -> str | None:
@@ -483,16 +477,14 @@ class Microphone:
 
     @muted.setter
     def muted(self, value: bool) -> None:
-        """Muted: the track sends zeros (settable from any thread)."""
+        """Settable from any thread."""
         self._muted = bool(value)
         if self._muted:
             self.meter.reset()
-        self._reporter.report(lambda: self.state)
+        self._mute_changed()
 
-    @property
-    def buffered_ms(self) -> float:
-        """Captured audio waiting for the track (at most 70 ms: older audio is dropped)."""
-        return self._buffer.level_ms
+    def _mute_changed(self) -> None:
+        """What muting or unmuting does besides silencing the meter."""
 
     async def open(self) -> None:
         self._reporter.bind()
@@ -503,27 +495,67 @@ class Microphone:
         self._buffer.clear()
         await self._device.switch(device)
 
-    async def close(self) -> None:
-        await self._device.close()
-        self.meter.reset()
-        self.track.stop()
-
     def _device_changed(self) -> None:
         if self._device.state != "on":
             self.meter.reset()
             self._buffer.clear()
         self._reporter.report(lambda: self.state)
 
+    @property
+    def state(self) -> str | None:
+        return self._device.state
+
     def _build(self, sd: Any, index: int | None) -> Any:
-        return sd.RawInputStream(
+        return getattr(sd, self._stream)(
             samplerate=RATE,
             channels=1,
             dtype="int16",
-            blocksize=MIC_BLOCK,
+            blocksize=self._block,
             latency="low",
             device=index,
             callback=self._callback,
         )
+
+    def _callback(self, data: Any, frames: int, times: Any, status: Any) -> None:
+        raise NotImplementedError
+
+
+class Microphone(_Endpoint):
+    """The customer's microphone. States: "on", "muted", "no_device", "busy", "lost".
+
+    ``await open()`` starts capturing (a failure is a state, not an exception); ``track`` can
+    be added to a connection before or after and always yields frames."""
+
+    _kind, _what, _stream, _block = "input", "microphone", "RawInputStream", MIC_BLOCK
+
+    def __init__(
+        self, device: str | None = None, on_state: Callable[[str], None] | None = None
+    ) -> None:
+        # 10 ms capture blocks, 20 ms kept: what waits for the next frame
+        super().__init__(device, on_state, JitterBuffer(target_ms=20, max_ms=80))
+        self.track = MicrophoneTrack(self._next_samples)
+
+    @property
+    def state(self) -> str | None:
+        """The current state token (None before ``open()``)."""
+        device = self._device.state
+        if device == "on" and self._muted:
+            return "muted"
+        return device
+
+    def _mute_changed(self) -> None:
+        """Muted: the track sends zeros, and the state says "muted"."""
+        self._reporter.report(lambda: self.state)
+
+    @property
+    def buffered_ms(self) -> float:
+        """Captured audio waiting for the track (at most 80 ms: older audio is dropped)."""
+        return self._buffer.level_ms
+
+    async def close(self) -> None:
+        await self._device.close()
+        self.meter.reset()
+        self.track.stop()
 
     def _callback(self, indata: Any, frames: int, times: Any, status: Any) -> None:
         """``indata``: a buffer of ``frames`` s16 mono samples, valid during the call."""
@@ -574,57 +606,34 @@ class Arrivals:
         return late[len(late) // 2], late[int(len(late) * 0.95)], late[-1]
 
 
-class Speaker:
+class Speaker(_Endpoint):
     """The customer's speakers or headphones. States: "on", "no_device", "busy", "lost".
 
     ``play(track)`` reads the operator's remote audio track (opening the device if needed)
     into a 40 ms jitter buffer that the output callback plays from. The track is always read,
     even when muted or without a device, so aiortc's receive queue never grows."""
 
+    _kind, _what, _stream, _block = "output", "speaker", "RawOutputStream", SPEAKER_BLOCK
+
     def __init__(
         self, device: str | None = None, on_state: Callable[[str], None] | None = None
     ) -> None:
-        self._muted = False
-        self.meter = Meter()
-        self._buffer = JitterBuffer(target_ms=40, max_ms=200)
+        super().__init__(device, on_state, JitterBuffer(target_ms=40, max_ms=200))
         self._convert = MonoConverter()
-        self._reporter = _StateReporter(on_state)
-        self._device = _Device("output", "speaker", device, self._build, self._device_changed)
         self._reader: asyncio.Task[None] | None = None
         self._opening: asyncio.Task[None] | None = None
         self.frames_read = 0  # frames taken from the track (played or not)
         self.arrivals = Arrivals()
         self.played_frames = 0  # frames that went to the device
         self.concealed = 0  # output blocks (10 ms) that were concealment
-        self.xruns = 0
 
-    @property
-    def state(self) -> str | None:
-        return self._device.state
-
-    @property
-    def device(self) -> str | None:
-        return self._device.name
-
-    @property
-    def muted(self) -> bool:
-        return self._muted
-
-    @muted.setter
-    def muted(self, value: bool) -> None:
+    def _mute_changed(self) -> None:
         """Muted: the track is still read, nothing is played (unmuting starts afresh)."""
-        self._muted = bool(value)
         self._buffer.clear()
-        if self._muted:
-            self.meter.reset()
 
     @property
     def underruns(self) -> int:
         return self._buffer.underruns
-
-    async def open(self) -> None:
-        self._reporter.bind()
-        await self._device.open()
 
     def play(self, track: MediaStreamTrack) -> None:
         """Start reading ``track`` (replacing any track being read)."""
@@ -641,10 +650,6 @@ class Speaker:
         if self._reader is not None:
             self._reader.cancel()
             self._reader = None
-
-    async def switch(self, device: str | None) -> None:
-        self._buffer.clear()
-        await self._device.switch(device)
 
     async def close(self) -> None:
         reader, self._reader = self._reader, None
@@ -673,23 +678,6 @@ class Speaker:
                 continue
             self._buffer.push(self._convert(frame))
             self.played_frames += 1
-
-    def _device_changed(self) -> None:
-        if self._device.state != "on":
-            self.meter.reset()
-            self._buffer.clear()
-        self._reporter.report(lambda: self.state)
-
-    def _build(self, sd: Any, index: int | None) -> Any:
-        return sd.RawOutputStream(
-            samplerate=RATE,
-            channels=1,
-            dtype="int16",
-            blocksize=SPEAKER_BLOCK,
-            latency="low",
-            device=index,
-            callback=self._callback,
-        )
 
     def _callback(self, outdata: Any, frames: int, times: Any, status: Any) -> None:
         """``outdata``: a writable buffer for ``frames`` s16 mono samples."""
