@@ -81,6 +81,11 @@ export function micProblem(err) {
 
 export class VoiceCore {
   constructor() {
+    this.reset();
+  }
+
+  /** A new session (or none): nothing wanted, nothing known. */
+  reset() {
     /** The operator wants to talk: from Start voice until they hang up or the customer says no. */
     this.wanted = false;
     /** @type {MicState} */
@@ -93,17 +98,6 @@ export class VoiceCore {
     /** Where consent for voice stands, as last seen (`ConsentTracker.status("voice")`). @type {Status} */
     this.consent = "unknown";
     /** @type {RemoteVoice | null} */
-    this.remote = null;
-  }
-
-  /** A new session (or none): nothing wanted, nothing known. */
-  reset() {
-    this.wanted = false;
-    this.mic = "none";
-    this.muted = false;
-    this.stopped = null;
-    this.cancelAsk = false;
-    this.consent = "unknown";
     this.remote = null;
   }
 
