@@ -373,28 +373,22 @@ def main(argv: list[str] | None = None) -> int:
                 peer.wait_for_line(r"^voice: Your microphone is on", timeout=20)
                 time.sleep(3)  # both jitter buffers settle
                 offset = clock_offset(page)
-                rows.append(measure("alone", page, ear, mouth, args.seconds, offset))
-                print(rows[-1].line(), flush=True)
 
+                def row(name: str, settle: float) -> None:
+                    time.sleep(settle)
+                    rows.append(measure(name, page, ear, mouth, args.seconds, offset))
+                    print(rows[-1].line(), flush=True)
+
+                row("alone", 0)
                 r.drawer.mode("heavy")
-                time.sleep(2)
-                rows.append(measure("video", page, ear, mouth, args.seconds, offset))
-                print(rows[-1].line(), flush=True)
-
+                row("video", 2)
                 page.locator("#send-files-input").set_input_files(str(payload))
                 peer.wait_for_line(r"^files: accepting", timeout=30)
-                time.sleep(2)
-                rows.append(measure("video + file", page, ear, mouth, args.seconds, offset))
-                print(rows[-1].line(), flush=True)
-
+                row("video + file", 2)
                 shape(r.ns, 512_000)
-                time.sleep(4)
-                rows.append(measure("512k: video+file", page, ear, mouth, args.seconds, offset))
-                print(rows[-1].line(), flush=True)
+                row("512k: video+file", 4)
                 r.drawer.mode("still")
-                time.sleep(4)
-                rows.append(measure("512k: file", page, ear, mouth, args.seconds, offset))
-                print(rows[-1].line(), flush=True)
+                row("512k: file", 4)
                 shape(r.ns, None)
                 end_peer(peer)
                 said = [

@@ -92,7 +92,6 @@ class VoiceFeature(Feature):
         self.mic_muted = False
         self.mic_state = "no_device"
         self.speaker_state = "no_device"
-        self.heard = 0  # frames of the operator's voice thrown away unheard
         self._said: tuple[str, str] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._started_at: float | None = None
@@ -199,10 +198,10 @@ class VoiceFeature(Feature):
             self._drain = None
 
     async def _drain_track(self, track: MediaStreamTrack) -> None:
+        """Read the operator's voice and throw it away (not allowed, or no speakers)."""
         with contextlib.suppress(MediaStreamError):
             while True:
                 await track.recv()
-                self.heard += 1
 
     # ------------------------------------------------------------------ states
 
