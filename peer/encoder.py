@@ -40,6 +40,7 @@ from av.frame import Frame
 from .tuning import CODECS as CODECS
 from .tuning import X264_PRESETS as X264_PRESETS
 from .tuning import EncoderTuning as EncoderTuning
+from .video_pacer import PACING_FACTOR, KeyframeGate
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +107,16 @@ class RateFollower:
 
 
 class _FollowsRate:
-    """What both screen encoders share: the tuning, and a rate moved by ``RateFollower``
-    instead of aiortc's reopen-on-every-10 % rule."""
+    """What both screen encoders share: the tuning, a rate moved by ``RateFollower`` instead
+    of aiortc's reopen-on-every-10 % rule, and what ``peer.video_pacer`` reads: the rate to
+    pace packets at, and whether a keyframe request makes a keyframe."""
 
     def __init__(self, tuning: EncoderTuning) -> None:
         super().__init__()
         self.tuning = tuning
         self.rate = RateFollower(tuning)
+        self.share: int | None = None  # of the receiver's latest estimate, for the screen
+        self.keyframes = KeyframeGate()
 
     @property
     def target_bitrate(self) -> int:
@@ -122,7 +126,23 @@ class _FollowsRate:
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
         """The receiver's estimate (REMB) arrives here (less what voice needs, if on)."""
-        self.rate.request(screen_share(bitrate, _voice_on), time.monotonic())
+        self.share = screen_share(bitrate, _voice_on)
+        self.rate.request(self.share, time.monotonic())
+
+    @property
+    def pace_bps(self) -> float:
+        """The screen's packets leave at most this fast (``peer.video_pacer``)."""
+        if self.share is None:  # no estimate from the receiver yet
+            return PACING_FACTOR * self.rate.applied
+        return self.share
+
+    def _keyframe_wanted(self, force_keyframe: bool) -> bool:
+        """A request while the last keyframe is still on its way is answered by that one."""
+        return force_keyframe and self.keyframes.allow(time.monotonic())
+
+    def _encoded(self, payloads: list[bytes], keyframe: bool) -> None:
+        if keyframe:
+            self.keyframes.sent(sum(len(p) for p in payloads), self.pace_bps, time.monotonic())
 
 
 class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
@@ -130,9 +150,12 @@ class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         assert isinstance(frame, av.VideoFrame)
-        if _needs_codec(self.codec, frame, self.target_bitrate):
+        fresh = _needs_codec(self.codec, frame, self.target_bitrate)
+        if fresh:
             self.codec = self._open(frame)
-        result: tuple[list[bytes], int] = super().encode(frame, force_keyframe)
+        keyframe = self._keyframe_wanted(force_keyframe)
+        result: tuple[list[bytes], int] = super().encode(frame, keyframe)
+        self._encoded(result[0], keyframe or fresh)
         return result
 
     def _open(self, frame: av.VideoFrame) -> Any:
@@ -168,6 +191,14 @@ class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
 
 class ScreenH264Encoder(_FollowsRate, H264Encoder):
     """aiortc's H.264 encoder with a fast x264 preset and a bitrate range for screens."""
+
+    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        assert isinstance(frame, av.VideoFrame)
+        fresh = _needs_codec(self.codec, frame, self.target_bitrate)
+        keyframe = self._keyframe_wanted(force_keyframe)
+        result: tuple[list[bytes], int] = super().encode(frame, keyframe)
+        self._encoded(result[0], keyframe or fresh)
+        return result
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         if _needs_codec(self.codec, frame, self.target_bitrate):

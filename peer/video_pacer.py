@@ -1,0 +1,192 @@
+"""The screen's packets go out at the rate the link can take, so voice never waits behind them.
+
+aiortc 1.16 sends every packet of an encoded frame back to back. A whole 1080p screen after a
+keyframe request is 100-150 kB even at the lowest bitrate: on a 512 kbit/s link that is two
+seconds of the link poured into a queue that holds a few hundred milliseconds. The queue
+overflows, the picture's packets and the voice packets behind them are dropped, the browser
+asks for another keyframe, and the link never empties (bench/voice.py measured a queue full at
+400 ms and a third of the operator's voice lost).
+
+Two parts, both for the screen encoders of ``peer.encoder`` only (audio is never held back):
+
+* **Pacing** (``Pacer``): each packet leaves no earlier than the link at ``rate`` bit/s would
+  have sent what went before it, less ``BURST_S`` of credit (a small frame on a fast link goes
+  at once, as before). The rate is the encoder's ``pace_bps``: ``PACING_FACTOR`` times the rate
+  the codec runs at, or what the receiver estimates the screen may use, whichever is higher.
+  While the sender waits it reads no new frame from the capture, which only ever keeps the
+  newest one: a slow link gets fewer, current pictures, never a queue of old ones.
+* **Keyframe requests** (``KeyframeGate``): a request that arrives while the last keyframe is
+  still on its way (its size at the pacing rate, plus ``KEYFRAME_MARGIN_S``) is answered by that
+  keyframe, not by another one.
+
+``install()`` replaces ``RTCRtpSender._run_rtp`` with a copy of aiortc's own that waits for the
+pacer before it stamps and sends each packet (the send-time stamp the browser's estimate reads
+must be the moment the packet really leaves). Written against aiortc ``SUPPORTED``; on another
+version it leaves aiortc as it is and says so, and ``tests/test_video_pacer.py`` fails until
+the copy is checked against the new code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from typing import Any
+
+import aiortc
+from aiortc import clock, rtcrtpsender
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.utils import random32, uint16_add, uint32_add
+
+logger = logging.getLogger(__name__)
+
+#: The aiortc versions the copied send loop was read against.
+SUPPORTED = frozenset({"1.16.0"})
+#: Seconds of the link a burst may take at once.
+BURST_S = 0.02
+#: Pace at this many times the rate the codec runs at (room for a keyframe's overshoot).
+PACING_FACTOR = 2.5
+#: Bytes on the wire per packet besides the payload (IP, UDP, SRTP, RTP header and extensions).
+OVERHEAD = 60
+#: A keyframe is taken to be on its way this long after the pacer has sent it.
+KEYFRAME_MARGIN_S = 0.3
+
+
+class Pacer:
+    """When each packet may leave, for a link drained at a given rate (a leaky bucket)."""
+
+    def __init__(self, burst_s: float = BURST_S) -> None:
+        self._burst = burst_s
+        self._drained_at = 0.0  # when the link, at the pacing rate, will have sent all so far
+        self.waited = 0.0  # seconds packets waited in all
+
+    def delay(self, size: int, rate_bps: float, now: float) -> float:
+        """Seconds a packet of ``size`` bytes (payload) must wait from ``now``; it is counted
+        as sent at ``now`` plus that."""
+        start = max(self._drained_at, now)
+        wait = max(0.0, start - now - self._burst)
+        self._drained_at = start + (size + OVERHEAD) * 8 / max(rate_bps, 1.0)
+        self.waited += wait
+        return wait
+
+
+class KeyframeGate:
+    """Whether a keyframe request should make a new keyframe."""
+
+    def __init__(self, margin_s: float = KEYFRAME_MARGIN_S) -> None:
+        self._margin = margin_s
+        self._busy_until = 0.0
+        self.ignored = 0
+
+    def allow(self, now: float) -> bool:
+        if now < self._busy_until:
+            self.ignored += 1
+            return False
+        return True
+
+    def sent(self, size: int, rate_bps: float, now: float) -> None:
+        """A keyframe of ``size`` bytes was just encoded; it goes out at ``rate_bps``."""
+        self._busy_until = now + size * 8 / max(rate_bps, 1.0) + self._margin
+
+
+async def _run_rtp(self: Any, codec: Any) -> None:
+    """aiortc 1.16's ``RTCRtpSender._run_rtp``, each packet waiting for the pacer first."""
+    self._RTCRtpSender__log_debug("- RTP started")
+    self._RTCRtpSender__rtp_started.set()
+    pacer = Pacer()
+
+    sequence_number = random_sequence_number()
+    timestamp_origin = random32()
+    try:
+        while True:
+            if not self._RTCRtpSender__track:
+                await asyncio.sleep(0.02)
+                continue
+
+            enc_frame = await self._next_encoded_frame(codec)
+            if enc_frame is None:
+                continue
+
+            timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)
+            rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
+
+            for i, payload in enumerate(enc_frame.payloads):
+                if rate:
+                    wait = pacer.delay(len(payload), rate, time.monotonic())
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                packet = RtpPacket(
+                    payload_type=codec.payloadType,
+                    sequence_number=sequence_number,
+                    timestamp=timestamp,
+                )
+                packet.ssrc = self._ssrc
+                packet.payload = payload
+                packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0
+
+                packet.extensions.abs_send_time = (clock.current_ntp_time() >> 14) & 0x00FFFFFF
+                packet.extensions.mid = self._RTCRtpSender__mid
+                if enc_frame.audio_level is not None:
+                    packet.extensions.audio_level = (False, -enc_frame.audio_level)
+
+                self._RTCRtpSender__log_debug("> %s", packet)
+                self._RTCRtpSender__rtp_history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
+                packet_bytes = packet.serialize(self._RTCRtpSender__rtp_header_extensions_map)
+                await self.transport._send_rtp(packet_bytes)
+
+                self._RTCRtpSender__ntp_timestamp = clock.current_ntp_time()
+                self._RTCRtpSender__rtp_timestamp = packet.timestamp
+                self._RTCRtpSender__octet_count += len(payload)
+                self._RTCRtpSender__packet_count += 1
+                sequence_number = uint16_add(sequence_number, 1)
+    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+        pass
+    except Exception:
+        # __rtp_exited must be set, or RTCRtpSender.stop() hangs
+        self._RTCRtpSender__log_warning(traceback.format_exc())
+
+    if self._RTCRtpSender__track:
+        self._RTCRtpSender__track.stop()
+        self._RTCRtpSender__track = None
+    self._RTCRtpSender__encoder = None
+    self._RTCRtpSender__log_debug("- RTP finished")
+    self._RTCRtpSender__rtp_exited.set()
+
+
+_original: dict[str, Any] = {}
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
+
+
+def install() -> bool:
+    """Patch aiortc (once); ``False`` if its version was not checked against the copy."""
+    global _installed
+    if _installed:
+        return True
+    if aiortc.__version__ not in SUPPORTED:
+        logger.warning(
+            "screen: aiortc %s is not one the paced sender was checked against (%s): left as it "
+            "is (a big picture may crowd voice out on a thin link)",
+            aiortc.__version__,
+            ", ".join(sorted(SUPPORTED)),
+        )
+        return False
+    _original["run_rtp"] = rtcrtpsender.RTCRtpSender._run_rtp
+    setattr(rtcrtpsender.RTCRtpSender, "_run_rtp", _run_rtp)  # noqa: B010 (patched on purpose)
+    _installed = True
+    return True
+
+
+def uninstall() -> None:
+    """Put aiortc back as it was (tests)."""
+    global _installed
+    if not _installed:
+        return
+    setattr(rtcrtpsender.RTCRtpSender, "_run_rtp", _original["run_rtp"])  # noqa: B010
+    _installed = False
