@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,7 +43,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
 
-from . import opus_tuning, sctp_tuning
+from . import opus_tuning, sctp_tuning, video_pacer, voice_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class PeerLink:
     ) -> None:
         sctp_tuning.install()
         opus_tuning.install()
+        voice_jitter.install()
+        video_pacer.install()
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         if certificate is not None:
             # one certificate for every connection of a session: a fresh connection after a
@@ -154,6 +157,10 @@ class PeerLink:
                 if c.mimeType.lower() == "audio/opus"
             ]
             transceiver.setCodecPreferences(opus)
+            # a stream of its own (aiortc puts every track of a connection in one): in one
+            # stream the browser holds the voice back to keep it in step with the screen,
+            # and the screen's picture is often a few hundred ms behind on a loaded link
+            transceiver.sender._stream_id = str(uuid.uuid4())
         return transceiver
 
     def remove_track(self, transceiver: RTCRtpTransceiver) -> None:
