@@ -29,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -55,6 +55,7 @@ RETRY_S = 2.0  # how often a lost or busy device is tried again
 WATCH_S = 0.2  # how often the watchdog looks
 CALL_TIMEOUT_S = 5.0  # longest a PortAudio open/start/close may take
 MAX_LAG_S = 0.06  # the microphone track never runs later than this behind real time
+GRACE_S = 0.03  # how long past its time a frame waits for the microphone before silence goes
 #: Samples per microphone callback: 10 ms, half a frame (what waits for the frame is less).
 MIC_BLOCK = FRAME_SAMPLES // 2
 SPEAKER_BLOCK = RATE // 100  # 10 ms per output callback
@@ -412,14 +413,18 @@ class _StateReporter:
 
 
 class MicrophoneTrack(MediaStreamTrack):
-    """The microphone as aiortc sees it: s16 mono 48 kHz frames of ``FRAME_SAMPLES``, paced
-    to real time (at most ``MAX_LAG_S`` behind: a late caller gets the clock moved on, not a
-    burst), silence whenever there is nothing to send. ``source()`` gives each frame's
-    samples (``FRAME_SAMPLES`` s16 samples as ``bytes``)."""
+    """The microphone as aiortc sees it: s16 mono 48 kHz frames of ``FRAME_SAMPLES``.
+
+    ``source(due)`` gives each frame: ``(samples, live)``, ``samples`` being ``FRAME_SAMPLES``
+    s16 samples as ``bytes``; it returns as soon as the device has captured a frame (``live``),
+    or with silence at ``due`` (monotonic seconds) when there is nothing to send. A live frame
+    sets the clock: the next one is due a frame later, so silence never runs ahead of what the
+    device gives, and a caller that fell more than ``MAX_LAG_S`` behind gets the clock moved
+    on, not a burst."""
 
     kind = "audio"
 
-    def __init__(self, source: Callable[[], bytes]) -> None:
+    def __init__(self, source: Callable[[float], Awaitable[tuple[bytes, bool]]]) -> None:
         super().__init__()
         self._source = source
         self._start: float | None = None
@@ -434,12 +439,12 @@ class MicrophoneTrack(MediaStreamTrack):
             self._start = now
         else:
             self._pts += FRAME_SAMPLES
-            wait = self._start + self._pts / RATE - now
-            if wait > 0:
-                await asyncio.sleep(wait)
-            elif wait < -MAX_LAG_S:  # fell behind (a stalled loop): carry on from now
+            if self._start + self._pts / RATE < now - MAX_LAG_S:  # fell behind: carry on from now
                 self._start = now - self._pts / RATE
-        frame = mono_frame(self._source())
+        samples, live = await self._source(self._start + self._pts / RATE)
+        if live:
+            self._start = time.monotonic() - self._pts / RATE
+        frame = mono_frame(samples)
         frame.pts = self._pts
         frame.time_base = fractions.Fraction(1, RATE)
         self.frames += 1
@@ -531,9 +536,11 @@ class Microphone(_Endpoint):
     def __init__(
         self, device: str | None = None, on_state: Callable[[str], None] | None = None
     ) -> None:
-        # 10 ms capture blocks, 20 ms kept: what waits for the next frame
+        # 10 ms capture blocks; a frame goes as soon as two are in (MicrophoneTrack)
         super().__init__(device, on_state, JitterBuffer(target_ms=20, max_ms=80))
-        self.track = MicrophoneTrack(self._next_samples)
+        self.track = MicrophoneTrack(self._next_frame)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._captured = asyncio.Event()  # the callback pushed a block since the last look
 
     @property
     def state(self) -> str | None:
@@ -568,12 +575,31 @@ class Microphone(_Endpoint):
             self.meter.reset()
         else:
             self.meter.update(block)
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._captured.set)
+            except RuntimeError:  # the loop is closed: nobody waits
+                pass
 
-    def _next_samples(self) -> bytes:
-        samples, _ = self._buffer.pull(FRAME_SAMPLES)
-        if self._muted or self._device.state != "on":
-            return _SILENT_FRAME
-        return samples
+    async def _next_frame(self, due: float) -> tuple[bytes, bool]:
+        """The next captured frame as soon as it is in (never more than a frame and a block
+        old: older audio was a stalled loop's, and goes), or silence if the device gives
+        nothing: at ``due`` when muted or without a device, ``GRACE_S`` later when it is on."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            self._captured.clear()
+            samples = self._buffer.take(FRAME_SAMPLES, FRAME_SAMPLES + MIC_BLOCK)
+            if samples is not None and not self._muted and self._device.state == "on":
+                return samples, True
+            live = self._device.state == "on" and not self._muted
+            wait = due + (GRACE_S if live else 0) - time.monotonic()
+            if wait <= 0:
+                return _SILENT_FRAME, False
+            try:
+                await asyncio.wait_for(self._captured.wait(), wait)
+            except TimeoutError:
+                pass
 
 
 class Arrivals:

@@ -201,6 +201,23 @@ class JitterBuffer:
             self._fade = _faded(self._last)
             return have + self._concealment(want - len(have)), True
 
+    def take(self, n: int, most: int) -> bytes | None:
+        """For a consumer that follows the producer instead of a clock: ``n`` samples when
+        there are, else None. Above ``most`` samples buffered (a consumer that fell behind),
+        the oldest go first, so what is taken is never more than ``most`` samples old."""
+        want = n * SAMPLE_BYTES
+        with self._lock:
+            excess = len(self._buf) - max(most, n) * SAMPLE_BYTES
+            if excess > 0:
+                self.dropped += excess // SAMPLE_BYTES
+                del self._buf[:excess]
+            if len(self._buf) < want:
+                return None
+            out = bytes(self._buf[:want])
+            del self._buf[:want]
+            self._remember(out)
+            return out
+
     def clear(self) -> None:
         """Forget everything (a mute, a new device): silence until refilled to target."""
         with self._lock:
