@@ -159,8 +159,19 @@ def test_while_voice_is_on_a_transfer_keeps_little_on_its_way() -> None:
     flow.voice_on(True)
     try:
         assert window.room(1.0) == flow.VOICE_WINDOW
-        window.on_sent(4096, 1.0)
-        assert window.room(1.0) == flow.VOICE_WINDOW - 4096
+        window.on_sent(4096, 3.0)
+        assert window.room(3.0) == flow.VOICE_WINDOW - 4096
+        # the link's queue grows (and its fast rate is two seconds old): the window comes
+        # down from the cap at once, not from the megabytes it grew to while the cap held it
+        # (minutes of acks at a voice's pace)
+        window.on_ack(window.sent, 3.2)
+        assert window.window == flow.VOICE_WINDOW
+        window.on_sent(8192, 3.2)
+        window.on_ack(window.sent, 3.4)
+        assert window.window < flow.VOICE_WINDOW
     finally:
         flow.voice_on(False)
-    assert window.room(1.0) > flow.VOICE_WINDOW  # the call is over: full speed again
+    for i in range(20):  # the call is over: an empty link lets it grow again
+        window.on_sent(window.room(4.0 + i * 0.001), 4.0 + i * 0.001)
+        window.on_ack(window.sent, 4.0 + i * 0.001 + 0.0005)
+    assert window.room(5.0) > 8 * flow.VOICE_WINDOW

@@ -197,7 +197,8 @@ class Window:
             gain = 1.0 if off_target > 0 else DECREASE_GAIN
             floor = max(MIN_WINDOW, 2 * self.frame())
             grown = self._window + gain * off_target * newly
-            self._window = min(float(MAX_WINDOW), max(floor, grown))
+            cap = VOICE_WINDOW if _voice_on else MAX_WINDOW  # never grown where it cannot be used
+            self._window = min(float(cap), max(floor, grown))
         self._measure_rate(received, now)
         self.acked = received
         self._quiet_since = now

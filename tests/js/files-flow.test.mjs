@@ -284,7 +284,7 @@ test("the simulated links end where the peer's core ends them", () => {
   });
 });
 
-test("while voice is on a transfer keeps little on its way, and full speed after", () => {
+test("while voice is on a transfer keeps little on its way, and grows again after", () => {
   const win = new flow.Window(0, { maxFrame: 64 * 1024 });
   for (let i = 0; i < 400; i++) { // a fast, empty link: the window grows far past the voice cap
     win.onSent(64 * 1024, i * 0.001);
@@ -294,10 +294,22 @@ test("while voice is on a transfer keeps little on its way, and full speed after
   flow.voiceOn(true);
   try {
     assert.equal(win.room(1), flow.VOICE_WINDOW);
-    win.onSent(4096, 1);
-    assert.equal(win.room(1), flow.VOICE_WINDOW - 4096);
+    win.onSent(4096, 3);
+    assert.equal(win.room(3), flow.VOICE_WINDOW - 4096);
+    // the link's queue grows (and its fast rate is two seconds old): the window comes
+    // down from the cap at once, not from the megabytes it grew to while the cap held it
+    // (minutes of acks at a voice's pace)
+    win.onAck(win.sent, 3.2);
+    assert.equal(win.window, flow.VOICE_WINDOW);
+    win.onSent(8192, 3.2);
+    win.onAck(win.sent, 3.4);
+    assert.ok(win.window < flow.VOICE_WINDOW);
   } finally {
     flow.voiceOn(false);
   }
-  assert.ok(win.room(1) > flow.VOICE_WINDOW);
+  for (let i = 0; i < 20; i++) { // the call is over: an empty link lets it grow again
+    win.onSent(win.room(4 + i * 0.001), 4 + i * 0.001);
+    win.onAck(win.sent, 4 + i * 0.001 + 0.0005);
+  }
+  assert.ok(win.room(5) > 8 * flow.VOICE_WINDOW);
 });

@@ -267,7 +267,8 @@ export class Window {
     const gain = offTarget > 0 ? 1.0 : DECREASE_GAIN;
     const floor = Math.max(MIN_WINDOW, 2 * this.frame());
     const grown = this.#window + gain * offTarget * newly;
-    this.#window = Math.min(MAX_WINDOW, Math.max(floor, grown));
+    const cap = voiceIsOn ? VOICE_WINDOW : MAX_WINDOW; // never grown where it cannot be used
+    this.#window = Math.min(cap, Math.max(floor, grown));
   }
 
   /**
