@@ -117,11 +117,14 @@ INIT_SCRIPT = r"""
   window.RTCPeerConnection.generateCertificate = PC.generateCertificate;
   window.__audioStats = async () => {
     const contexts = (window.__onsetContexts || []).map((c) => c.state);
-    const out = {sent: 0, received: 0, concealed: 0, samples: 0, sendDelay: 0, packets: 0};
+    const out = {sent: 0, received: 0, concealed: 0, samples: 0, sendDelay: 0, packets: 0,
+                 video: 0, data: 0};
     out.contexts = contexts;
     for (const pc of window.__pcs) {
       if (pc.connectionState === "closed") continue;
       for (const s of (await pc.getStats()).values()) {
+        if (s.type === "inbound-rtp" && s.kind === "video") out.video += s.bytesReceived || 0;
+        if (s.type === "data-channel") out.data += s.bytesSent || 0;
         if (s.kind !== "audio") continue;
         if (s.type === "outbound-rtp") {
           out.sent += s.bytesSent || 0;
@@ -251,6 +254,10 @@ class Row:
     kbit_sent: float = 0.0  # operator -> customer audio
     kbit_received: float = 0.0
     pacer_ms: float = 0.0  # the operator's audio packets' mean wait in Chromium before sending
+    queue_ms: list[float] = field(default_factory=list)  # the shaped link's queue, sampled
+    link_drops: int = 0  # packets the shaped link dropped during the row
+    kbit_video: float = 0.0  # the customer's screen, as the console received it
+    kbit_data: float = 0.0  # everything the console sent on data channels (the file)
 
     def line(self) -> str:
         def lat(values: list[float]) -> str:
@@ -263,6 +270,13 @@ class Row:
             f"{self.bursts_heard:>3}/{self.bursts_sent:<3} {100 * self.customer_gaps:6.2f} %  "
             f"{100 * self.operator_concealed:6.2f} %  "
             f"{self.kbit_sent:5.1f}/{self.kbit_received:<5.1f}  {self.pacer_ms:6.1f} ms"
+            + (
+                f"  video {self.kbit_video:.0f} data {self.kbit_data:.0f} kbit/s,"
+                f" link queue p50 {fmt(pct(self.queue_ms, 50))} max {fmt(max(self.queue_ms))} ms,"
+                f" {self.link_drops} dropped"
+                if self.queue_ms
+                else ""
+            )
         )
 
 
@@ -308,12 +322,47 @@ def measure(
     dt = t1 + 0.8 - t0
     row.kbit_sent = (stats1["sent"] - stats0["sent"]) * 8 / dt / 1000
     row.kbit_received = (stats1["received"] - stats0["received"]) * 8 / dt / 1000
+    row.kbit_video = (stats1["video"] - stats0["video"]) * 8 / dt / 1000
+    row.kbit_data = (stats1["data"] - stats0["data"]) * 8 / dt / 1000
     packets = stats1["packets"] - stats0["packets"]
     if packets:
         row.pacer_ms = (stats1["sendDelay"] - stats0["sendDelay"]) / packets * 1000
     samples = stats1["samples"] - stats0["samples"]
     row.operator_concealed = (stats1["concealed"] - stats0["concealed"]) / samples if samples else 1
     return row
+
+
+class LinkQueue:
+    """Samples the shaped link's queue (``tc -s qdisc``) every 100 ms while a row runs: how
+    long a packet joining it waits, and how many packets it dropped."""
+
+    def __init__(self, ns: Any, bits_per_s: int) -> None:
+        self._ns, self._rate = ns, bits_per_s
+        self.waits_ms: list[float] = []
+        self._stop = threading.Event()
+        self._drops0 = self._sample()[1]
+        self.drops = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> tuple[int, int]:
+        out = subprocess.run(
+            self._ns.argv(["tc", "-s", "-j", "qdisc", "show", "dev", "lo"]),
+            capture_output=True,
+            text=True,
+        ).stdout
+        qdisc = (json.loads(out) or [{}])[0]
+        return int(qdisc.get("backlog", 0)), int(qdisc.get("drops", 0))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            backlog, dropped = self._sample()
+            self.waits_ms.append(backlog * 8 / self._rate * 1000)
+            self.drops = dropped - self._drops0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def shape(ns: Any, bits_per_s: int | None) -> None:
@@ -374,9 +423,13 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(3)  # both jitter buffers settle
                 offset = clock_offset(page)
 
-                def row(name: str, settle: float) -> None:
+                def row(name: str, settle: float, shaped: int | None = None) -> None:
                     time.sleep(settle)
+                    queue = LinkQueue(r.ns, shaped) if shaped else None
                     rows.append(measure(name, page, ear, mouth, args.seconds, offset))
+                    if queue:
+                        queue.stop()
+                        rows[-1].queue_ms, rows[-1].link_drops = queue.waits_ms, queue.drops
                     print(rows[-1].line(), flush=True)
 
                 row("alone", 0)
@@ -386,9 +439,9 @@ def main(argv: list[str] | None = None) -> int:
                 peer.wait_for_line(r"^files: accepting", timeout=30)
                 row("video + file", 2)
                 shape(r.ns, 512_000)
-                row("512k: video+file", 4)
+                row("512k: video+file", 4, 512_000)
                 r.drawer.mode("still")
-                row("512k: file", 4)
+                row("512k: file", 4, 512_000)
                 shape(r.ns, None)
                 end_peer(peer)
                 said = [
