@@ -356,4 +356,39 @@ class VoicePane(Pane):
         return str(self.state_line.cget("text"))
 
 
-PANES: dict[str, type[Pane]] = {"chat": ChatPane, "files": FilesPane, "voice": VoicePane}
+class AnnotatePane(Pane):
+    """Drawing on the screen: what happens in one line, Clear drawing and Stop drawing."""
+
+    def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
+        super().__init__(master, send)
+        ttk.Label(self, text=t("annotate.pane_title")).pack(anchor="w")
+        self.state_line = ttk.Label(self, text="", wraplength=420, justify="left")
+        self.state_line.pack(anchor="w", fill="x")
+        buttons = ttk.Frame(self)
+        buttons.pack(fill="x", pady=(4, 0))
+        self.clear_button = ttk.Button(
+            buttons, text=t("annotate.clear"), command=lambda: self.to_feature("clear", "")
+        )
+        self.clear_button.pack(side="left")
+        self.off_button = ttk.Button(
+            buttons, text=t("annotate.stop"), command=lambda: self.to_feature("off", "")
+        )
+        self.off_button.pack(side="left", padx=(6, 0))
+
+    def show(self, shown: Shown) -> None:
+        self.state_line.configure(text=shown.text)
+
+    def ended(self) -> None:
+        for widget in (self.clear_button, self.off_button):
+            widget.state(["disabled"])
+
+    def text(self) -> str:
+        return str(self.state_line.cget("text"))
+
+
+PANES: dict[str, type[Pane]] = {
+    "chat": ChatPane,
+    "files": FilesPane,
+    "voice": VoicePane,
+    "annotate": AnnotatePane,
+}

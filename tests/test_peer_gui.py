@@ -898,3 +898,27 @@ def test_voice_pane_says_what_happens_mutes_hangs_up_and_moves_its_meters(
         ui.ended("the operator ended the session")
         window._drain()
         assert pane.mute_button.instate(["disabled"])
+
+
+def test_drawing_pane_says_who_draws_clears_and_stops(tk_display: str, tmp_path: Path) -> None:
+    from peer.feature import Shown
+    from peer.gui_panes import AnnotatePane
+    from peer.i18n import t
+
+    session = ChatSession()
+    with windowed(session) as (root, window, ui):
+        ui.granted(("view", "annotate", "chat"))
+        ui.show("annotate", Shown("line", t("annotate.on", operator="alice")))
+        window._drain()
+        pane = window.panes["annotate"]
+        assert isinstance(pane, AnnotatePane) and pane.winfo_manager() == "pack"
+        assert pane.text().startswith("alice can draw on your screen")
+        root.update()
+        _shot(tk_display, tmp_path / "drawing-pane.png")
+        pane.clear_button.invoke()
+        assert session.calls[-1] == ("annotate:clear", "")
+        pane.off_button.invoke()
+        assert session.calls[-1] == ("annotate:off", "")
+        ui.ended("the operator ended the session")
+        window._drain()
+        assert pane.clear_button.instate(["disabled"]) and pane.off_button.instate(["disabled"])

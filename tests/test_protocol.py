@@ -22,6 +22,7 @@ CHANNELS: dict[str, protocol.Registry] = {
     "input": protocol.INPUT,
     "chat": protocol.CHAT,
     "files": protocol.FILES,
+    "annotate": protocol.ANNOTATE,
 }
 PROTOCOL_CODES = {"bad_json", "too_large", "unknown_type", "bad_message"}
 
@@ -350,7 +351,13 @@ def test_schema_file_is_what_the_tables_say() -> None:
 
 
 def test_every_channel_registry_is_described_and_every_capability_channel_exists() -> None:
-    assert {c.registry.name for c in protocol.CHANNELS} == {"control", "input", "chat", "files"}
+    assert {c.registry.name for c in protocol.CHANNELS} == {
+        "control",
+        "input",
+        "chat",
+        "files",
+        "annotate",
+    }
     for cap in protocol.CAPABILITY_TABLE:
         for label in cap.channels:
             assert label in protocol.CHANNEL_BY_LABEL
@@ -376,6 +383,7 @@ def test_capabilities_of_each_mode_come_from_the_table() -> None:
         "clipboard",
         "files",
         "voice",
+        "annotate",
         "chat",
     )
     assert protocol.capabilities_of("call") == ("view", "clipboard", "files", "voice", "chat")

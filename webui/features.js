@@ -5,6 +5,7 @@
  * a capability to the console is that module and one line here. Listed in table order.
  */
 
+import { ANNOTATE_PANEL } from "./annotateview.js";
 import { CHAT_PANEL } from "./chatview.js";
 import { CLIPBOARD_PANEL } from "./clipboard.js";
 import { CONTROL_PANEL } from "./control.js";
@@ -13,4 +14,12 @@ import { VIEW_PANEL } from "./view.js";
 import { VOICE_PANEL } from "./voiceview.js";
 
 /** @type {readonly import("./panels.js").PanelSpec[]} */
-export const PANELS = Object.freeze([VIEW_PANEL, CONTROL_PANEL, CLIPBOARD_PANEL, FILES_PANEL, VOICE_PANEL, CHAT_PANEL]);
+export const PANELS = Object.freeze([
+  VIEW_PANEL,
+  CONTROL_PANEL,
+  CLIPBOARD_PANEL,
+  FILES_PANEL,
+  VOICE_PANEL,
+  ANNOTATE_PANEL,
+  CHAT_PANEL,
+]);

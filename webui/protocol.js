@@ -43,6 +43,14 @@ export const MAX_CHAT_BYTES = 64 * 1024;
 export const MAX_CHAT_CHARS = 4000;
 /** Longest chat message in code points: the wire's bound on `MAX_CHAT_CHARS` characters. */
 export const MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS;
+/** Largest annotation data-channel message accepted, in bytes of UTF-8 text. */
+export const MAX_ANNOTATE_BYTES = 16 * 1024;
+/** Most points one `stroke` message carries (a stroke may take many messages). */
+export const MAX_STROKE_POINTS_PER_MESSAGE = 256;
+/** Widest line, in thousandths of the picture's height. */
+export const MAX_STROKE_WIDTH = 50;
+/** The drawing tools: free lines (pen, highlighter) and shapes given by two corners. */
+export const ANNOTATION_TOOLS = Object.freeze(["pen", "highlighter", "rect", "ellipse", "arrow"]);
 /** Most capabilities one message may name. */
 export const MAX_CAPABILITIES = 32;
 /** Largest text message on the files channel (offers, answers, ends), in bytes of UTF-8. */
@@ -532,6 +540,32 @@ export const CHAT = Object.freeze({
   }),
 });
 
+const STROKE_ID = Int(1, 2 ** 31 - 1);
+
+/**
+ * Annotate data-channel messages: strokes drawn on the customer's screen (fractions of the
+ * picture; widths are thousandths of its height). A free line's points are added to its stroke,
+ * a shape's two points replace the last ones. @type {Registry}
+ */
+export const ANNOTATE = Object.freeze({
+  name: "annotate",
+  maxBytes: MAX_ANNOTATE_BYTES,
+  messages: Object.freeze({
+    stroke: {
+      id: req(STROKE_ID),
+      tool: req(Str(12, { choices: ANNOTATION_TOOLS })),
+      color: req(Str(7, { minLen: 7, pattern: "#[0-9a-f]{6}" })),
+      width: req(Int(1, MAX_STROKE_WIDTH)),
+      fade: req(Bool),
+      points: req(Seq(FRACTION, 2 * MAX_STROKE_POINTS_PER_MESSAGE)),
+      done: req(Bool),
+    },
+    stroke_undo: { id: req(STROKE_ID) },
+    strokes_clear: {},
+    laser: { x: req(FRACTION), y: req(FRACTION), shown: req(Bool) },
+  }),
+});
+
 const TRANSFER = Int(1, 2 ** 32 - 1);
 const FILE_INDEX = Int(0, MAX_FILES_PER_TRANSFER - 1);
 const PATH = Str(4096);
@@ -605,11 +639,18 @@ export const FILES = Object.freeze({
 
 /**
  * Which table a frame is read with: the signaling socket's, or a data channel's registry.
- * @typedef {"signaling" | "control" | "input" | "chat" | "files"} RegistryName
+ * @typedef {"signaling" | "control" | "input" | "chat" | "files" | "annotate"} RegistryName
  */
 
 /** @type {Readonly<Record<RegistryName, Registry>>} */
-const REGISTRIES = Object.freeze({ signaling: SIGNALING, control: CONTROL, input: INPUT, chat: CHAT, files: FILES });
+const REGISTRIES = Object.freeze({
+  signaling: SIGNALING,
+  control: CONTROL,
+  input: INPUT,
+  chat: CHAT,
+  files: FILES,
+  annotate: ANNOTATE,
+});
 
 // ------------------------------------------------------------------------- data channels
 
@@ -653,6 +694,11 @@ export const CHANNELS = Object.freeze([
     label: "files", ordered: true, max_retransmits: null, binary: true, registry: FILES,
     from_operator: Object.keys(FILES.messages).filter((type) => type !== "file_request_result"),
     from_peer: Object.keys(FILES.messages).filter((type) => type !== "file_request"),
+  }),
+  channelRow({
+    label: "annotate", ordered: true, max_retransmits: null, binary: false, registry: ANNOTATE,
+    from_operator: Object.keys(ANNOTATE.messages),
+    from_peer: ["strokes_clear"],
   }),
 ]);
 
@@ -714,6 +760,11 @@ export const CAPABILITY_TABLE = Object.freeze([
     name: "voice", modes: ["screen", "call"], channels: ["control"], tracks: ["audio"], consent: "on_request",
     question: "Allow {operator} to talk with you over your headset?", may_now: "talk with you over your headset",
     operator_name: "voice",
+  }),
+  capabilityRow({
+    name: "annotate", modes: ["screen"], channels: ["annotate"], tracks: [], consent: "on_request",
+    question: "Allow {operator} to draw on your screen to show you things?", may_now: "draw on your screen",
+    operator_name: "drawing on the screen",
   }),
   capabilityRow({
     name: "chat", modes: ["screen", "call"], channels: ["chat"], tracks: [], consent: "none",
@@ -1028,7 +1079,7 @@ export function schema() {
       from_operator: sorted(c.from_operator),
       from_peer: sorted(c.from_peer),
     })),
-    registries: [SIGNALING, CONTROL, INPUT, CHAT, FILES].map(describeRegistry),
+    registries: [SIGNALING, CONTROL, INPUT, CHAT, FILES, ANNOTATE].map(describeRegistry),
     signaling_from_operator: sorted(FROM_OPERATOR),
     signaling_from_peer: sorted(FROM_PEER),
     error_codes: { ...ERROR_CODES },

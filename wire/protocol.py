@@ -14,7 +14,9 @@ Two channels carry these messages:
   - ``control``: consent, what the peer supports, monitors, window limit, clipboard;
   - ``input``: pointer, buttons, wheel and keys, operator to peer. Coordinates are fractions
     (0..1) of the picture the operator sees; the peer maps them onto what it shares;
-  - ``chat``: text both ways.
+  - ``chat``: text both ways;
+  - ``files``: file offers, answers and data both ways;
+  - ``annotate``: strokes drawn on the customer's screen, operator to peer.
 
 What the operator may ask the customer for is a table too: ``CAPABILITY_TABLE`` holds one row
 per capability (the session modes it exists in, what carries it, how consent is given, the
@@ -83,6 +85,14 @@ MAX_CHAT_CHARS = 4000
 #: Longest chat message in code points: the wire's bound on text of ``MAX_CHAT_CHARS``
 #: characters that carry combining marks or emoji sequences.
 MAX_CHAT_CODEPOINTS = 4 * MAX_CHAT_CHARS
+#: Largest annotation data-channel message accepted, in bytes of UTF-8 text.
+MAX_ANNOTATE_BYTES = 16 * 1024
+#: Most points one ``stroke`` message carries (a stroke may take many messages).
+MAX_STROKE_POINTS_PER_MESSAGE = 256
+#: Widest line, in thousandths of the picture's height.
+MAX_STROKE_WIDTH = 50
+#: The drawing tools: free lines (pen, highlighter) and shapes given by two corners.
+ANNOTATION_TOOLS = ("pen", "highlighter", "rect", "ellipse", "arrow")
 #: Most capabilities one message may name.
 MAX_CAPABILITIES = 32
 #: Largest text message on the files channel (offers, answers, ends), in bytes of UTF-8.
@@ -980,6 +990,57 @@ class ReleaseAll(_Validated):
     type: ClassVar[str] = "release_all"
 
 
+# --------------------------------------------------------------------------- annotate channel
+#
+# Drawing on the customer's screen. Coordinates are fractions (0..1) of the picture the
+# operator sees, as on the ``input`` channel; widths are thousandths of the picture's height. A
+# stroke is one ``id`` over several messages: a free line's points are added to it, a shape's
+# two points (the corners of its box, or an arrow's tail and head) replace the last ones.
+
+_STROKE_ID = Int(1, 2**31 - 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stroke(_Validated):
+    """More of stroke ``id`` (the first message starts it). ``points`` is flat: x0, y0, x1,
+    y1, ...; ``done`` ends it; ``fade``: it fades away a few seconds after it ends, instead
+    of staying until undone or cleared."""
+
+    type: ClassVar[str] = "stroke"
+    id: int = spec(_STROKE_ID)
+    tool: str = spec(Str(max_len=12, choices=ANNOTATION_TOOLS))
+    color: str = spec(Str(max_len=7, min_len=7, pattern=r"#[0-9a-f]{6}"))
+    width: int = spec(Int(1, MAX_STROKE_WIDTH))
+    fade: bool = spec(Bool())
+    points: tuple[float, ...] = spec(Seq(_FRACTION, max_items=2 * MAX_STROKE_POINTS_PER_MESSAGE))
+    done: bool = spec(Bool())
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrokeUndo(_Validated):
+    """Take stroke ``id`` away."""
+
+    type: ClassVar[str] = "stroke_undo"
+    id: int = spec(_STROKE_ID)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrokesClear(_Validated):
+    """Take every stroke away (either side: the customer's clear tells the console)."""
+
+    type: ClassVar[str] = "strokes_clear"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Laser(_Validated):
+    """Where the laser pointer is (``shown`` false: it is put away)."""
+
+    type: ClassVar[str] = "laser"
+    x: float = spec(_FRACTION)
+    y: float = spec(_FRACTION)
+    shown: bool = spec(Bool())
+
+
 SignalMessage = (
     Hello
     | Welcome
@@ -1027,7 +1088,10 @@ FilesMessage = (
     | FileRequestResult
     | Error
 )
-Message = SignalMessage | ControlMessage | InputMessage | ChatMessage | FilesMessage
+AnnotateMessage = Stroke | StrokeUndo | StrokesClear | Laser
+Message = (
+    SignalMessage | ControlMessage | InputMessage | ChatMessage | FilesMessage | AnnotateMessage
+)
 
 
 class Registry(dict[str, type[Any]]):
@@ -1079,6 +1143,7 @@ CONTROL = Registry(
     VoiceState,
 )
 INPUT = Registry("input", MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
+ANNOTATE = Registry("annotate", MAX_ANNOTATE_BYTES, Stroke, StrokeUndo, StrokesClear, Laser)
 CHAT = Registry("chat", MAX_CHAT_BYTES, Chat, Error)
 FILES = Registry(
     "files",
@@ -1185,6 +1250,15 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         registry=FILES,
         from_operator=frozenset(FILES) - {"file_request_result"},
         from_peer=frozenset(FILES) - {"file_request"},
+    ),
+    ChannelSpec(
+        "annotate",
+        ordered=True,
+        max_retransmits=None,
+        binary=False,
+        registry=ANNOTATE,
+        from_operator=frozenset(ANNOTATE),
+        from_peer=frozenset({"strokes_clear"}),
     ),
 )
 CHANNEL_BY_LABEL: Mapping[str, ChannelSpec] = {c.label: c for c in CHANNELS}
@@ -1293,6 +1367,16 @@ CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
         question="Allow {operator} to talk with you over your headset?",
         may_now="talk with you over your headset",
         operator_name="voice",
+    ),
+    CapabilitySpec(
+        "annotate",
+        modes=("screen",),
+        channels=("annotate",),
+        tracks=(),
+        consent="on_request",
+        question="Allow {operator} to draw on your screen to show you things?",
+        may_now="draw on your screen",
+        operator_name="drawing on the screen",
     ),
     CapabilitySpec(
         "chat",

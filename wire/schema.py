@@ -93,7 +93,8 @@ def schema() -> dict[str, Any]:
             for c in p.CHANNELS
         ],
         "registries": [
-            describe_registry(r) for r in (p.SIGNALING, p.CONTROL, p.INPUT, p.CHAT, p.FILES)
+            describe_registry(r)
+            for r in (p.SIGNALING, p.CONTROL, p.INPUT, p.CHAT, p.FILES, p.ANNOTATE)
         ],
         "signaling_from_operator": sorted(p.FROM_OPERATOR),
         "signaling_from_peer": sorted(p.FROM_PEER),

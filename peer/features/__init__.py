@@ -12,6 +12,7 @@ from ..capture import ScreenTrack
 from ..feature import Feature, FeatureHost
 from ..remote import InjectorLike
 from ..settings import PeerSettings
+from .annotate import AnnotateFeature
 from .chat import ChatFeature
 from .clipboard import ClipboardFeature
 from .control import ControlFeature
@@ -35,6 +36,7 @@ def make_features(
         control,
         ClipboardFeature(host),
         VoiceFeature(host, settings),
+        AnnotateFeature(host, control.remote),
         ChatFeature(host),
     ]
     # file transfer asks the customer in the window; headless, only with a folder to accept

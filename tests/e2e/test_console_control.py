@@ -359,3 +359,76 @@ def test_clipboard_off_until_allowed(console: Console, start_peer: StartPeer) ->
     expect(page.locator("#clipboard-panel")).to_contain_text("denied", timeout=10_000)
     expect(page.locator("textarea#clipboard-out")).to_be_hidden()
     expect(page.locator("#clipboard-in")).to_be_hidden()
+
+
+def _white_pixels(screen: Screen, box: tuple[int, int, int, int]) -> int:
+    """White pixels of the customer's real screen (an X grab, not the video) inside ``box``
+    (x0, y0, x1, y1); the painted blocks hold no white."""
+    shot = screen.grab()
+    x0, y0, x1, y1 = box
+    return sum(1 for y in range(y0, y1, 2) for x in range(x0, x1, 2) if min(shot.pixel(x, y)) > 235)
+
+
+def test_drawing_shows_on_the_customers_screen_and_clicks_go_through(
+    console: Console, start_peer: StartPeer, xvfb: Screen
+) -> None:
+    console.connect(start_peer, allow=("view", "control", "annotate"))
+    page = console.page
+    expect = playwright_expect()
+    # --allow grants drawing without asking the customer: the tools are there at once
+    expect(page.locator("#annotate-state")).to_contain_text("Allowed", timeout=15_000)
+    expect(page.get_by_role("button", name="Ask to draw")).to_be_hidden()
+    console.wait_for_blocks(xvfb.blocks[:1], (xvfb.width, xvfb.height), timeout=20)
+    # a flat white ellipse in the black band between the rows of painted blocks, around a
+    # dark window of the customer's that records the clicks it gets
+    left, top, right, bottom = 300, 490, 1500, 590
+    with Recorder(xvfb.display, 850, 505, 100, 70, background="#404040") as rec:
+        page.get_by_role("button", name="Ellipse", exact=True).click()
+        page.get_by_role("button", name="White").click()
+        page.mouse.move(*page_point(console, xvfb, left, top))
+        page.mouse.down()
+        page.mouse.move(
+            *page_point(console, xvfb, (left + right) // 2, (top + bottom) // 2), steps=5
+        )
+        page.mouse.move(*page_point(console, xvfb, right, bottom), steps=5)
+        page.mouse.up()
+        # drawn at once in the console, over the picture
+        top_x, top_y = page_point(console, xvfb, (left + right) // 2, top)
+        drawn = page.evaluate(
+            """([x, y]) => {
+              const c = document.getElementById("annotate-canvas");
+              const r = c.getBoundingClientRect(), k = c.width / r.width;
+              const ctx = c.getContext("2d");
+              const d = ctx.getImageData((x - r.left) * k - 3, (y - r.top) * k - 3, 7, 7).data;
+              let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;
+            }""",
+            [top_x, top_y],
+        )
+        assert drawn > 0, "the console did not draw the stroke locally"
+        # and on the customer's real screen, on the ellipse and nowhere far from it
+        wait_until(
+            lambda: _white_pixels(xvfb, (left - 10, top - 10, right + 10, bottom + 10)),
+            lambda n: n > 300,
+            "a white ellipse on the customer's screen",
+            timeout=10,
+        )
+        assert _white_pixels(xvfb, (0, 0, xvfb.width, top - 12)) == 0
+        assert _white_pixels(xvfb, (0, bottom + 12, xvfb.width, xvfb.height)) == 0
+        # the pointer gives the picture back to remote control; a click inside the ellipse
+        # goes through the drawing to the window below
+        page.get_by_role("button", name="Pointer", exact=True).click()
+        _take_control(console)
+        rec.forget()
+        target = (900, 540)
+        page.mouse.click(*page_point(console, xvfb, *target))
+        events = _wait_events(rec, lambda ev: len(_buttons(ev)) >= 2)
+        down = _buttons(events)[0]
+        assert abs(down["x_root"] - target[0]) <= 4 and abs(down["y_root"] - target[1]) <= 4
+        # Clear takes it away on the customer's screen
+        page.get_by_role("button", name="Clear", exact=True).click()
+        wait_until(
+            lambda: _white_pixels(xvfb, (left - 10, top - 10, right + 10, bottom + 10)),
+            lambda n: n == 0,
+            "the ellipse gone from the customer's screen",
+            timeout=10,
+        )

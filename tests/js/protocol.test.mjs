@@ -11,6 +11,8 @@ import {
   CHAT,
   CONTROL,
   ERROR_CODES,
+  ANNOTATE,
+  ANNOTATION_TOOLS,
   FILES,
   FILE_REQUEST_RESULTS,
   INPUT,
@@ -78,7 +80,7 @@ test("every error code an invalid example uses is a known one", () => {
 });
 
 test("constants mirror protocol.py", () => {
-  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "voice", "chat"]);
+  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "voice", "annotate", "chat"]);
   assert.equal(Object.keys(ERROR_CODES).length, 19);
   assert.equal(BYE_REASONS.peer_ended, "the customer ended the session");
   assert.equal(SIGNALING.maxBytes, 65536);
@@ -91,6 +93,9 @@ test("constants mirror protocol.py", () => {
   assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);
   assert.equal(FILES.maxBytes, 65536);
   assert.equal(Object.keys(FILES.messages).length, 10);
+  assert.equal(ANNOTATE.maxBytes, 16384);
+  assert.deepEqual(Object.keys(ANNOTATE.messages), ["stroke", "stroke_undo", "strokes_clear", "laser"]);
+  assert.deepEqual([...ANNOTATION_TOOLS], ["pen", "highlighter", "rect", "ellipse", "arrow"]);
   assert.deepEqual([...FILE_REQUEST_RESULTS], ["sending", "declined", "not_found", "refused", "not_allowed", "busy"]);
 });
 
