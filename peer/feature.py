@@ -39,8 +39,9 @@ class Shown:
 
     ``kind`` is ``"line"`` (one status line), ``"progress"`` (a line that the next progress
     line of the feature replaces), ``"mic"`` / ``"speaker"`` (how voice's microphone and
-    speakers are now) or ``"message"`` (``who`` wrote ``text``, as in chat; ``mine`` when the
-    customer wrote it).
+    speakers are now), ``"drawing"`` (a status line while the customer draws on their own
+    screen) or ``"message"`` (``who`` wrote ``text``, as in chat; ``mine`` when the customer
+    wrote it).
     """
 
     kind: str

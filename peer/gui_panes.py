@@ -357,13 +357,35 @@ class VoicePane(Pane):
 
 
 class AnnotatePane(Pane):
-    """Drawing on the screen: what happens in one line, Clear drawing and Stop drawing."""
+    """Drawing on the screen: what happens in one line; Draw on my screen (with a tool) and
+    Finish my drawing for the customer's own strokes; Clear drawing and Turn drawing off."""
 
     def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
         super().__init__(master, send)
         ttk.Label(self, text=t("annotate.pane_title")).pack(anchor="w")
         self.state_line = ttk.Label(self, text="", wraplength=420, justify="left")
         self.state_line.pack(anchor="w", fill="x")
+        own = ttk.Frame(self)
+        own.pack(fill="x", pady=(4, 0))
+        self.drawing = False
+        self.draw_button = ttk.Button(own, text=t("annotate.draw"), command=self._toggle)
+        self.draw_button.pack(side="left")
+        self.tools = {
+            t("annotate.tool.pen"): "pen",
+            t("annotate.tool.highlighter"): "highlighter",
+            t("annotate.tool.rect"): "rect",
+            t("annotate.tool.ellipse"): "ellipse",
+            t("annotate.tool.arrow"): "arrow",
+        }
+        self.tool_choice = tk.StringVar(value=t("annotate.tool.pen"))
+        self.tool_box = ttk.Combobox(
+            own, textvariable=self.tool_choice, values=list(self.tools), state="readonly", width=14
+        )
+        self.tool_box.pack(side="left", padx=(6, 0))
+        self.tool_box.bind(
+            "<<ComboboxSelected>>",
+            lambda _e: self.to_feature("draw_tool", self.tools[self.tool_choice.get()]),
+        )
         buttons = ttk.Frame(self)
         buttons.pack(fill="x", pady=(4, 0))
         self.clear_button = ttk.Button(
@@ -375,12 +397,27 @@ class AnnotatePane(Pane):
         )
         self.off_button.pack(side="left", padx=(6, 0))
 
+    def _toggle(self) -> None:
+        if self.drawing:
+            self.to_feature("draw_off", "")
+            return
+        try:  # the window manager's frame around this window (Tk's own is an inner one)
+            frame = int(self.winfo_toplevel().wm_frame(), 16)
+        except (tk.TclError, ValueError):
+            frame = 0
+        self.to_feature("draw_on", str(frame))
+
     def show(self, shown: Shown) -> None:
+        self.drawing = shown.kind == "drawing"
+        self.draw_button.configure(
+            text=t("annotate.draw_stop") if self.drawing else t("annotate.draw")
+        )
         self.state_line.configure(text=shown.text)
 
     def ended(self) -> None:
-        for widget in (self.clear_button, self.off_button):
+        for widget in (self.draw_button, self.clear_button, self.off_button):
             widget.state(["disabled"])
+        self.tool_box.state(["disabled"])
 
     def text(self) -> str:
         return str(self.state_line.cget("text"))

@@ -47,7 +47,7 @@ from .windows import (
 logger = logging.getLogger(__name__)
 
 #: Titles of the peer's own windows, never offered in the window list.
-OWN_TITLES = frozenset({"SupportLink"})
+OWN_TITLES = frozenset({"SupportLink", "SupportLink drawing", "SupportLink drawing input"})
 
 
 def clean_title(title: str) -> str:

@@ -71,7 +71,7 @@ def test_undo_clear_and_the_laser() -> None:
     board.apply(stroke(2), 0.0)
     assert board.apply(p.StrokeUndo(id=1), 0.0)
     assert not board.apply(p.StrokeUndo(id=99), 0.0)
-    assert list(board.strokes) == [2] and board.dropped["unknown_stroke"] == 1
+    assert list(board.strokes) == [("operator", 2)] and board.dropped["unknown_stroke"] == 1
     assert board.apply(p.Laser(x=0.5, y=0.5, shown=True), 1.0)
     assert board.shapes(100, 100, 1.0)[-1].kind == "dot"
     assert board.tick(1.0 + b.LASER_S) and board.laser is None
@@ -85,14 +85,14 @@ def test_limits_strokes_points_and_rate_are_kept_and_counted() -> None:
     board = Board()
     for i in range(b.MAX_STROKES + 3):
         board.apply(stroke(i + 1, "rect", done=True), i * 0.01)
-    assert len(board.strokes) == b.MAX_STROKES and next(iter(board.strokes)) == 4
+    assert len(board.strokes) == b.MAX_STROKES and next(iter(board.strokes)) == ("operator", 4)
     assert board.dropped["oldest_stroke"] == 3
 
     big = Board()
     many = (0.5, 0.5) * p.MAX_STROKE_POINTS_PER_MESSAGE
     for i in range(20):
         big.apply(stroke(1, "pen", many), i * 0.01)
-    assert len(big.strokes[1].points) == b.MAX_POINTS
+    assert len(big.strokes[("operator", 1)].points) == b.MAX_POINTS
     assert big.dropped["too_many_points"] == 20 * 256 - b.MAX_POINTS
 
     flood = Board()
@@ -113,3 +113,18 @@ def test_the_arrow_head_points_along_the_arrow() -> None:
     tip, left, right = arrow_head((0, 0), (100, 0), 2)
     assert tip == (100, 0)
     assert left[0] == right[0] == 90 and left[1] == -right[1] != 0
+
+
+def test_the_customers_strokes_live_beside_the_operators_and_only_they_undo_them() -> None:
+    board = Board()
+    board.apply(stroke(1, "rect", done=True), 0.0)
+    board.apply(stroke(1, "arrow", done=True), 0.0, by="customer")  # the same id, another side
+    assert [(m.by, m.tool) for m in board.strokes.values()] == [
+        ("operator", "rect"),
+        ("customer", "arrow"),
+    ]
+    board.apply(p.StrokeUndo(id=1), 0.0)  # the operator's undo
+    assert [m.by for m in board.strokes.values()] == ["customer"]
+    flood = Board()  # the customer's own drawing is not rate-limited (it never leaves here)
+    assert all(flood.apply(p.Laser(x=0.1, y=0.1, shown=True), 0.0, by="customer")
+               for _ in range(1000))  # fmt: skip

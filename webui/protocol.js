@@ -698,7 +698,7 @@ export const CHANNELS = Object.freeze([
   channelRow({
     label: "annotate", ordered: true, max_retransmits: null, binary: false, registry: ANNOTATE,
     from_operator: Object.keys(ANNOTATE.messages),
-    from_peer: ["strokes_clear"],
+    from_peer: ["stroke", "stroke_undo", "strokes_clear"],
   }),
 ]);
 

@@ -16,7 +16,7 @@ Two channels carry these messages:
     (0..1) of the picture the operator sees; the peer maps them onto what it shares;
   - ``chat``: text both ways;
   - ``files``: file offers, answers and data both ways;
-  - ``annotate``: strokes drawn on the customer's screen, operator to peer.
+  - ``annotate``: strokes drawn on the customer's screen, by the operator and by the customer.
 
 What the operator may ask the customer for is a table too: ``CAPABILITY_TABLE`` holds one row
 per capability (the session modes it exists in, what carries it, how consent is given, the
@@ -996,6 +996,8 @@ class ReleaseAll(_Validated):
 # operator sees, as on the ``input`` channel; widths are thousandths of the picture's height. A
 # stroke is one ``id`` over several messages: a free line's points are added to it, a shape's
 # two points (the corners of its box, or an arrow's tail and head) replace the last ones.
+# The customer draws too: the peer sends the customer's strokes (ids of its own) so that the
+# console can mark them as the customer's.
 
 _STROKE_ID = Int(1, 2**31 - 1)
 
@@ -1258,7 +1260,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         binary=False,
         registry=ANNOTATE,
         from_operator=frozenset(ANNOTATE),
-        from_peer=frozenset({"strokes_clear"}),
+        from_peer=frozenset({"stroke", "stroke_undo", "strokes_clear"}),
     ),
 )
 CHANNEL_BY_LABEL: Mapping[str, ChannelSpec] = {c.label: c for c in CHANNELS}

@@ -1,11 +1,13 @@
 """What is drawn on the customer's screen: the strokes the operator sent, as a sans-IO model.
 
-``Board.apply(msg, now)`` takes the ``annotate`` channel's messages (already parsed, so every
-coordinate is a fraction of the shared picture and every width is in range) and keeps:
+``Board.apply(msg, now, by)`` takes the ``annotate`` channel's messages (already parsed, so
+every coordinate is a fraction of the shared picture and every width is in range) -- the
+operator's, and the customer's own (``by="customer"``: the same messages, ids of their own) --
+and keeps:
 
-* strokes by id, in the order they started: a free line (pen, highlighter) gains the points of
-  every message; a shape (rectangle, ellipse, arrow) is its last two points, the corners of its
-  box (the arrow's tail and head). A stroke that ended takes no more points;
+* strokes by (who, id), in the order they started: a free line (pen, highlighter) gains the
+  points of every message; a shape (rectangle, ellipse, arrow) is its last two points, the
+  corners of its box (the arrow's tail and head). A stroke that ended takes no more points;
 * at most ``MAX_STROKES`` strokes (a new one pushes the oldest out) and ``MAX_POINTS`` points
   in one (more are dropped), at most ``RATE`` messages a second (a burst of ``BURST``);
 * fading strokes: gone ``FADE_S`` after they end, fading over the last ``FADE_OUT_S``;
@@ -53,6 +55,7 @@ class Mark:
     """One stroke: ``points`` are fractions of the picture."""
 
     id: int
+    by: str
     tool: str
     color: tuple[int, int, int]
     width: int
@@ -80,7 +83,7 @@ def parse_color(text: str) -> tuple[int, int, int]:
 
 class Board:
     def __init__(self) -> None:
-        self.strokes: dict[int, Mark] = {}
+        self.strokes: dict[tuple[str, int], Mark] = {}
         self.laser: tuple[float, float, float] | None = None  # x, y, when it last moved
         self.dropped: Counter[str] = Counter()
         self.applied = 0
@@ -89,16 +92,16 @@ class Board:
 
     # ------------------------------------------------------------------ messages
 
-    def apply(self, msg: object, now: float) -> bool:
-        """Take one message; ``True`` if what is drawn changed."""
-        if not self._take_token(now):
+    def apply(self, msg: object, now: float, by: str = "operator") -> bool:
+        """Take one message of ``by``; ``True`` if what is drawn changed."""
+        if by == "operator" and not self._take_token(now):
             self.dropped["rate"] += 1
             return False
         self.applied += 1
         if isinstance(msg, protocol.Stroke):
-            return self._stroke(msg, now)
+            return self._stroke(msg, now, by)
         if isinstance(msg, protocol.StrokeUndo):
-            if self.strokes.pop(msg.id, None) is None:
+            if self.strokes.pop((by, msg.id), None) is None:
                 self.dropped["unknown_stroke"] += 1
                 return False
             return True
@@ -127,18 +130,18 @@ class Board:
         self._tokens -= 1.0
         return True
 
-    def _stroke(self, msg: protocol.Stroke, now: float) -> bool:
+    def _stroke(self, msg: protocol.Stroke, now: float, by: str) -> bool:
         if len(msg.points) % 2:
             self.dropped["odd_points"] += 1
             return False
         pairs = list(zip(msg.points[0::2], msg.points[1::2], strict=True))
-        mark = self.strokes.get(msg.id)
+        mark = self.strokes.get((by, msg.id))
         if mark is None:
             while len(self.strokes) >= MAX_STROKES:
                 del self.strokes[next(iter(self.strokes))]
                 self.dropped["oldest_stroke"] += 1
-            mark = Mark(msg.id, msg.tool, parse_color(msg.color), msg.width, msg.fade)
-            self.strokes[msg.id] = mark
+            mark = Mark(msg.id, by, msg.tool, parse_color(msg.color), msg.width, msg.fade)
+            self.strokes[(by, msg.id)] = mark
         elif mark.ended_at is not None:
             self.dropped["stroke_ended"] += 1
             return False
@@ -164,12 +167,12 @@ class Board:
     def tick(self, now: float) -> bool:
         """Forget what has faded or gone out; ``True`` if anything went."""
         gone = [
-            m.id
-            for m in self.strokes.values()
+            key
+            for key, m in self.strokes.items()
             if m.fade and m.ended_at is not None and now - m.ended_at >= FADE_S
         ]
-        for stroke_id in gone:
-            del self.strokes[stroke_id]
+        for key in gone:
+            del self.strokes[key]
         laser_out = self.laser is not None and now - self.laser[2] >= LASER_S
         if laser_out:
             self.laser = None

@@ -11,8 +11,14 @@ a fade) keeps every other row of its pixels (a 50 % stipple costs Xvfb far more)
 Without a window manager a newly mapped window would cover the overlay: it listens to the root
 window's map and configure events and raises itself again (at most ``RAISE_EVERY`` s apart).
 
+While the customer draws (``capture(rect, keep_above)``) an invisible InputOnly window of the
+same size takes the pointer instead (a shaped window only takes input where it has pixels), with
+a crosshair; the customer's SupportLink window is kept above it, so its buttons still work.
+``on_pointer(kind, x, y, button)`` hears "press", "move" and "release" in root pixels.
+
     overlay = Overlay(display)      # raises OverlayError without X or its SHAPE extension
     overlay.show(rect, shapes)      # root-window pixels; shapes from Board.shapes()
+    overlay.capture(rect, window)   # the customer draws (None: the pointer goes back)
     overlay.hide(); overlay.close()
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from Xlib import X, display, error
@@ -32,8 +39,13 @@ logger = logging.getLogger(__name__)
 
 #: The window's title (lists of windows to share leave it out).
 TITLE = "SupportLink drawing"
+#: The input window's title while the customer draws.
+INPUT_TITLE = "SupportLink drawing input"
 #: Raised again on others' map or configure events at most this often (seconds).
 RAISE_EVERY = 0.2
+
+
+_POINTER = {X.ButtonPress: "press", X.MotionNotify: "move", X.ButtonRelease: "release"}
 
 
 class OverlayError(Exception):
@@ -73,6 +85,8 @@ class Overlay:
         self._window.shape_rectangles(shape.SO.Set, shape.SK.Input, X.Unsorted, 0, 0, [])
         self._window.shape_rectangles(shape.SO.Set, shape.SK.Bounding, X.Unsorted, 0, 0, [])
         self._root.change_attributes(event_mask=X.SubstructureNotifyMask)
+        self._catcher: Any = None
+        self.on_pointer: Callable[[str, int, int, int], None] = lambda *_: None
         self._d.flush()
 
     @property
@@ -88,10 +102,14 @@ class Overlay:
         others_moved = False
         while self._d.pending_events():
             event = self._d.next_event()
-            if (
-                event.type in (X.MapNotify, X.ConfigureNotify)
-                and getattr(event, "window", None) != self._window
-            ):
+            if self._catcher is not None and event.type in _POINTER:
+                if getattr(event, "window", None) == self._catcher:
+                    button = getattr(event, "detail", 0) if event.type != X.MotionNotify else 0
+                    self.on_pointer(_POINTER[event.type], event.root_x, event.root_y, button)
+                continue
+            if event.type in (X.MapNotify, X.ConfigureNotify) and getattr(
+                event, "window", None
+            ) not in (self._window, self._catcher):
                 others_moved = True
         if others_moved and self._mapped:
             now = time.monotonic()
@@ -143,6 +161,46 @@ class Overlay:
         gc.free()
         self._d.flush()
 
+    def capture(self, rect: Rect | None, keep_above: int | None = None) -> None:
+        """Take the pointer over ``rect`` for the customer's own drawing (None: give it
+        back); the window ``keep_above`` (the customer's SupportLink window) stays above."""
+        if rect is None:
+            if self._catcher is not None:
+                self._catcher.destroy()
+                self._catcher = None
+                self._d.flush()
+            return
+        if self._catcher is None:
+            font = self._d.open_font("cursor")
+            cursor = font.create_glyph_cursor(
+                font, 34, 35, (0, 0, 0), (65535, 65535, 65535)
+            )  # XC_crosshair
+            self._catcher = self._root.create_window(
+                rect.x,
+                rect.y,
+                rect.width,
+                rect.height,
+                0,
+                0,
+                X.InputOnly,
+                X.CopyFromParent,
+                override_redirect=True,
+                cursor=cursor,
+                event_mask=X.ButtonPressMask | X.ButtonReleaseMask | X.PointerMotionMask,
+            )
+            self._catcher.set_wm_name(INPUT_TITLE)
+            self._catcher.map()
+        else:
+            self._catcher.configure(x=rect.x, y=rect.y, width=rect.width, height=rect.height)
+        self._catcher.configure(stack_mode=X.Above)
+        if keep_above:
+            self._d.create_resource_object("window", keep_above).configure(stack_mode=X.Above)
+        self._d.flush()
+
+    @property
+    def capturing(self) -> bool:
+        return self._catcher is not None
+
     def hide(self) -> None:
         if self._mapped:
             self._window.unmap()
@@ -151,6 +209,7 @@ class Overlay:
 
     def close(self) -> None:
         try:
+            self.capture(None)
             self._window.destroy()
             self._d.close()
         except (error.ConnectionClosedError, OSError):
