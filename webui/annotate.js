@@ -9,6 +9,8 @@
  *   const sketch = new Sketch({tool: "ellipse", color: "#e5322d", width: 4, fade: false});
  *   sketch.begin(point, now) / sketch.move(point, now) / sketch.end(point, now) -> messages
  *   sketch.undo() / sketch.clear() -> messages;  sketch.cleared() (the customer cleared)
+ *   sketch.theirs(msg, now)  // a stroke the customer drew on their own screen (`stroke`,
+ *                            // `stroke_undo` from the peer): drawn too, marked as theirs
  *   sketch.shapes(width, height, now) -> what to draw on a canvas of that size
  *
  * Points are fractions of the picture (`input.js`'s `videoPointToFraction`), widths thousandths
@@ -46,9 +48,9 @@ const FREE = new Set(["pen", "highlighter"]);
  * @typedef {{x: number, y: number}} Point
  * @typedef {{tool: string, color: string, width: number, fade: boolean}} Pen
  * @typedef {{id: number, tool: string, color: string, width: number, fade: boolean,
- *   points: Point[], endedAt: number | null, unsent: Point[], sentAt: number}} Mark
- * @typedef {{kind: string, color: string, width: number, points: Point[], alpha: number}} Shape
- *   in canvas pixels; kind: "line" | "rect" | "ellipse" | "arrow" | "dot"
+ *   points: Point[], endedAt: number | null, unsent: Point[], sentAt: number, by: string}} Mark
+ * @typedef {{kind: string, color: string, width: number, points: Point[], alpha: number, by: string}} Shape
+ *   in canvas pixels; kind: "line" | "rect" | "ellipse" | "arrow" | "dot"; by: "operator" | "customer"
  * @typedef {{type: string, [field: string]: any}} Msg
  */
 
@@ -57,7 +59,7 @@ export class Sketch {
   constructor(pen) {
     /** @type {Pen} */
     this.pen = { ...pen };
-    /** @type {Map<number, Mark>} strokes by id, in the order they started */
+    /** @type {Map<string, Mark>} strokes by who and id ("o1", "c1"), in the order they started */
     this.strokes = new Map();
     /** @type {number[]} ids of the operator's strokes, newest last (for undo) */
     this.mine = [];
@@ -80,7 +82,7 @@ export class Sketch {
     const width = Math.min(MAX_STROKE_WIDTH, Math.max(1, Math.round(this.pen.width)));
     /** @type {Mark} */
     const mark = { id: this.nextId++, tool: this.pen.tool, color: this.pen.color, width, fade: this.pen.fade,
-      points: [p], endedAt: null, unsent: [p], sentAt: -Infinity };
+      points: [p], endedAt: null, unsent: [p], sentAt: -Infinity, by: "operator" };
     if (!FREE.has(mark.tool)) mark.points = [p, p];
     this.#add(mark);
     this.drawing = mark;
@@ -137,7 +139,7 @@ export class Sketch {
   undo() {
     while (this.mine.length) {
       const id = /** @type {number} */ (this.mine.pop());
-      if (this.strokes.delete(id)) {
+      if (this.strokes.delete(`o${id}`)) {
         if (this.drawing?.id === id) this.drawing = null;
         return [{ type: "stroke_undo", id }];
       }
@@ -159,6 +161,33 @@ export class Sketch {
     this.laser = null;
   }
 
+  /**
+   * A message about the customer's own strokes (they draw on their screen too).
+   * @param {Msg} msg `stroke` or `stroke_undo` from the peer
+   * @param {number} now
+   * @returns {boolean} whether what is drawn changed
+   */
+  theirs(msg, now) {
+    const key = `c${msg.id}`;
+    if (msg.type === "stroke_undo") return this.strokes.delete(key);
+    if (msg.type !== "stroke" || msg.points.length % 2) return false;
+    /** @type {Point[]} */
+    const points = [];
+    for (let i = 0; i < msg.points.length; i += 2) points.push({ x: msg.points[i], y: msg.points[i + 1] });
+    let mark = this.strokes.get(key);
+    if (!mark) {
+      mark = { id: msg.id, tool: msg.tool, color: msg.color, width: msg.width, fade: msg.fade, points: [],
+        endedAt: null, unsent: [], sentAt: 0, by: "customer" };
+      this.#add(mark);
+    } else if (mark.endedAt !== null || mark.tool !== msg.tool) {
+      return false;
+    }
+    if (FREE.has(mark.tool)) mark.points.push(...points.slice(0, 4000 - mark.points.length));
+    else if (points.length >= 2) mark.points = points.slice(-2);
+    if (msg.done) mark.endedAt = now;
+    return true;
+  }
+
   /** Whether anything is (or is about to be) drawn. */
   get empty() {
     return this.strokes.size === 0 && this.laser === null;
@@ -170,9 +199,9 @@ export class Sketch {
    */
   tick(now) {
     let gone = false;
-    for (const [id, m] of this.strokes) {
+    for (const [key, m] of this.strokes) {
       if (m.fade && m.endedAt !== null && now - m.endedAt >= FADE_MS) {
-        this.strokes.delete(id);
+        this.strokes.delete(key);
         gone = true;
       }
     }
@@ -206,10 +235,11 @@ export class Sketch {
       let line = Math.max(1, (m.width * height) / 1000);
       if (m.tool === "highlighter") line = Math.max(line * 3, 6);
       const kind = FREE.has(m.tool) ? "line" : m.tool;
-      out.push({ kind, color: m.color, width: line, points: m.points.map(px), alpha });
+      out.push({ kind, color: m.color, width: line, points: m.points.map(px), alpha, by: m.by });
     }
     if (this.laser) {
-      out.push({ kind: "dot", color: "#e61e1e", width: Math.max(4, (8 * height) / 1000), points: [px(this.laser)], alpha: 1 });
+      out.push({ kind: "dot", color: "#e61e1e", width: Math.max(4, (8 * height) / 1000), points: [px(this.laser)], alpha: 1,
+        by: "operator" });
     }
     return out;
   }
@@ -222,7 +252,7 @@ export class Sketch {
       const oldest = /** @type {number} */ (this.strokes.keys().next().value);
       this.strokes.delete(oldest);
     }
-    this.strokes.set(mark.id, mark);
+    this.strokes.set(`${mark.by === "customer" ? "c" : "o"}${mark.id}`, mark);
   }
 
   /**

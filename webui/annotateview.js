@@ -7,7 +7,9 @@
  * after a few seconds; Undo takes the operator's last stroke away, Clear everything. While a
  * drawing tool is picked, a canvas over the picture takes the pointer: strokes are drawn there at
  * once (`annotate.js`'s `Sketch`) and sent on the `annotate` channel; the customer's peer draws
- * them on their real screen. The customer clearing their screen (`strokes_clear`) clears here too.
+ * them on their real screen. The customer clearing their screen (`strokes_clear`) clears here too;
+ * what the customer draws on their own screen (`stroke` from the peer) is drawn here too, each
+ * stroke labelled "Customer".
  */
 
 import { Sketch, COLORS, TOOLS, WIDTHS } from "./annotate.js";
@@ -66,14 +68,17 @@ export function annotateStateText(status, open) {
 }
 
 /**
- * Draw `shapes` (pixels of a picture of `w` x `h` placed at `left`, `top`) on a 2D context.
+ * Draw `shapes` on a 2D context (translated to the picture's corner); the customer's own
+ * strokes carry `customerTag`.
  * @param {CanvasRenderingContext2D} ctx
  * @param {Shape[]} shapes
+ * @param {string} [customerTag]
  */
-export function paint(ctx, shapes) {
+export function paint(ctx, shapes, customerTag = "") {
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const s of shapes) {
+    if (s.by === "customer" && customerTag) tag(ctx, s, customerTag);
     ctx.globalAlpha = s.alpha;
     ctx.strokeStyle = s.color;
     ctx.fillStyle = s.color;
@@ -112,6 +117,25 @@ export function paint(ctx, shapes) {
   ctx.globalAlpha = 1;
 }
 
+/**
+ * The mark on a stroke the customer drew: their name for it in a small label at its start.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Shape} s
+ * @param {string} text
+ */
+function tag(ctx, s, text) {
+  const { x, y } = s.points[0];
+  ctx.save();
+  ctx.globalAlpha = 0.9;
+  ctx.font = "600 12px system-ui, sans-serif";
+  const w = ctx.measureText(text).width + 10;
+  ctx.fillStyle = s.color;
+  ctx.fillRect(x + 6, y - 22, w, 18);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillText(text, x + 11, y - 9);
+  ctx.restore();
+}
+
 export class AnnotatePanel {
   /**
    * @param {{panel: HTMLElement, state: HTMLElement, request: HTMLButtonElement, tools: HTMLElement,
@@ -130,6 +154,8 @@ export class AnnotatePanel {
     this.sketch = new Sketch({ tool: "pen", color: COLORS[0], width: WIDTHS[1], fade: false });
     /** @type {number | null} */
     this.frame = null;
+    /** Whether the customer drew in this session (said once in the log). */
+    this.customerDrew = false;
     this.#build();
     el.request.addEventListener("click", () => this.#request());
     el.undo.addEventListener("click", () => this.#send(this.sketch.undo()));
@@ -151,6 +177,7 @@ export class AnnotatePanel {
   }
 
   reset() {
+    this.customerDrew = false;
     this.sketch.cleared();
     this.#pick(null);
     this.live = false;
@@ -188,6 +215,20 @@ export class AnnotatePanel {
     this.hooks.log(t("log.annotate.cleared_by_customer"));
   }
 
+  /**
+   * A stroke the customer drew (or took back) on their own screen.
+   * @param {{type: string, [field: string]: any}} msg
+   */
+  theirs(msg) {
+    if (!this.hooks.consent.allows("annotate")) return;
+    const first = !this.sketch.strokes.has(`c${msg.id}`) && msg.type === "stroke";
+    if (this.sketch.theirs(msg, performance.now())) this.draw();
+    if (first && !this.customerDrew) {
+      this.customerDrew = true;
+      this.hooks.log(t("log.annotate.customer_draws"));
+    }
+  }
+
   /** Redraw the layer (and keep redrawing while strokes fade or the laser shows). */
   draw() {
     const { canvas, video, wrap } = this.el;
@@ -208,7 +249,7 @@ export class AnnotatePanel {
       ctx.save();
       ctx.scale(ratio, ratio);
       ctx.translate(box.left, box.top);
-      paint(ctx, this.sketch.shapes(box.width, box.height, now));
+      paint(ctx, this.sketch.shapes(box.width, box.height, now), t("annotate.customer_tag"));
       ctx.restore();
     }
     if (this.sketch.animating && this.frame === null) {
@@ -343,7 +384,7 @@ export class AnnotatePanel {
 /** The `annotate` capability's panel: `strokes_clear` from the peer (the customer cleared). */
 export const ANNOTATE_PANEL = definePanel({
   capability: "annotate",
-  receives: { annotate: ["strokes_clear"] },
+  receives: { annotate: ["stroke", "stroke_undo", "strokes_clear"] },
   create: (hooks) => {
     const panel = new AnnotatePanel(
       { panel: byId("annotate-panel"), state: byId("annotate-state"), request: byId("annotate-request"),
@@ -361,7 +402,7 @@ export const ANNOTATE_PANEL = definePanel({
         panel.open = now.isOpen("annotate");
         panel.update();
       },
-      receive: () => panel.clearedByCustomer(),
+      receive: (_label, msg) => (msg.type === "strokes_clear" ? panel.clearedByCustomer() : panel.theirs(msg)),
     };
   },
 });

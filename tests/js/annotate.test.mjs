@@ -49,7 +49,7 @@ test("undo takes the operator's newest stroke away; clear everything; the custom
     s.end({ x: 0.1 * id + 0.05, y: 0.2 }, id * 100 + 50);
   }
   assert.deepEqual(wire(s.undo()), [{ type: "stroke_undo", id: 3 }]);
-  assert.deepEqual([...s.strokes.keys()], [1, 2]);
+  assert.deepEqual([...s.strokes.keys()], ["o1", "o2"]);
   assert.deepEqual(wire(s.clear()), [{ type: "strokes_clear" }]);
   assert.ok(s.empty);
   assert.deepEqual(s.undo(), []);
@@ -81,5 +81,22 @@ test("fading strokes and the laser go by themselves; at most MAX_STROKES are kep
     many.end({ x: 0.2, y: 0.2 }, i);
   }
   assert.equal(many.strokes.size, MAX_STROKES);
-  assert.equal([...many.strokes.keys()][0], 6);
+  assert.equal([...many.strokes.keys()][0], "o6");
+});
+
+test("the customer's own strokes are drawn too, marked as theirs, and only they undo them", () => {
+  const s = pen("rect");
+  s.begin({ x: 0.1, y: 0.1 }, 0);
+  s.end({ x: 0.2, y: 0.2 }, 0);
+  const theirs = { type: "stroke", id: 1, tool: "pen", color: "#1a73e8", width: 6, fade: false, done: false };
+  assert.ok(s.theirs({ ...theirs, points: [0.5, 0.5, 0.6, 0.6] }, 0));
+  assert.ok(s.theirs({ ...theirs, points: [0.7, 0.7], done: true }, 0));
+  assert.equal(s.theirs({ ...theirs, points: [0.8, 0.8] }, 0), false); // it ended
+  const shapes = s.shapes(101, 101, 0);
+  assert.deepEqual(shapes.map((x) => [x.kind, x.by]), [["rect", "operator"], ["line", "customer"]]);
+  assert.equal(shapes[1].points.length, 3);
+  assert.deepEqual(wire(s.undo()), [{ type: "stroke_undo", id: 1 }]); // the operator's own id 1
+  assert.deepEqual([...s.strokes.keys()], ["c1"]);
+  assert.ok(s.theirs({ type: "stroke_undo", id: 1 }, 0));
+  assert.ok(s.empty);
 });

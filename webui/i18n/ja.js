@@ -139,6 +139,8 @@ export default Object.freeze({
   "annotate.fade": "数秒後に消える",
   "annotate.undo": "元に戻す",
   "annotate.clear": "すべて消す",
+  "annotate.customer_tag": "お客様",
+  "log.annotate.customer_draws": "書き込み: お客様がご自分の画面に書き込んでいます（「お客様」の印が付きます）",
   "annotate.state.granted": "許可済み: 書き込みがお客様の画面に表示されます",
   "annotate.state.denied": "お客様が書き込みを拒否しました",
   "annotate.state.revoked": "お客様が書き込みをオフにしました",
