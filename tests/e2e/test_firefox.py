@@ -263,7 +263,7 @@ def _connect(
     ff: FirefoxConsole,
     server: Server,
     start_peer: Callable[..., Proc],
-    allow: Sequence[str] = ("view", "control", "clipboard"),
+    allow: Sequence[str] = ("view", "control", "clipboard", "annotate"),
     extra_args: Sequence[str] = (),
 ) -> Proc:
     """Log in, make a session, start the customer's peer with the code shown, accept; the
@@ -363,6 +363,25 @@ def test_console_in_firefox(
         copied = "copied by the customer"
         with customer_copies(xvfb, copied):
             ff.wait_text("#clipboard-in", f"^{re.escape(copied)}$", timeout=10)
+
+        # Drawing: a press of the white pen on the picture shows on the customer's screen
+        # (a dot in the black band between the rows of painted blocks), Clear takes it away.
+        ff.wait_visible("#annotate-tools", timeout=10)
+        ff.click("#annotate-tool-pen")
+        ff.click('#annotate-colors button[aria-label="White"]')
+        ff.mouse_click(*ff.page_point(xvfb, 900, 540))
+
+        def white_near() -> int:
+            shot = xvfb.grab()
+            return sum(
+                min(shot.pixel(x, y)) > 235 for x in range(880, 921, 2) for y in range(520, 561, 2)
+            )
+
+        wait_until(white_near, lambda n: n > 5, "a white dot on the customer's screen", 10)
+        ff.screenshot("firefox-drawing.png")
+        ff.click("#annotate-clear")
+        wait_until(white_near, lambda n: n == 0, "the dot gone from the customer's screen", 10)
+        ff.click("#annotate-tool-pointer")
 
     # Nothing in the namespace (Firefox above all) tried to reach anywhere else.
     assert _leaks(netns) == []
