@@ -29,12 +29,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiortc
 from aiortc import codecs, rtcrtpsender
 from aiortc.codecs.opus import SAMPLE_RATE, SAMPLES_PER_FRAME, OpusEncoder
 from av import AudioFrame, AudioResampler
 from av.frame import Frame
 
+from .aiortc_patch import Patch
 from .audio.levels import dbfs
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ DTX_AFTER = 10
 #: During silence, one packet in this many goes.
 DTX_EVERY = 20
 
-_installed = False
-_original: dict[str, Any] = {}
+PATCH = Patch("voice", SUPPORTED, "Opus left as it is (stereo 96 kbit/s, no FEC, no DTX)")
 
 
 class VoiceOpusEncoder(OpusEncoder):
@@ -110,38 +109,24 @@ def _dbfs(frame: Frame) -> float:
 def _get_encoder(codec: Any) -> Any:
     if codec.mimeType.lower() == "audio/opus":
         return VoiceOpusEncoder()
-    return _original["get_encoder"](codec)
+    return PATCH.original("get_encoder")(codec)
+
+
+def installed() -> bool:
+    return PATCH.installed
 
 
 def install() -> bool:
     """Patch aiortc (once); ``False`` if its version was not checked against the patch."""
-    global _installed
-    if _installed:
-        return True
-    if aiortc.__version__ not in SUPPORTED:
-        logger.warning(
-            "voice: aiortc %s is not one the Opus settings were checked against (%s): "
-            "left as it is (stereo 96 kbit/s, no FEC, no DTX)",
-            aiortc.__version__,
-            ", ".join(sorted(SUPPORTED)),
-        )
-        return False
     opus = next(c for c in codecs.CODECS["audio"] if c.mimeType.lower() == "audio/opus")
-    _original["get_encoder"] = rtcrtpsender.__dict__["get_encoder"]
-    _original["parameters"] = dict(opus.parameters)
-    opus.parameters.update(FMTP)
-    setattr(rtcrtpsender, "get_encoder", _get_encoder)  # noqa: B010 (a module patched on purpose)
-    _installed = True
-    return True
+    return PATCH.apply(
+        [
+            (opus, "parameters", {**opus.parameters, **FMTP}),
+            (rtcrtpsender, "get_encoder", _get_encoder),
+        ]
+    )
 
 
 def uninstall() -> None:
     """Put aiortc back as it was (tests)."""
-    global _installed
-    if not _installed:
-        return
-    opus = next(c for c in codecs.CODECS["audio"] if c.mimeType.lower() == "audio/opus")
-    opus.parameters.clear()
-    opus.parameters.update(_original["parameters"])
-    setattr(rtcrtpsender, "get_encoder", _original["get_encoder"])  # noqa: B010
-    _installed = False
+    PATCH.undo()

@@ -38,13 +38,13 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Any
 
 import aioice.ice
 import aioice.turn
-import aiortc
 from aiortc import rtcsctptransport as sctp
 from aiortc.utils import uint32_gt
+
+from .aiortc_patch import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -55,68 +55,36 @@ SACK_DELAY = 0.02
 #: Bytes asked for each UDP socket's receive and send buffers.
 SOCKET_BUFFER = 4 * 1024 * 1024
 
-_installed = False
-_original: dict[str, Any] = {}
+PATCH = Patch("file transfer", SUPPORTED, "SCTP left as it is (file transfer slower)")
 
 Transport = sctp.RTCSctpTransport
 
 
 def installed() -> bool:
-    return _installed
+    return PATCH.installed
 
 
 def install() -> bool:
     """Patch aiortc and aioice (once); False when this aiortc is not one the patches know."""
-    global _installed
-    if _installed:
-        return True
-    if aiortc.__version__ not in SUPPORTED:
-        logger.warning(
-            "aiortc %s: SCTP tuning is written for %s and is left out (file transfer slower)",
-            aiortc.__version__,
-            ", ".join(sorted(SUPPORTED)),
-        )
-        return False
-    _original.update(
-        handle_data=Transport._handle_data,
-        mark_received=Transport._mark_received,
-        receive_data_chunk=Transport._receive_data_chunk,
-        receive_sack_chunk=Transport._receive_sack_chunk,
-        send_sack=Transport._send_sack,
-        t3_expired=Transport._t3_expired,
-        transmit=Transport._transmit,
-        connection_made=aioice.ice.StunProtocol.connection_made,
-        buffer_size=aioice.turn.UDP_SOCKET_BUFFER_SIZE,
+    return PATCH.apply(
+        [
+            (Transport, "_handle_data", _handle_data),
+            (Transport, "_mark_received", _mark_received),
+            (Transport, "_receive_data_chunk", _receive_data_chunk),
+            (Transport, "_receive_sack_chunk", _receive_sack_chunk),
+            (Transport, "_send_sack", _send_sack),
+            (Transport, "_t3_expired", _t3_expired),
+            (Transport, "_transmit", _transmit),
+            (aioice.ice.StunProtocol, "connection_made", _connection_made),
+            # aioice sets every host and TURN socket's receive buffer to this after creating it
+            (aioice.turn, "UDP_SOCKET_BUFFER_SIZE", SOCKET_BUFFER),
+        ]
     )
-    Transport._handle_data = _handle_data  # type: ignore[method-assign]
-    Transport._mark_received = _mark_received  # type: ignore[method-assign]
-    Transport._receive_data_chunk = _receive_data_chunk  # type: ignore[method-assign]
-    Transport._receive_sack_chunk = _receive_sack_chunk  # type: ignore[method-assign]
-    Transport._send_sack = _send_sack  # type: ignore[method-assign]
-    Transport._t3_expired = _t3_expired  # type: ignore[method-assign]
-    Transport._transmit = _transmit  # type: ignore[method-assign]
-    aioice.ice.StunProtocol.connection_made = _connection_made  # type: ignore[method-assign]
-    # aioice sets every host and TURN socket's receive buffer to this after creating it
-    aioice.turn.UDP_SOCKET_BUFFER_SIZE = SOCKET_BUFFER
-    _installed = True
-    return True
 
 
 def uninstall() -> None:
     """Put aiortc back as it was (for comparisons in the benchmark and the tests)."""
-    global _installed
-    if not _installed:
-        return
-    Transport._handle_data = _original["handle_data"]  # type: ignore[method-assign]
-    Transport._mark_received = _original["mark_received"]  # type: ignore[method-assign]
-    Transport._receive_data_chunk = _original["receive_data_chunk"]  # type: ignore[method-assign]
-    Transport._receive_sack_chunk = _original["receive_sack_chunk"]  # type: ignore[method-assign]
-    Transport._send_sack = _original["send_sack"]  # type: ignore[method-assign]
-    Transport._t3_expired = _original["t3_expired"]  # type: ignore[method-assign]
-    Transport._transmit = _original["transmit"]  # type: ignore[method-assign]
-    aioice.ice.StunProtocol.connection_made = _original["connection_made"]  # type: ignore[method-assign]
-    aioice.turn.UDP_SOCKET_BUFFER_SIZE = _original["buffer_size"]
-    _installed = False
+    PATCH.undo()
 
 
 # ------------------------------------------------------------------------------ receiving
@@ -192,7 +160,7 @@ async def _send_sack(self: Transport) -> None:
     if state.timer is not None:
         state.timer.cancel()
         state.timer = None
-    await _original["send_sack"](self)
+    await PATCH.original("_send_sack")(self)
 
 
 def _mark_received(self: Transport, tsn: int) -> bool:
@@ -206,7 +174,7 @@ def _mark_received(self: Transport, tsn: int) -> bool:
     ):
         self._last_received_tsn = tsn
         return False
-    result: bool = _original["mark_received"](self, tsn)
+    result: bool = PATCH.original("_mark_received")(self, tsn)
     return result
 
 
@@ -244,12 +212,12 @@ async def _receive_sack_chunk(self: Transport, chunk: sctp.SackChunk) -> None:
     if chunk.gaps:
         # a gap report may mark chunks for retransmission (three strikes)
         _set_retransmit_pending(self, True)
-    await _original["receive_sack_chunk"](self, chunk)
+    await PATCH.original("_receive_sack_chunk")(self, chunk)
 
 
 def _t3_expired(self: Transport) -> None:
     _set_retransmit_pending(self, True)
-    _original["t3_expired"](self)
+    PATCH.original("_t3_expired")(self)
 
 
 async def _transmit(self: Transport) -> None:
@@ -301,7 +269,7 @@ async def _transmit(self: Transport) -> None:
 
 
 def _connection_made(self: aioice.ice.StunProtocol, transport: asyncio.BaseTransport) -> None:
-    _original["connection_made"](self, transport)
+    PATCH.original("connection_made")(self, transport)
     sock = transport.get_extra_info("socket")
     if sock is None:
         return

@@ -34,12 +34,13 @@ import time
 import traceback
 from typing import Any
 
-import aiortc
 from aiortc import clock, rtcrtpsender
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 from aiortc.utils import random32, uint16_add, uint32_add
+
+from .aiortc_patch import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -156,37 +157,20 @@ async def _run_rtp(self: Any, codec: Any) -> None:
     self._RTCRtpSender__rtp_exited.set()
 
 
-_original: dict[str, Any] = {}
-_installed = False
+PATCH = Patch(
+    "screen", SUPPORTED, "left as it is (a big picture may crowd voice out on a thin link)"
+)
 
 
 def installed() -> bool:
-    return _installed
+    return PATCH.installed
 
 
 def install() -> bool:
     """Patch aiortc (once); ``False`` if its version was not checked against the copy."""
-    global _installed
-    if _installed:
-        return True
-    if aiortc.__version__ not in SUPPORTED:
-        logger.warning(
-            "screen: aiortc %s is not one the paced sender was checked against (%s): left as it "
-            "is (a big picture may crowd voice out on a thin link)",
-            aiortc.__version__,
-            ", ".join(sorted(SUPPORTED)),
-        )
-        return False
-    _original["run_rtp"] = rtcrtpsender.RTCRtpSender._run_rtp
-    setattr(rtcrtpsender.RTCRtpSender, "_run_rtp", _run_rtp)  # noqa: B010 (patched on purpose)
-    _installed = True
-    return True
+    return PATCH.apply([(rtcrtpsender.RTCRtpSender, "_run_rtp", _run_rtp)])
 
 
 def uninstall() -> None:
     """Put aiortc back as it was (tests)."""
-    global _installed
-    if not _installed:
-        return
-    setattr(rtcrtpsender.RTCRtpSender, "_run_rtp", _original["run_rtp"])  # noqa: B010
-    _installed = False
+    PATCH.undo()

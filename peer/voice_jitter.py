@@ -25,12 +25,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiortc
 from aiortc import rtcrtpreceiver
 from aiortc.codecs.opus import OpusDecoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
 from av.frame import Frame
+
+from .aiortc_patch import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -149,53 +150,35 @@ class VoiceDecoder(OpusDecoder):
         return frames
 
 
-_original: dict[str, Any] = {}
-_installed = False
+PATCH = Patch("voice", SUPPORTED, "left as it is (80 ms more delay, stalls after a loss)")
 
 
 def installed() -> bool:
-    return _installed
+    return PATCH.installed
 
 
 def _get_decoder(codec: Any) -> Any:
     if codec.mimeType.lower() == "audio/opus":
         return VoiceDecoder()
-    return _original["get_decoder"](codec)
+    return PATCH.original("get_decoder")(codec)
 
 
 def _receiver_init(self: Any, kind: str, transport: Any) -> None:
-    _original["init"](self, kind, transport)
+    PATCH.original("__init__")(self, kind, transport)
     if kind == "audio":
         self._RTCRtpReceiver__jitter_buffer = VoiceJitter()
 
 
 def install() -> bool:
     """Patch aiortc (once); ``False`` if its version was not checked against the patch."""
-    global _installed
-    if _installed:
-        return True
-    if aiortc.__version__ not in SUPPORTED:
-        logger.warning(
-            "voice: aiortc %s is not one the voice receiver was checked against (%s): left as "
-            "it is (80 ms more delay, stalls after a loss)",
-            aiortc.__version__,
-            ", ".join(sorted(SUPPORTED)),
-        )
-        return False
-    receiver = rtcrtpreceiver.RTCRtpReceiver
-    _original["init"] = receiver.__init__
-    _original["get_decoder"] = rtcrtpreceiver.__dict__["get_decoder"]
-    setattr(receiver, "__init__", _receiver_init)  # noqa: B010 (a class patched on purpose)
-    setattr(rtcrtpreceiver, "get_decoder", _get_decoder)  # noqa: B010
-    _installed = True
-    return True
+    return PATCH.apply(
+        [
+            (rtcrtpreceiver.RTCRtpReceiver, "__init__", _receiver_init),
+            (rtcrtpreceiver, "get_decoder", _get_decoder),
+        ]
+    )
 
 
 def uninstall() -> None:
     """Put aiortc back as it was (tests)."""
-    global _installed
-    if not _installed:
-        return
-    setattr(rtcrtpreceiver.RTCRtpReceiver, "__init__", _original["init"])  # noqa: B010
-    setattr(rtcrtpreceiver, "get_decoder", _original["get_decoder"])  # noqa: B010
-    _installed = False
+    PATCH.undo()
