@@ -22,6 +22,7 @@ time, with a timeout, so a hung sound server never stalls the event loop.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import fractions
@@ -451,7 +452,7 @@ class MicrophoneTrack(MediaStreamTrack):
         return frame
 
 
-class _Endpoint:
+class _Endpoint(abc.ABC):
     """What the microphone and the speakers share: a ``_Device`` (opened, watched, reopened),
     the jitter buffer between it and the track, a meter, mute, and the state reports. A
     subclass names its stream (``_stream``, ``_block`` samples per callback) and its callback."""
@@ -488,6 +489,7 @@ class _Endpoint:
             self.meter.reset()
         self._mute_changed()
 
+    @abc.abstractmethod
     def _mute_changed(self) -> None:
         """What muting or unmuting does besides silencing the meter."""
 
@@ -521,8 +523,9 @@ class _Endpoint:
             callback=self._callback,
         )
 
+    @abc.abstractmethod
     def _callback(self, data: Any, frames: int, times: Any, status: Any) -> None:
-        raise NotImplementedError
+        """PortAudio's callback, on its own thread: ``frames`` samples in or out of ``data``."""
 
 
 class Microphone(_Endpoint):
