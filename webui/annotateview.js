@@ -14,7 +14,7 @@
 
 import { Sketch, COLORS, TOOLS, WIDTHS } from "./annotate.js";
 import { onLanguageChange, t } from "./i18n.js";
-import { videoPointToFraction } from "./input.js";
+import { pictureBox, videoPointToFraction } from "./input.js";
 import { definePanel } from "./panels.js";
 import { byId } from "./ui.js";
 
@@ -58,7 +58,7 @@ export function annotateStateText(status, open) {
   if (!open) return t("common.waiting_customer");
   switch (status) {
     case "granted": return t("annotate.state.granted");
-    case "asked": return t("clipboard.state.asked");
+    case "asked": return t("annotate.state.asked");
     case "denied": return t("annotate.state.denied");
     case "revoked": return t("annotate.state.revoked");
     case "released": return t("annotate.state.off");
@@ -265,13 +265,8 @@ export class AnnotatePanel {
   /** Where the picture is inside the wrap (object-fit: contain), in CSS pixels; null without one. */
   #pictureBox() {
     const { video, wrap } = this.el;
-    const vw = video.videoWidth;
-    const vh = video.videoHeight;
-    if (!(vw > 0 && vh > 0)) return null;
-    const scale = Math.min(wrap.clientWidth / vw, wrap.clientHeight / vh);
-    const width = vw * scale;
-    const height = vh * scale;
-    return { left: (wrap.clientWidth - width) / 2, top: (wrap.clientHeight - height) / 2, width, height };
+    const rect = { left: 0, top: 0, width: wrap.clientWidth, height: wrap.clientHeight };
+    return pictureBox(rect, video.videoWidth, video.videoHeight);
   }
 
   /** @param {PointerEvent} e @param {boolean} clamp */

@@ -57,6 +57,22 @@ const CODE_RE = /^[A-Za-z0-9]{0,32}$/;
  */
 
 /**
+ * Where the picture is inside an element of box `rect` that shows it with `object-fit: contain`
+ * (same units as `rect`); null without a picture or a box.
+ * @param {Box} rect
+ * @param {number} videoWidth
+ * @param {number} videoHeight
+ * @returns {Box | null}
+ */
+export function pictureBox(rect, videoWidth, videoHeight) {
+  if (!(videoWidth > 0 && videoHeight > 0 && rect.width > 0 && rect.height > 0)) return null;
+  const scale = Math.min(rect.width / videoWidth, rect.height / videoHeight);
+  const width = videoWidth * scale;
+  const height = videoHeight * scale;
+  return { left: rect.left + (rect.width - width) / 2, top: rect.top + (rect.height - height) / 2, width, height };
+}
+
+/**
  * Where a point of the page falls on the picture inside a video element shown with
  * `object-fit: contain`: fractions 0..1 of the picture, or null in the bars around it.
  * With `clamp`, a point outside is pulled to the nearest edge instead (for drags).
@@ -70,15 +86,11 @@ const CODE_RE = /^[A-Za-z0-9]{0,32}$/;
  * @returns {Fraction | null}
  */
 export function videoPointToFraction(clientX, clientY, rect, videoWidth, videoHeight, clamp = false) {
-  if (!(videoWidth > 0 && videoHeight > 0 && rect.width > 0 && rect.height > 0)) return null;
+  const box = pictureBox(rect, videoWidth, videoHeight);
+  if (!box) return null;
   if (!Number.isFinite(clientX) || !Number.isFinite(clientY)) return null;
-  const scale = Math.min(rect.width / videoWidth, rect.height / videoHeight);
-  const w = videoWidth * scale;
-  const h = videoHeight * scale;
-  const left = rect.left + (rect.width - w) / 2;
-  const top = rect.top + (rect.height - h) / 2;
-  let x = (clientX - left) / w;
-  let y = (clientY - top) / h;
+  let x = (clientX - box.left) / box.width;
+  let y = (clientY - box.top) / box.height;
   const EPS = 1e-9;
   if (!clamp && (x < -EPS || x > 1 + EPS || y < -EPS || y > 1 + EPS)) return null;
   x = Math.min(1, Math.max(0, x));

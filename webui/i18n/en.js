@@ -141,6 +141,7 @@ export default Object.freeze({
   "annotate.clear": "Clear",
   "annotate.customer_tag": "Customer",
   "log.annotate.customer_draws": "drawing: the customer is drawing on their screen (their strokes are labelled “Customer”)",
+  "annotate.state.asked": "Asking the customer…",
   "annotate.state.granted": "Allowed: what you draw shows on the customer's screen",
   "annotate.state.denied": "The customer said no to drawing",
   "annotate.state.revoked": "The customer switched drawing off",

@@ -141,6 +141,7 @@ export default Object.freeze({
   "annotate.clear": "すべて消す",
   "annotate.customer_tag": "お客様",
   "log.annotate.customer_draws": "書き込み: お客様がご自分の画面に書き込んでいます（「お客様」の印が付きます）",
+  "annotate.state.asked": "お客様に許可を求めています…",
   "annotate.state.granted": "許可済み: 書き込みがお客様の画面に表示されます",
   "annotate.state.denied": "お客様が書き込みを拒否しました",
   "annotate.state.revoked": "お客様が書き込みをオフにしました",
