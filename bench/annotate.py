@@ -47,6 +47,7 @@ from rig import (  # noqa: E402
     cpu_ticks,
     end_peer,
     fmt,
+    page_clock_offset,
     pct,
     rig,
     wait_for_picture,
@@ -61,7 +62,6 @@ INIT_SCRIPT = r"""
   window.__downs = [];
   document.addEventListener("pointerdown",
     () => window.__downs.push(performance.timeOrigin + performance.now()), true);
-  window.__now = () => performance.timeOrigin + performance.now();
 })();
 """
 
@@ -98,23 +98,11 @@ class Watcher(BenchClient):
         return float(parts[1]) if parts[0] in ("hit", "gone") else None
 
 
-def clock_offset(page: Any) -> float:
-    best: tuple[float, float] | None = None
-    for _ in range(20):
-        before = time.time()
-        ms = float(page.evaluate("() => window.__now()"))
-        after = time.time()
-        if best is None or after - before < best[1]:
-            best = (ms / 1000 - (before + after) / 2, after - before)
-    assert best is not None
-    return best[0]
-
-
 def strokes(console: Any, watcher: Watcher, n: int, seed: int) -> tuple[list[float], int]:
     """``n`` presses at random places of the screen's middle; latencies (ms), misses."""
     page = console.page
     rng = random.Random(seed)
-    offset = clock_offset(page)
+    offset = page_clock_offset(page)
     undo = page.get_by_role("button", name="Undo", exact=True)
     out: list[float] = []
     missed = 0

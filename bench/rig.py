@@ -381,6 +381,20 @@ def cpu_percent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 # ---------------------------------------------------------------------------- results
 
 
+def page_clock_offset(page: Page, samples: int = 20) -> float:
+    """The page's epoch clock (``performance.timeOrigin + performance.now()``) minus
+    ``time.time()``, in s, from the fastest of ``samples`` round trips."""
+    best: tuple[float, float] | None = None
+    for _ in range(samples):
+        before = time.time()
+        page_ms = float(page.evaluate("() => performance.timeOrigin + performance.now()"))
+        after = time.time()
+        if best is None or after - before < best[1]:
+            best = (page_ms / 1000 - (before + after) / 2, after - before)
+    assert best is not None
+    return best[0]
+
+
 def pct(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -56,7 +56,7 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
 from audio_rig import PulseRig  # noqa: E402
-from rig import cannot_run, conditions, end_peer, fmt, pct, rig  # noqa: E402
+from rig import cannot_run, conditions, end_peer, fmt, page_clock_offset, pct, rig  # noqa: E402
 
 RATE = 48000
 PERIOD = 0.6  # s between burst onsets
@@ -280,19 +280,6 @@ class Row:
         )
 
 
-def clock_offset(page: Any) -> float:
-    """Page epoch ms clock minus time.time(), in s, from the fastest of 20 round trips."""
-    best: tuple[float, float] | None = None
-    for _ in range(20):
-        before = time.time()
-        page_ms = float(page.evaluate("() => performance.timeOrigin + performance.now()"))
-        after = time.time()
-        if best is None or after - before < best[1]:
-            best = (page_ms / 1000 - (before + after) / 2, after - before)
-    assert best is not None
-    return best[0]
-
-
 def measure(
     name: str, page: Any, ear: Recorder, mouth: Recorder, seconds: float, offset: float
 ) -> Row:
@@ -421,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.locator("#voice-start").click()
                 peer.wait_for_line(r"^voice: Your microphone is on", timeout=20)
                 time.sleep(3)  # both jitter buffers settle
-                offset = clock_offset(page)
+                offset = page_clock_offset(page)
 
                 def row(name: str, settle: float, shaped: int | None = None) -> None:
                     time.sleep(settle)
