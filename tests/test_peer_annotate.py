@@ -146,7 +146,6 @@ async def test_the_customer_draws_on_their_own_screen_and_the_operator_gets_it(
         await asyncio.get_running_loop().run_in_executor(None, drag)
         await until(lambda: any(m.by == "customer" for m in feature.board.strokes.values()))
         await until(lambda: blue_pixels(display) > 500)
-        strokes = [m for m in op.received["annotate"] if isinstance(m, p.Stroke)]
         await until(lambda: any(m.done for m in op.received["annotate"] if isinstance(m, p.Stroke)))
         strokes = [m for m in op.received["annotate"] if isinstance(m, p.Stroke)]
         assert {(m.tool, m.color) for m in strokes} == {("rect", "#1a73e8")}
@@ -161,7 +160,7 @@ async def test_the_customer_draws_on_their_own_screen_and_the_operator_gets_it(
         assert blue_pixels(display) > 500  # what was drawn stays until cleared
     finally:
         x11.close()
-    await r.end()
+        await r.end()
 
 
 def blue_pixels(display: str) -> int:

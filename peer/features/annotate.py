@@ -122,6 +122,7 @@ class AnnotateFeature(Feature):
             self._keep_above = keep_above
             overlay.on_pointer = self._pointer
             overlay.capture(rect, keep_above)
+            self._pump_soon()
             self.host.show(self.capability, Shown("drawing", t("annotate.drawing")))
         elif overlay.capturing:
             self._own_end()
@@ -261,6 +262,7 @@ class AnnotateFeature(Feature):
                         self._draw_mode(False)
                     else:
                         self.overlay.capture(rect, self._keep_above)
+                self._pump_soon()
             due = self.board.due(now)
             busy = self.board.strokes or self.board.laser or self.customer_drawing
             timeout = FOLLOW_S if busy else None
@@ -270,6 +272,19 @@ class AnnotateFeature(Feature):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+
+    def _pump_soon(self) -> None:
+        """Read X events soon. A request that waits for a reply (a colour, a flush) makes
+        python-xlib read the events that came before the reply into its own queue, where the
+        socket's readiness no longer shows them: the customer's button release could sit
+        there until the next event."""
+        loop = self.host.loop
+        if loop is not None:
+            loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        if self.overlay is not None:
+            self.overlay.pump()
 
     def _draw(self, rect: Rect | None, now: float) -> None:
         overlay = self.overlay
