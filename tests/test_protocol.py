@@ -384,9 +384,21 @@ def test_capabilities_of_each_mode_come_from_the_table() -> None:
         "files",
         "voice",
         "annotate",
+        "camera",
+        "show_screen",
+        "show_camera",
         "chat",
     )
-    assert protocol.capabilities_of("call") == ("view", "clipboard", "files", "voice", "chat")
+    assert protocol.capabilities_of("call") == (
+        "view",
+        "clipboard",
+        "files",
+        "voice",
+        "camera",
+        "show_screen",
+        "show_camera",
+        "chat",
+    )
 
 
 def test_screen_viewing_is_asked_at_the_start_of_a_screen_session_only() -> None:

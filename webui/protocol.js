@@ -390,6 +390,8 @@ const req = (spec) => ({ spec, optional: false });
 const opt = (spec) => ({ spec, optional: true });
 
 const TOKEN = "[a-z][a-z0-9_]{0,39}";
+/** A media section's id in SDP (RFC 8843 allows any token; aiortc and browsers use digits). */
+const MID = "[A-Za-z0-9_.-]{1,32}";
 const ID = Str(64, { minLen: 8, pattern: "[A-Za-z0-9_-]+" });
 const CODE = Str(8, { minLen: 8, pattern: "[0-9]{8}" });
 const LABEL = Str(128); // host, user, os, operator names: shown, never trusted
@@ -461,7 +463,12 @@ export const SIGNALING = Object.freeze({
       resume: opt(ID),
       resume_within: opt(Int(0, 3600)),
     },
-    offer: { sdp: req(SDP), fresh: opt(Bool) },
+    offer: {
+      sdp: req(SDP),
+      fresh: opt(Bool),
+      show_screen_mid: opt(Str(32, { pattern: MID })),
+      show_camera_mid: opt(Str(32, { pattern: MID })),
+    },
     answer: { sdp: req(SDP) },
     candidate: {
       candidate: req(Str(1024)),
@@ -481,6 +488,11 @@ export const SIGNALING = Object.freeze({
 export const MIC_STATES = Object.freeze(["on", "muted", "no_device", "busy", "lost"]);
 /** ... and about its speakers or headset (`voice_state.speaker`). */
 export const SPEAKER_STATES = Object.freeze(["on", "no_device", "busy", "lost"]);
+
+/** How the customer's camera is (`camera_state.state`). */
+export const CAMERA_STATES = Object.freeze(["on", "off", "no_camera", "busy", "lost", "failed"]);
+/** The stream id of the customer's camera track (the screen's is in another stream). */
+export const CAMERA_STREAM = "supportlink-camera";
 
 /** Control data-channel messages (operator <-> customer's peer, end to end). @type {Registry} */
 export const CONTROL = Object.freeze({
@@ -505,6 +517,7 @@ export const CONTROL = Object.freeze({
     clipboard: { text: req(Str(MAX_CLIPBOARD_CHARS)) },
     capabilities: { supported: req(CAPABILITY_LIST) },
     voice_state: { mic: req(Str(16, { choices: MIC_STATES })), speaker: req(Str(16, { choices: SPEAKER_STATES })) },
+    camera_state: { state: req(Str(16, { choices: CAMERA_STATES })), name: opt(Str(128)) },
   }),
 });
 
@@ -678,7 +691,7 @@ export const CHANNELS = Object.freeze([
   channelRow({
     label: "control", ordered: true, max_retransmits: null, binary: false, registry: CONTROL,
     from_operator: ["consent_request", "release", "select_monitor", "limit_request", "whole_screen_request", "clipboard"],
-    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard", "voice_state"],
+    from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard", "voice_state", "camera_state"],
   }),
   channelRow({
     label: "input", ordered: true, max_retransmits: null, binary: false, registry: INPUT,
@@ -713,10 +726,12 @@ export const CONSENT_KINDS = Object.freeze(["at_start", "on_request", "none"]);
 /**
  * One thing the operator may do in a session. `{operator}` in `question` is the operator's
  * display name; `may_now` completes the customer's "The operator can now ..." line;
- * `operator_name` is what the console calls it.
+ * `operator_name` is what the console calls it; `receives`: media kinds the peer receives for it
+ * (the operator's screen or camera).
  * @typedef {Readonly<{
  *   name: string, modes: readonly string[], channels: readonly string[], tracks: readonly string[],
  *   consent: string, question: string, may_now: string, operator_name: string,
+ *   receives?: readonly string[],
  * }>} CapabilitySpec
  */
 
@@ -731,6 +746,7 @@ const capabilityRow = (row) => {
     modes: Object.freeze([...row.modes]),
     channels: Object.freeze([...row.channels]),
     tracks: Object.freeze([...row.tracks]),
+    receives: Object.freeze([...(row.receives ?? [])]),
   });
 };
 
@@ -765,6 +781,21 @@ export const CAPABILITY_TABLE = Object.freeze([
     name: "annotate", modes: ["screen"], channels: ["annotate"], tracks: [], consent: "on_request",
     question: "Allow {operator} to draw on your screen to show you things?", may_now: "draw on your screen",
     operator_name: "drawing on the screen",
+  }),
+  capabilityRow({
+    name: "camera", modes: ["screen", "call"], channels: ["control"], tracks: ["video"], consent: "on_request",
+    question: "Allow {operator} to see your camera?", may_now: "see your camera",
+    operator_name: "the customer's camera",
+  }),
+  capabilityRow({
+    name: "show_screen", modes: ["screen", "call"], channels: ["control"], tracks: [], consent: "on_request",
+    question: "{operator} wants to show you their screen. Show it in a window here?",
+    may_now: "show you their screen", operator_name: "showing your screen", receives: ["video"],
+  }),
+  capabilityRow({
+    name: "show_camera", modes: ["screen", "call"], channels: ["control"], tracks: [], consent: "on_request",
+    question: "{operator} wants to show you their camera picture. Show it in a window here?",
+    may_now: "show you their camera picture", operator_name: "showing your camera", receives: ["video"],
   }),
   capabilityRow({
     name: "chat", modes: ["screen", "call"], channels: ["chat"], tracks: [], consent: "none",
@@ -1065,6 +1096,7 @@ export function schema() {
       modes: [...c.modes],
       channels: [...c.channels],
       tracks: [...c.tracks],
+      receives: [...(c.receives ?? [])],
       consent: c.consent,
       question: c.question,
       may_now: c.may_now,

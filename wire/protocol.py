@@ -145,6 +145,8 @@ BYE_REASONS: Mapping[str, str] = {
 }
 
 _TOKEN = r"[a-z][a-z0-9_]{0,39}"
+#: A media section's id in SDP (RFC 8843 allows any token; aiortc and browsers use digits).
+_MID = r"[A-Za-z0-9_.-]{1,32}"
 
 _FINGERPRINT_RE = re.compile(r"^a=fingerprint:(\S+)[ \t]+([0-9A-Fa-f:]+)[ \t]*$", re.MULTILINE)
 #: No message nests deeper than this; deeper frames are ``bad_json`` wherever they are parsed.
@@ -563,6 +565,10 @@ class Offer(_Validated):
     type: ClassVar[str] = "offer"
     sdp: str = spec(_SDP)
     fresh: bool | None = optional(Bool())
+    #: the m-lines on which the peer receives the operator's screen / camera (it adds them
+    #: only once the customer allows ``show_screen`` / ``show_camera``)
+    show_screen_mid: str | None = optional(Str(max_len=32, pattern=_MID))
+    show_camera_mid: str | None = optional(Str(max_len=32, pattern=_MID))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -762,6 +768,24 @@ class VoiceState(_Validated):
     type: ClassVar[str] = "voice_state"
     mic: str = spec(Str(max_len=16, choices=MIC_STATES))
     speaker: str = spec(Str(max_len=16, choices=SPEAKER_STATES))
+
+
+#: How the customer's camera is (``camera_state.state``): sending, closed, none there, held by
+#: another program, gone mid-session, or failed to open for another reason.
+CAMERA_STATES = ("on", "off", "no_camera", "busy", "lost", "failed")
+#: The stream id of the customer's camera track (the screen's track is in another stream), so
+#: that the console tells the two pictures apart.
+CAMERA_STREAM = "supportlink-camera"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CameraState(_Validated):
+    """Peer to operator while ``camera`` is allowed: how the customer's camera is, at every
+    change. ``name`` is the camera's name as the customer's computer calls it."""
+
+    type: ClassVar[str] = "camera_state"
+    state: str = spec(Str(max_len=16, choices=CAMERA_STATES))
+    name: str | None = optional(Str(max_len=128))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1143,6 +1167,7 @@ CONTROL = Registry(
     Clipboard,
     Capabilities,
     VoiceState,
+    CameraState,
 )
 INPUT = Registry("input", MAX_INPUT_BYTES, PointerMove, PointerButton, Wheel, Key, ReleaseAll)
 ANNOTATE = Registry("annotate", MAX_ANNOTATE_BYTES, Stroke, StrokeUndo, StrokesClear, Laser)
@@ -1223,6 +1248,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
                 "whole_screen_reply",
                 "clipboard",
                 "voice_state",
+                "camera_state",
             }
         ),
     ),
@@ -1279,8 +1305,10 @@ class CapabilitySpec:
     about it. ``{operator}`` in ``question`` is the operator's display name.
 
     ``channels`` and ``tracks`` say what carries it (data-channel labels; media kinds the peer
-    sends for it). ``may_now`` completes the customer's "The operator can now ..." line;
-    ``operator_name`` is what the console calls it.
+    sends for it); ``receives``: media kinds the peer receives for it (the operator's screen
+    or camera), on a transceiver the peer adds only once the customer allows it.
+    ``may_now`` completes the customer's "The operator can now ..." line; ``operator_name``
+    is what the console calls it.
     """
 
     name: str
@@ -1291,6 +1319,7 @@ class CapabilitySpec:
     question: str
     may_now: str
     operator_name: str
+    receives: tuple[str, ...] = ()
 
     def consent_in(self, mode: str) -> str:
         """How consent is given in a session of ``mode``: ``at_start`` holds only in the
@@ -1379,6 +1408,38 @@ CAPABILITY_TABLE: tuple[CapabilitySpec, ...] = (
         question="Allow {operator} to draw on your screen to show you things?",
         may_now="draw on your screen",
         operator_name="drawing on the screen",
+    ),
+    CapabilitySpec(
+        "camera",
+        modes=("screen", "call"),
+        channels=("control",),
+        tracks=("video",),
+        consent="on_request",
+        question="Allow {operator} to see your camera?",
+        may_now="see your camera",
+        operator_name="the customer's camera",
+    ),
+    CapabilitySpec(
+        "show_screen",
+        modes=("screen", "call"),
+        channels=("control",),
+        tracks=(),
+        consent="on_request",
+        question="{operator} wants to show you their screen. Show it in a window here?",
+        may_now="show you their screen",
+        operator_name="showing your screen",
+        receives=("video",),
+    ),
+    CapabilitySpec(
+        "show_camera",
+        modes=("screen", "call"),
+        channels=("control",),
+        tracks=(),
+        consent="on_request",
+        question="{operator} wants to show you their camera picture. Show it in a window here?",
+        may_now="show you their camera picture",
+        operator_name="showing your camera",
+        receives=("video",),
     ),
     CapabilitySpec(
         "chat",

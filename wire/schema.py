@@ -73,6 +73,7 @@ def schema() -> dict[str, Any]:
                 "modes": list(c.modes),
                 "channels": list(c.channels),
                 "tracks": list(c.tracks),
+                "receives": list(c.receives),
                 "consent": c.consent,
                 "question": c.question,
                 "may_now": c.may_now,

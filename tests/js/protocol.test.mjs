@@ -80,14 +80,14 @@ test("every error code an invalid example uses is a known one", () => {
 });
 
 test("constants mirror protocol.py", () => {
-  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "voice", "annotate", "chat"]);
+  assert.deepEqual([...CAPABILITIES], ["view", "control", "clipboard", "files", "voice", "annotate", "camera", "show_screen", "show_camera", "chat"]);
   assert.equal(Object.keys(ERROR_CODES).length, 19);
   assert.equal(BYE_REASONS.peer_ended, "the customer ended the session");
   assert.equal(SIGNALING.maxBytes, 65536);
   assert.equal(CONTROL.maxBytes, 16384);
   assert.equal(INPUT.maxBytes, 512);
   assert.equal(Object.keys(SIGNALING.messages).length, 19);
-  assert.equal(Object.keys(CONTROL.messages).length, 12);
+  assert.equal(Object.keys(CONTROL.messages).length, 13);
   assert.equal(Object.keys(INPUT.messages).length, 5);
   assert.equal(CHAT.maxBytes, 65536);
   assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);

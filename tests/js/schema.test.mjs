@@ -41,8 +41,8 @@ test("the comparison notices a changed table", () => {
 
 test("CAPABILITIES and capabilitiesOf come from the table", () => {
   assert.deepEqual([...CAPABILITIES], python.capabilities.map((/** @type {any} */ c) => c.name));
-  assert.deepEqual(capabilitiesOf("call"), ["view", "clipboard", "files", "voice", "chat"]);
-  assert.deepEqual(capabilitiesOf("screen"), ["view", "control", "clipboard", "files", "voice", "annotate", "chat"]);
+  assert.deepEqual(capabilitiesOf("call"), ["view", "clipboard", "files", "voice", "camera", "show_screen", "show_camera", "chat"]);
+  assert.deepEqual(capabilitiesOf("screen"), ["view", "control", "clipboard", "files", "voice", "annotate", "camera", "show_screen", "show_camera", "chat"]);
   assert.deepEqual(CHANNELS.map((c) => c.label), ["control", "input", "chat", "files", "annotate"]);
   assert.equal(CHANNEL_BY_LABEL.get("chat")?.registry.name, "chat");
 });

@@ -79,7 +79,7 @@ test("nothing is offered before the peer says what it supports", () => {
 
 test("an older peer without capabilities: the table's list for the mode once consent is known", () => {
   const s = run({ ...PAIRED, mode: "call" }, { type: "consent_state", granted: [] });
-  assert.deepEqual(supportedNow(s), ["view", "clipboard", "files", "voice", "chat"]);
+  assert.deepEqual(supportedNow(s), ["view", "clipboard", "files", "voice", "camera", "show_screen", "show_camera", "chat"]);
   assert.equal(offers(s, "clipboard"), true);
   assert.equal(offers(s, "control"), false);
 });
