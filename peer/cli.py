@@ -150,6 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="speakers or headset for voice, as --audio-in (default: the system's)",
     )
     parser.add_argument(
+        "--camera",
+        metavar="SOURCE",
+        help="the camera to show the operator once they may see it: /dev/videoN, "
+        "lavfi:GRAPH (a test picture, e.g. lavfi:testsrc2) or a video file "
+        "(default: the first camera found)",
+    )
+    parser.add_argument(
+        "--show-operator-screen",
+        metavar="FILE",
+        type=Path,
+        help="also write the newest picture of the screen the operator shows you to this PNG "
+        "file (they may show it: --allow show_screen)",
+    )
+    parser.add_argument(
+        "--show-operator-camera",
+        metavar="FILE",
+        type=Path,
+        help="as --show-operator-screen, for the operator's camera (--allow show_camera)",
+    )
+    parser.add_argument(
         "--list-audio",
         action="store_true",
         help="list the microphones and speakers voice can use, and exit",
@@ -259,6 +279,9 @@ def parse_settings(
             existing=args.existing.replace("-", "_"),
             audio_in=args.audio_in,
             audio_out=args.audio_out,
+            camera=args.camera,
+            show_operator_screen=args.show_operator_screen,
+            show_operator_camera=args.show_operator_camera,
         )
     except SettingsError as exc:
         parser.error(str(exc))
@@ -332,7 +355,7 @@ class HeadlessUI:
         if shown.kind == "message":
             if not shown.mine:  # what was typed on standard input is not echoed
                 self._line(f"{capability}: {one_line(shown.who)}: {one_line(shown.text)}")
-        else:
+        elif shown.kind != "cameras":  # what the window offers to pick (--camera here)
             self._line(f"{capability}: {one_line(shown.text)}")
 
 

@@ -13,8 +13,10 @@
 * The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec (in a
   call, only once the customer allows it). Voice goes both ways on one ``sendrecv`` audio
   transceiver (Opus as ``opus_tuning`` sets it up); the operator's voice arrives as a remote
-  track through ``on_track``. Later tracks (``add_track`` / ``remove_track``) need a new offer
-  (``offer()`` again); the console answers every offer.
+  track through ``on_track``. The operator's screen and camera arrive on ``recvonly`` video
+  transceivers that the peer adds (``Receiving``) once the customer allows them. Later
+  tracks (``add_track`` / ``remove_track``) need a new offer (``offer()`` again); the
+  console answers every offer.
 * The verification code comes from both DTLS fingerprints once the answer is in.
 """
 
@@ -38,7 +40,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
@@ -62,6 +64,19 @@ def rtc_configuration(ice_servers: Sequence[protocol.IceServer]) -> RTCConfigura
             for s in ice_servers
         ]
     )
+
+
+class Receiving(MediaStreamTrack):
+    """The place of a transceiver that only receives (the operator's screen or camera): it
+    stands where a sent track would (``add_track(slot, "recvonly")``), so the session knows
+    whose transceiver it is. Nothing is ever read from it: a ``recvonly`` sender never starts."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def recv(self) -> Any:
+        raise MediaStreamError("a receiving place sends nothing")
 
 
 class PeerLink:
@@ -142,6 +157,9 @@ class PeerLink:
         """Send one more track (takes effect with the next offer): video offers only the
         chosen codec; audio is Opus, ``sendrecv`` for a call both ways."""
         transceiver: RTCRtpTransceiver = self.pc.addTransceiver(track, direction=direction)
+        stream_id = getattr(track, "stream_id", None)
+        if isinstance(stream_id, str):  # the console tells this picture by its stream
+            transceiver.sender._stream_id = stream_id
         if track.kind == "video":
             mime = _MIME[self._codec]
             preferred = [

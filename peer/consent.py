@@ -103,10 +103,11 @@ class Consent:
             elif (
                 name in self.pregranted
                 and spec.consent_in(mode) == spec.consent
-                and "audio" not in spec.tracks
+                and not (spec.consent == "on_request" and (spec.tracks or spec.receives))
             ):
                 # asked at the start elsewhere but only on request here (screen viewing in a
-                # call), or a microphone: even pre-granted, it starts when the operator asks
+                # call), or media asked for (a microphone, a camera, the operator's screen):
+                # even pre-granted, it starts when the operator asks
                 actions += self._grant(name, "allow_option", reply=False)
         for name in self.supported:
             if _spec(name).consent_in(mode) == "at_start" and name not in self._granted:

@@ -155,7 +155,14 @@ class Feature:
         """A raw frame of a channel in ``reads_raw``, while allowed."""
 
     def remote_track(self, track: MediaStreamTrack) -> None:
-        """The operator sends a track of a kind this capability carries (``tracks``)."""
+        """The operator sends a track on a transceiver whose sending side is ours
+        (``carries``)."""
+
+    def carries(self, track: MediaStreamTrack) -> bool:
+        """Whether ``track`` (what a transceiver of the connection sends, or the placeholder
+        of one that only receives) is this feature's: the operator's track arriving on that
+        transceiver is then for this feature, and for no other."""
+        return False
 
     def refused(self) -> None:
         """A message for this feature was dropped: its capability is not allowed."""

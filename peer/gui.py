@@ -34,7 +34,7 @@ from .gui_panes import PANES, Pane, VoicePane
 from .i18n import t
 from .settings import PeerSettings, SettingsError, normalize_code
 from .windows import WindowInfo
-from .words import decided_text, may_now, question
+from .words import answers, decided_text, may_now, question
 
 if TYPE_CHECKING:  # the session (aiortc, PyAV) loads after the window is up
     from .session import PeerSession
@@ -320,8 +320,9 @@ class PeerWindow:
             self.show_status(f"{capability}: {shown.text}")
 
     def stop_sharing(self) -> None:
-        """The bar's Stop: take back the screen (viewing and control); chat goes on."""
-        for capability in ("control", "view"):
+        """The bar's Stop: take back the screen (viewing and control) and the camera; chat
+        goes on."""
+        for capability in ("control", "view", "camera"):
             if capability in self.granted:
                 self.revoke(capability)
 
@@ -336,9 +337,7 @@ class PeerWindow:
             if session is not None:
                 self._to_session(lambda: session.answer(capability, allowed))
 
-        self._question(
-            question(capability, operator), t("consent.allow"), t("consent.deny"), decide
-        )
+        self._question(question(capability, operator), *answers(capability), decide)
 
     def ask_whole_screen(self, operator: str) -> None:
         def decide(allowed: bool) -> None:
@@ -580,17 +579,21 @@ class SharingBar:
         self.shown = False
 
     def show_for(self, capabilities: tuple[str, ...], operator: str) -> None:
+        lines = []
         if "control" in capabilities:
-            self.text.set(t("bar.controlling", operator=operator))
+            lines.append(t("bar.controlling", operator=operator))
         elif "view" in capabilities and "voice" in capabilities:
-            self.text.set(t("bar.viewing_hearing", operator=operator))
+            lines.append(t("bar.viewing_hearing", operator=operator))
         elif "view" in capabilities:
-            self.text.set(t("bar.viewing", operator=operator))
+            lines.append(t("bar.viewing", operator=operator))
         elif "voice" in capabilities:  # a call: the microphone is live
-            self.text.set(t("bar.hearing", operator=operator))
-        else:
+            lines.append(t("bar.hearing", operator=operator))
+        if "camera" in capabilities:
+            lines.append(t("bar.camera", operator=operator))
+        if not lines:
             self.hide()
             return
+        self.text.set("  ·  ".join(lines))
         self.top.update_idletasks()
         x = max(0, (self.top.winfo_screenwidth() - self.top.winfo_reqwidth()) // 2)
         self.top.geometry(f"+{x}+0")

@@ -423,7 +423,89 @@ class AnnotatePane(Pane):
         return str(self.state_line.cget("text"))
 
 
+class ShowPane(Pane):
+    """What the operator shows (their screen or camera, in a window of its own): what
+    happens in one line, and Stop seeing it (the same as closing that window)."""
+
+    capability = ""
+
+    def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
+        super().__init__(master, send)
+        ttk.Label(self, text=t(f"{self.capability}.pane_title")).pack(anchor="w")
+        self.state_line = ttk.Label(self, text="", wraplength=420, justify="left")
+        self.state_line.pack(anchor="w", fill="x")
+        self.close_button = ttk.Button(
+            self, text=t(f"{self.capability}.close"), command=lambda: self.to_feature("close", "")
+        )
+        self.close_button.pack(anchor="w", pady=(4, 0))
+
+    def show(self, shown: Shown) -> None:
+        self.state_line.configure(text=shown.text)
+
+    def ended(self) -> None:
+        self.close_button.state(["disabled"])
+
+    def text(self) -> str:
+        return str(self.state_line.cget("text"))
+
+
+class ShowScreenPane(ShowPane):
+    capability = "show_screen"
+
+
+class ShowCameraPane(ShowPane):
+    capability = "show_camera"
+
+
+class CameraPane(Pane):
+    """The customer's camera for the operator: how it is in one line, which camera, and
+    Stop my camera (the device is released at once)."""
+
+    def __init__(self, master: tk.Misc, send: Callable[[str, str], None]) -> None:
+        super().__init__(master, send)
+        ttk.Label(self, text=t("camera.pane_title")).pack(anchor="w")
+        self.state_line = ttk.Label(self, text="", wraplength=420, justify="left")
+        self.state_line.pack(anchor="w", fill="x")
+        row = ttk.Frame(self)
+        row.pack(fill="x", pady=(4, 0))
+        ttk.Label(row, text=t("camera.pick")).pack(side="left")
+        self.sources: dict[str, str] = {t("camera.first_found"): ""}
+        self.choice = tk.StringVar(value=t("camera.first_found"))
+        self.box = ttk.Combobox(
+            row, textvariable=self.choice, values=list(self.sources), state="readonly", width=28
+        )
+        self.box.pack(side="left", padx=(6, 0))
+        self.box.bind(
+            "<<ComboboxSelected>>",
+            lambda _e: self.to_feature("pick", self.sources.get(self.choice.get(), "")),
+        )
+        self.stop_button = ttk.Button(
+            self, text=t("camera.stop"), command=lambda: self.to_feature("stop", "")
+        )
+        self.stop_button.pack(anchor="w", pady=(4, 0))
+
+    def show(self, shown: Shown) -> None:
+        if shown.kind == "cameras":  # "source<TAB>name" lines: what can be picked
+            self.sources = {t("camera.first_found"): ""}
+            for line in shown.text.splitlines():
+                source, _, name = line.partition("\t")
+                self.sources[name or source] = source
+            self.box.configure(values=list(self.sources))
+            return
+        self.state_line.configure(text=shown.text)
+
+    def ended(self) -> None:
+        self.stop_button.state(["disabled"])
+        self.box.state(["disabled"])
+
+    def text(self) -> str:
+        return str(self.state_line.cget("text"))
+
+
 PANES: dict[str, type[Pane]] = {
+    "camera": CameraPane,
+    "show_screen": ShowScreenPane,
+    "show_camera": ShowCameraPane,
     "chat": ChatPane,
     "files": FilesPane,
     "voice": VoicePane,

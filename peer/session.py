@@ -353,16 +353,32 @@ class PeerSession:
             await self._negotiation.renegotiate()
 
     def _remote_track(self, link: PeerLink | None, track: MediaStreamTrack) -> None:
-        """The operator sends media (their voice): to the feature whose capability carries
-        that kind of track; nothing else ever plays it."""
-        if link is not self.link:
+        """The operator sends media (voice, their screen or camera): to the feature whose
+        transceiver it came on (``Feature.carries``); nothing else ever plays or shows it."""
+        if link is None or link is not self.link:
             return
+        ours = next(
+            (t.sender.track for t in link.pc.getTransceivers() if t.receiver.track is track), None
+        )
         for feature in self.features.values():
-            if track.kind in feature.spec().tracks:
+            if ours is not None and feature.carries(ours):
                 feature.remote_track(track)
                 return
         logger.warning("a %s track from the operator: nothing here takes it", track.kind)
         self.refused[f"{track.kind}_track"] += 1
+
+    def _offer(self, sdp: str, fresh: bool | None = None) -> protocol.Offer:
+        """The offer message: its SDP, and the m-lines on which the operator's screen and
+        camera are welcome (only those the customer allowed are receiving)."""
+        mids: dict[str, str] = {}
+        for feature in self.features.values():
+            slot = getattr(feature, "slot", None)
+            if slot is None or self._media.get(slot) != "recvonly":
+                continue
+            transceiver = self.transceiver(slot)
+            if transceiver is not None and transceiver.mid is not None:
+                mids[f"{feature.capability}_mid"] = transceiver.mid
+        return protocol.Offer(sdp=sdp, fresh=fresh, **mids)
 
     # ------------------------------------------------------------------ the session
 
@@ -459,9 +475,7 @@ class PeerSession:
             feature.start()
         self._apply(self.consent.paired(paired.mode, tuple(self.features)))
         self.ui.status(t("status.connecting_operator"))
-        self._negotiation = Negotiation(
-            self.link, lambda sdp: self._signal_send(protocol.Offer(sdp=sdp))
-        )
+        self._negotiation = Negotiation(self.link, lambda sdp: self._signal_send(self._offer(sdp)))
         sdp = await self._negotiation.offer()
         turn = any(u.startswith("turn") for server in paired.ice_servers for u in server.urls)
         if turn and " typ relay " not in sdp:
@@ -582,7 +596,7 @@ class PeerSession:
             async def send_offer(sdp: str) -> None:
                 nonlocal first
                 fresh, first = first, False
-                await self._signal_send(protocol.Offer(sdp=sdp, fresh=fresh or None))
+                await self._signal_send(self._offer(sdp, fresh or None))
 
             self._negotiation = Negotiation(link, send_offer)
             self.send("control", protocol.Capabilities(supported=tuple(self.features)))

@@ -104,6 +104,12 @@ class PeerSettings:
     #: (``None``: the system's default).
     audio_in: str | None = None
     audio_out: str | None = None
+    #: The camera for ``camera``: ``/dev/videoN``, ``lavfi:GRAPH`` (a test source) or a video
+    #: file (``None``: the first camera found).
+    camera: str | None = None
+    #: Headless: also write the newest picture of the operator's screen / camera to this PNG.
+    show_operator_screen: Path | None = None
+    show_operator_camera: Path | None = None
     ws_url: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +148,11 @@ class PeerSettings:
         for device in (self.audio_in, self.audio_out):
             if device is not None and not 1 <= len(device) <= 256:
                 raise SettingsError("an audio device is named by 1 to 256 characters")
+        if self.camera is not None and not 1 <= len(self.camera) <= 1024:
+            raise SettingsError("a camera source is 1 to 1024 characters")
+        for png in (self.show_operator_screen, self.show_operator_camera):
+            if png is not None and not png.parent.is_dir():
+                raise SettingsError(f"{str(png.parent)!r} is not a folder to write pictures into")
         if not 0.1 <= self.idle_refresh <= 10:
             raise SettingsError(f"idle refresh {self.idle_refresh} s is outside 0.1..10")
 

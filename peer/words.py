@@ -28,6 +28,14 @@ def question(capability: str, operator: str) -> str:
     return t(f"capability.{capability}.question", operator=operator)
 
 
+def answers(capability: str) -> tuple[str, str]:
+    """The words of the question's yes and no buttons: what the operator shows is offered
+    ("Show" / "Not now"), everything else is allowed or denied."""
+    if capability in ("show_screen", "show_camera"):
+        return t("show.yes"), t("show.no")
+    return t("consent.allow"), t("consent.deny")
+
+
 def capability_name(capability: str) -> str:
     """The customer's word for a capability (its token, for one this peer does not know)."""
     if capability in protocol.CAPABILITY_BY_NAME:

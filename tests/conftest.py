@@ -147,11 +147,14 @@ class LoopbackOperator:
     def __init__(self, sig: SigClient, voice: MediaStreamTrack | None = None) -> None:
         self.sig = sig
         self.voice = voice  # the operator's microphone, sent once the peer offers audio
+        # what the operator shows (capability -> track), sent on the m-line the offer names
+        self.show: dict[str, MediaStreamTrack | None] = {}
         self.certificate = RTCCertificate.generateCertificate()
         self.channels: dict[str, Any] = {}
         self.received: dict[str, list[Any]] = {c.label: [] for c in p.CHANNELS}
         self.tracks: list[MediaStreamTrack] = []
         self.offers: list[str] = []
+        self.offer_msgs: list[p.Offer] = []
         self.answers: list[str] = []
         self.signals: list[Any] = []  # interrupted, resumed: what the server said meanwhile
         self.bye: str | None = None
@@ -234,10 +237,20 @@ class LoopbackOperator:
             await self.pc.close()
             self.pc = self._new_pc()
         self.offers.append(offer.sdp)
+        self.offer_msgs.append(offer)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
         audio = [t for t in self.pc.getTransceivers() if t.kind == "audio"]
         if self.voice is not None and audio and audio[0].sender.track is None:
             self.pc.addTrack(self.voice)  # the peer's audio transceiver: both ways
+        for capability, mid in (
+            ("show_screen", offer.show_screen_mid),
+            ("show_camera", offer.show_camera_mid),
+        ):
+            track = self.show.get(capability)
+            slot = next((t for t in self.pc.getTransceivers() if t.mid == mid), None)
+            if mid is not None and track is not None and slot is not None:
+                slot.sender.replaceTrack(track)
+                slot.direction = "sendonly"
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self.answers.append(self.pc.localDescription.sdp)
         await self.sig.send(p.Answer(sdp=self.answers[-1]))

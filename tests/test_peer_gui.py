@@ -541,6 +541,15 @@ def test_while_shared_a_bar_above_every_window_says_who_and_stops_it(tk_display:
         ui.granted(("voice", "chat"))  # a call: the microphone is live, that is said too
         window._drain()
         assert bar.text.get() == "Alice can hear you"
+        ui.granted(("camera", "chat"))  # the camera is shared too
+        window._drain()
+        assert bar.text.get() == "Alice can see your camera"
+        ui.granted(("view", "camera", "chat"))
+        window._drain()
+        assert bar.text.get() == "Alice can see your screen  ·  Alice can see your camera"
+        bar.stop.invoke()
+        assert session.calls[-2:] == [("revoke", "view"), ("revoke", "camera")]
+        session.calls.clear()
         ui.granted(("view", "control", "chat"))
         window._drain()
         assert bar.text.get() == "Alice is controlling your mouse and keyboard"
@@ -935,3 +944,68 @@ def test_drawing_pane_says_who_draws_clears_and_stops(tk_display: str, tmp_path:
         ui.ended("the operator ended the session")
         window._drain()
         assert pane.clear_button.instate(["disabled"]) and pane.off_button.instate(["disabled"])
+
+
+def test_the_operator_showing_asks_show_or_not_now_and_its_pane_stops_it(
+    tk_display: str, tmp_path: Path
+) -> None:
+    from peer.feature import Shown
+    from peer.gui_panes import ShowPane
+    from peer.i18n import t
+
+    session = AnsweringSession()
+    with windowed(session) as (root, window, ui):
+        root.geometry("+10+10")
+        root.update()
+        ui.ask("show_screen", "Alice")
+        window._drain()
+        root.update()
+        dialog = _dialog(root)
+        words = [
+            str(b.cget("text"))
+            for f in dialog.winfo_children()  # type: ignore[attr-defined]
+            for b in f.winfo_children()
+            if b.winfo_class() == "TButton"
+        ]
+        assert words == ["Show", "Not now"], words
+        _shot(tk_display, tmp_path / "show-question.png")
+        _press(root, "<Escape>")  # the safe answer: not now
+
+        ui.granted(("view", "show_screen", "chat"))
+        ui.show("show_screen", Shown("line", t("show_screen.showing", operator="Alice")))
+        window._drain()
+        pane = window.panes["show_screen"]
+        assert isinstance(pane, ShowPane) and pane.winfo_manager() == "pack"
+        assert pane.text().startswith("You see Alice's screen in its own window")
+        root.update()
+        _shot(tk_display, tmp_path / "show-pane.png")
+        pane.close_button.invoke()
+        assert session.calls[-1] == ("input", ("show_screen", "close", ""))
+
+
+def test_camera_pane_lists_cameras_picks_one_and_stops_it(tk_display: str, tmp_path: Path) -> None:
+    from peer.feature import Shown
+    from peer.gui_panes import CameraPane
+    from peer.i18n import t
+
+    session = ChatSession()
+    with windowed(session) as (root, window, ui):
+        ui.granted(("view", "camera", "chat"))
+        ui.show("camera", Shown("cameras", "/dev/video0\tUSB Camera\n/dev/video2\tIntegrated"))
+        ui.show("camera", Shown("line", t("camera.state.busy")))
+        window._drain()
+        pane = window.panes["camera"]
+        assert isinstance(pane, CameraPane) and pane.winfo_manager() == "pack"
+        values = list(pane.box.cget("values"))
+        assert values == [t("camera.first_found"), "USB Camera", "Integrated"]
+        assert "in use by another program" in pane.text()
+        root.update()
+        _shot(tk_display, tmp_path / "camera-pane.png")
+        pane.box.set("Integrated")
+        pane.box.event_generate("<<ComboboxSelected>>")
+        assert session.calls[-1] == ("camera:pick", "/dev/video2")
+        pane.stop_button.invoke()
+        assert session.calls[-1] == ("camera:stop", "")
+        ui.ended("the operator ended the session")
+        window._drain()
+        assert pane.stop_button.instate(["disabled"])

@@ -87,9 +87,20 @@ def voice_keys() -> set[str]:
     }
 
 
+def show_keys() -> set[str]:
+    """The words of what the operator shows (``show_screen.waiting``...) and the camera's
+    states (``camera.state.<state>``: every state of the wire's list)."""
+    from peer.features.show import WORDS
+
+    return {f"{cap}.{w}" for cap in ("show_screen", "show_camera") for w in WORDS} | {
+        f"camera.state.{s}" for s in protocol.CAMERA_STATES
+    }
+
+
 def used_keys() -> set[str]:
     return (
         static_keys()
+        | show_keys()
         | {f"why.{w}" for w in why_tokens()}
         | table_keys()
         | unreachable_keys()

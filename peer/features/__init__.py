@@ -13,10 +13,12 @@ from ..feature import Feature, FeatureHost
 from ..remote import InjectorLike
 from ..settings import PeerSettings
 from .annotate import AnnotateFeature
+from .camera import CameraFeature
 from .chat import ChatFeature
 from .clipboard import ClipboardFeature
 from .control import ControlFeature
 from .files import FilesFeature
+from .show import ShowCameraFeature, ShowScreenFeature
 from .view import ViewFeature
 from .voice import VoiceFeature
 
@@ -37,6 +39,9 @@ def make_features(
         ClipboardFeature(host),
         VoiceFeature(host, settings),
         AnnotateFeature(host, control.remote),
+        CameraFeature(host, settings),
+        ShowScreenFeature(host, settings.show_operator_screen),
+        ShowCameraFeature(host, settings.show_operator_camera),
         ChatFeature(host),
     ]
     # file transfer asks the customer in the window; headless, only with a folder to accept

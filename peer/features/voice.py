@@ -176,6 +176,9 @@ class VoiceFeature(Feature):
 
     # ------------------------------------------------------------------ the operator's voice
 
+    def carries(self, track: MediaStreamTrack) -> bool:
+        return track is self.out
+
     def remote_track(self, track: MediaStreamTrack) -> None:
         self.remote = track
         if self.allowed and self.speaker is not None:
