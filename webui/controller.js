@@ -206,7 +206,8 @@ export class SessionController {
     this.reconnector.on({ type: "offer", fresh: msg.fresh === true });
     const link = /** @type {import("./rtc.js").PeerLink} */ (this.live.link);
     this.log(t("log.session.offer_received"));
-    link.acceptOffer(msg.sdp).catch((err) => {
+    const sends = { show_screen: msg.show_screen_mid, show_camera: msg.show_camera_mid };
+    link.acceptOffer(msg.sdp, sends).catch((err) => {
       this.log(t("log.session.offer_failed", { error: String(err.message) }), "error");
       this.view.detail(words("status.offer_failed", { error: String(err?.message ?? err) }), "error");
     });

@@ -6,10 +6,12 @@
  */
 
 import { ANNOTATE_PANEL } from "./annotateview.js";
+import { CAMERA_PANEL } from "./cameraview.js";
 import { CHAT_PANEL } from "./chatview.js";
 import { CLIPBOARD_PANEL } from "./clipboard.js";
 import { CONTROL_PANEL } from "./control.js";
 import { FILES_PANEL } from "./filespanel.js";
+import { SHOW_CAMERA_PANEL, SHOW_SCREEN_PANEL } from "./showview.js";
 import { VIEW_PANEL } from "./view.js";
 import { VOICE_PANEL } from "./voiceview.js";
 
@@ -21,5 +23,8 @@ export const PANELS = Object.freeze([
   FILES_PANEL,
   VOICE_PANEL,
   ANNOTATE_PANEL,
+  CAMERA_PANEL,
+  SHOW_SCREEN_PANEL,
+  SHOW_CAMERA_PANEL,
   CHAT_PANEL,
 ]);

@@ -31,6 +31,7 @@ import { msg, onLanguageChange, routeMsg, t } from "./i18n.js";
 import { MediaView, connectedRoute } from "./media.js";
 import { Panels } from "./panels.js";
 import { PeerLink, sessionCertificate } from "./rtc.js";
+import { CAMERA_STREAM } from "./protocol.js";
 import { offers, picture } from "./session.js";
 
 /**
@@ -167,6 +168,8 @@ export class LiveSession {
     }, this.certificate);
     // what the operator sends back on audio transceivers: the voice panel's say, on every connection
     link.localAudio = () => this.panels.audio()?.local() ?? null;
+    // what the operator shows the customer (their screen, their camera): the panels' say
+    link.localVideo = () => this.panels.videoOut();
     return link;
   }
 
@@ -227,6 +230,13 @@ export class LiveSession {
     const track = event.track;
     const link = this.link;
     const current = () => this.link === link;
+    // the customer's camera is not their screen: it goes to the camera panel, not the stage
+    if (event.streams?.[0]?.id === CAMERA_STREAM) {
+      const camera = this.panels.camera();
+      if (camera) camera.remote(track, current);
+      else this.log(t("log.session.unhandled_track", { kind: track.kind }));
+      return;
+    }
     this.host.dispatch({ type: "track", kind: track.kind });
     if (track.kind === "audio") {
       const audio = this.panels.audio();
@@ -247,7 +257,7 @@ export class LiveSession {
    */
   onTrackStopped(track) {
     if (track.kind === "audio") this.panels.audio()?.stopped(track);
-    else this.media.stopped(track);
+    else if (!this.panels.camera()?.stopped(track)) this.media.stopped(track);
   }
 
   /**

@@ -17,6 +17,8 @@
  *   panels.routeBinary("files", data); // a binary frame, to the panel that claims that channel's
  *   panels.update(session);            // capabilities, consent or a data channel changed
  *   panels.audio();                    // the audio port of the panel whose capability carries audio
+ *   panels.videoOut();                 // what goes to the customer for their view of the operator's side
+ *   panels.camera();                   // the port of the panel that shows the customer's camera
  *   panels.relink();                   // a fresh connection replaced a lost one
  *   panels.end();                      // the session is over: nothing more is sent
  *   panels.reset();                    // a new session, or log out: nothing kept
@@ -64,6 +66,8 @@ import { offers } from "./session.js";
  *   end?: () => void,
  *   relink?: () => void,
  *   audio?: AudioPort,
+ *   video?: VideoPort,
+ *   camera?: CameraPort,
  * }} Panel
  *   start defaults to reset; end (the session is over, keep what is worth keeping) defaults to reset;
  *   relink (a fresh connection replaced a lost one: forget what came on the old one, the peer
@@ -188,6 +192,29 @@ export class Panels {
     for (const [capability, panel] of this.panels) {
       if (panel.audio && CAPABILITY_BY_NAME.get(capability)?.tracks.includes("audio")) return panel.audio;
     }
+    return null;
+  }
+
+  /**
+   * What the operator sends to the customer for each capability whose `receives` hold
+   * "video": capability -> the track (null: nothing now).
+   * @returns {Map<string, MediaStreamTrack | null>}
+   */
+  videoOut() {
+    /** @type {Map<string, MediaStreamTrack | null>} */
+    const out = new Map();
+    for (const [capability, panel] of this.panels) {
+      if (panel.video && CAPABILITY_BY_NAME.get(capability)?.receives?.includes("video")) out.set(capability, panel.video.local());
+    }
+    return out;
+  }
+
+  /**
+   * The camera port of the panel that takes the customer's camera, if there is one.
+   * @returns {CameraPort | null}
+   */
+  camera() {
+    for (const panel of this.panels.values()) if (panel.camera) return panel.camera;
     return null;
   }
 

@@ -126,6 +126,34 @@ export function audioSenders(transceivers, local) {
     .map((transceiver) => ({ transceiver, track: local.send ? local.track : null }));
 }
 
+/**
+ * What to do to each video transceiver before answering an offer: the m-lines the peer
+ * receives the operator's screen or camera on (`mids`, from the offer) send what `local` gives
+ * for that capability; a video m-line of ours that the offer no longer names sends nothing
+ * (inactive); the customer's own screen and camera (received here) are left as the browser
+ * answers them, whatever an offer names.
+ * @param {readonly RTCRtpTransceiver[]} transceivers after the offer is set
+ * @param {ReadonlyMap<string, string>} mids capability -> mid
+ * @param {ReadonlyMap<string, MediaStreamTrack | null>} local capability -> track
+ * @returns {{transceiver: RTCRtpTransceiver, direction: RTCRtpTransceiverDirection, track: MediaStreamTrack | null, capability: string | null}[]}
+ */
+export function videoAnswerPlan(transceivers, mids, local) {
+  /** @type {{transceiver: RTCRtpTransceiver, direction: RTCRtpTransceiverDirection, track: MediaStreamTrack | null, capability: string | null}[]} */
+  const plan = [];
+  for (const transceiver of transceivers) {
+    if (transceiver.receiver.track?.kind !== "video" || transceiver.mid === null) continue;
+    // a picture the peer sends us (the customer's screen, their camera) is never turned round
+    if (transceiver.currentDirection === "recvonly") continue;
+    const capability = [...mids].find(([, mid]) => mid === transceiver.mid)?.[0] ?? null;
+    if (capability !== null) {
+      plan.push({ transceiver, direction: "sendonly", track: local.get(capability) ?? null, capability });
+    } else if (transceiver.sender.track) {
+      plan.push({ transceiver, direction: "inactive", track: null, capability: null });
+    }
+  }
+  return plan;
+}
+
 export class PeerLink {
   /**
    * @param {readonly WireIceServer[]} iceServers from `paired` (or `resumed`)
@@ -165,6 +193,14 @@ export class PeerLink {
      * @type {(() => LocalAudio | null) | null}
      */
     this.localAudio = null;
+    /**
+     * What the operator shows, asked before every answer (the panels' `videoOut`, via
+     * `live.js`): capability -> track.
+     * @type {(() => Map<string, MediaStreamTrack | null>) | null}
+     */
+    this.localVideo = null;
+    /** The m-line the peer receives each capability's video on, from the latest offer. @type {Map<string, string>} */
+    this.videoMids = new Map();
   }
 
   /**
@@ -270,16 +306,21 @@ export class PeerLink {
    * An offer from the peer, the first or a later one (renegotiation): answer it and send the
    * answer. Offers are answered one at a time, in order.
    * @param {string} sdp
+   * @param {{[capability: string]: string | null | undefined}} [sends] the m-line the peer
+   *   receives each capability's video on (`show_screen_mid`, `show_camera_mid` of the offer)
    * @returns {Promise<void>}
    */
-  acceptOffer(sdp) {
-    const turn = this.offers.then(() => this.#answer(sdp));
+  acceptOffer(sdp, sends = {}) {
+    const turn = this.offers.then(() => this.#answer(sdp, sends));
     this.offers = turn.catch(() => {}); // a failed offer does not block the next
     return turn;
   }
 
-  /** @param {string} sdp */
-  async #answer(sdp) {
+  /**
+   * @param {string} sdp
+   * @param {{[capability: string]: string | null | undefined}} sends
+   */
+  async #answer(sdp, sends) {
     const pc = this.pc;
     if (this.closed || !pc) return;
     const first = this.offerCount++ === 0;
@@ -287,6 +328,8 @@ export class PeerLink {
     await pc.setRemoteDescription({ type: "offer", sdp });
     for (const candidate of this.pending.splice(0)) await this.#add(candidate);
     await this.#prepareAudio(pc);
+    this.videoMids = new Map(Object.entries(sends).filter(([, mid]) => typeof mid === "string").map(([c, mid]) => [c, String(mid)]));
+    await this.#prepareVideo(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     const local = pc.localDescription?.sdp ?? answer.sdp ?? "";
@@ -324,6 +367,40 @@ export class PeerLink {
         mid: String(step.transceiver.mid), direction: step.direction,
         microphone: step.track ? t("log.rtc.audio_microphone") : t("log.rtc.audio_no_microphone"),
       }));
+    }
+  }
+
+  /**
+   * Before an answer: the m-lines the peer receives the operator's screen and camera on send
+   * what the panels give (`localVideo`); every other video m-line of ours sends nothing.
+   * @param {RTCPeerConnection} pc
+   */
+  async #prepareVideo(pc) {
+    for (const step of videoAnswerPlan(pc.getTransceivers(), this.videoMids, this.localVideo?.() ?? new Map())) {
+      step.transceiver.direction = step.direction;
+      if (step.transceiver.sender.track !== step.track) await step.transceiver.sender.replaceTrack(step.track);
+      if (step.capability !== null) {
+        this.handlers.onlog(t("log.rtc.video_answer", {
+          mid: String(step.transceiver.mid), capability: step.capability, track: step.track ? "yes" : "no",
+        }));
+      }
+    }
+  }
+
+  /**
+   * What the operator shows changed (picked, stopped): put it on the m-lines that send now,
+   * without a new offer.
+   * @returns {Promise<void>}
+   */
+  async refreshLocalVideo() {
+    const pc = this.pc;
+    if (!pc || this.closed) return;
+    const local = this.localVideo?.() ?? new Map();
+    for (const transceiver of pc.getTransceivers()) {
+      const capability = [...this.videoMids].find(([, mid]) => mid === transceiver.mid)?.[0];
+      if (capability === undefined) continue;
+      const track = local.get(capability) ?? null;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
     }
   }
 
