@@ -114,8 +114,9 @@ export class ShowPanel {
     const consent = this.hooks.consent;
     const status = consent.status(this.capability);
     const usable = this.live && this.open;
-    // the customer said no, closed their window, or the session moved on: stop capturing
-    if (this.stream && (!usable || (status !== "asked" && status !== "granted"))) {
+    // the customer said no or closed their window, or the session is over: stop capturing
+    // (a connection being replaced is not that: consent is "unknown" until the peer says)
+    if (this.stream && (!this.live || ["off", "denied", "revoked", "released"].includes(status))) {
       this.#drop();
       this.hooks.link()?.refreshLocalVideo();
     }
