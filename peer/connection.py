@@ -45,7 +45,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
 
-from . import opus_tuning, sctp_tuning, video_pacer, voice_jitter
+from . import opus_tuning, sctp_tuning, video_jitter, video_pacer, voice_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class PeerLink:
         sctp_tuning.install()
         opus_tuning.install()
         voice_jitter.install()
+        video_jitter.install()
         video_pacer.install()
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         if certificate is not None:
