@@ -21,7 +21,7 @@ from sigclient import Endpoint
 from xshow import close_window, shows_blocks, window_id_of, window_of
 from xvfb import Block, ColourBlocks, virtual_display
 
-from peer.features.show import ShowScreenFeature
+from peer.features.show import ShowCameraFeature, ShowScreenFeature
 from wire import protocol as p
 
 #: The operator's picture: four blocks, left to right.
@@ -168,5 +168,29 @@ async def test_the_operator_stops_showing_and_the_window_closes(
         # an offer names a receiving m-line for it while allowed, and none after
         assert any(m.show_screen_mid is not None for m in op.offer_msgs)
         await until(lambda: op.offer_msgs[-1].show_screen_mid is None, 10)
+    finally:
+        await r.end()
+
+
+async def test_the_operators_camera_shows_in_a_window_of_its_own(
+    loopback_endpoint: tuple[Endpoint, str], display: str
+) -> None:
+    r = await start_session(loopback_endpoint, display, allow=frozenset({"view", "show_camera"}))
+    op, session = r.operator, r.session
+    feature = session.feature(ShowCameraFeature)
+    assert feature is not None
+    op.show["show_camera"] = Blocks()
+    try:
+        op.send("control", p.ConsentRequest(capability="show_camera"))
+
+        def seen() -> bool:
+            box = window_of(display, "camera — SupportLink")
+            return box is not None and shows_blocks(display, box, COLOURS)
+
+        await until(seen, 15)
+        assert any(m.show_camera_mid is not None for m in op.offer_msgs)
+        assert window_of(display, "screen — SupportLink") is None  # nothing of show_screen
+        op.send("control", p.Release(capability="show_camera"))
+        await until(lambda: window_of(display, "camera — SupportLink") is None, 5)
     finally:
         await r.end()
