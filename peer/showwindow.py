@@ -39,7 +39,6 @@ from collections.abc import Callable
 from typing import Any
 
 import av
-import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 from Xlib import X, Xatom, Xutil, error
 from Xlib import display as xdisplay
@@ -136,7 +135,8 @@ class ShowWindow:
         self._reformatter = VideoReformatter()
         self._frame: av.VideoFrame | None = None  # the last one shown, for a new layout
         self._frame_size: tuple[int, int] | None = None
-        self._pixels: np.ndarray[Any, np.dtype[np.uint8]] | None = None  # its rows as drawn
+        # its rows as drawn: the converted picture's memory, bytes per row there, bytes drawn
+        self._pixels: tuple[memoryview, int, int] | None = None
         self._layout: tuple[int, int, int, int] | None = None  # x, y, width, height
         self._shown = 0
         self._window.map()
@@ -294,8 +294,7 @@ class ShowWindow:
                 threads=1,
             )
         plane = picture.planes[0]
-        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(height, -1)
-        self._pixels = rows[:, : width * 4]
+        self._pixels = (memoryview(plane), int(plane.line_size), width * 4)
         if layout != self._layout:
             self._layout = layout
             self._paint_bars()
@@ -329,12 +328,15 @@ class ShowWindow:
         assert self._layout is not None and self._pixels is not None
         x, y, width, _ = self._layout
         rows_per_request = max(1, (self._max_request - _PUT_IMAGE_HEADER) // (width * 4))
-        pixels = self._pixels
+        pixels, stride, row = self._pixels
         for start in range(top, bottom, rows_per_request):
             end = min(bottom, start + rows_per_request)
+            if stride == row:  # rows back to back: one slice
+                data = pixels[start * stride : end * stride].tobytes()
+            else:  # each row padded in memory: its drawn part only
+                data = b"".join(pixels[r * stride : r * stride + row] for r in range(start, end))
             self._window.put_image(
-                self._gc, x, y + start, width, end - start, X.ZPixmap, 24, 0,
-                pixels[start:end].tobytes(),
+                self._gc, x, y + start, width, end - start, X.ZPixmap, 24, 0, data
             )  # fmt: skip
             self._hand_over()
 
