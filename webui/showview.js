@@ -60,9 +60,11 @@ export function showStateText(capability, status, phase, open) {
 /**
  * Why the browser gave no picture, in words for the operator.
  * @param {"show_screen" | "show_camera"} capability
- * @param {unknown} err what getDisplayMedia / getUserMedia threw
+ * @param {unknown} err what getDisplayMedia / getUserMedia threw, or "insecure": a plain-HTTP
+ *   page, where the browser offers neither
  */
 export function captureProblem(capability, err) {
+  if (err === "insecure") return t("show.problem.insecure");
   const name = /** @type {{name?: string}} */ (err)?.name ?? "";
   if (capability === "show_camera") {
     if (name === "NotAllowedError") return t("show_camera.problem.refused");
@@ -136,15 +138,12 @@ export class ShowPanel {
     /** @type {MediaStream} */
     let stream;
     try {
+      if (!navigator.mediaDevices) return this.#failed("insecure"); // a plain-HTTP page
       stream = screen
         ? await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: false })
         : await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
     } catch (err) {
-      this.phase = "failed";
-      this.el.state.title = captureProblem(this.capability, err);
-      this.hooks.log(this.el.state.title, "error");
-      this.update();
-      return;
+      return this.#failed(err);
     }
     this.phase = "idle";
     if (!this.live || !this.open) {
@@ -169,6 +168,17 @@ export class ShowPanel {
       this.#drop();
       this.hooks.log(t("log.show.closed"), "error");
     }
+    this.update();
+  }
+
+  /**
+   * The browser gave no picture: say why, in the panel and the log.
+   * @param {unknown} err
+   */
+  #failed(err) {
+    this.phase = "failed";
+    this.el.state.title = captureProblem(this.capability, err);
+    this.hooks.log(this.el.state.title, "error");
     this.update();
   }
 

@@ -59,6 +59,7 @@ test("a capture that gives nothing says why in words", () => {
   assert.match(captureProblem("show_camera", { name: "NotFoundError" }), /No camera/);
   assert.match(captureProblem("show_camera", { name: "NotReadableError" }), /in use/);
   assert.match(captureProblem("show_screen", new Error("boom")), /boom/);
+  assert.match(captureProblem("show_camera", "insecure"), /https:\/\//);
 });
 
 test("the customer's camera: consent first, then the peer's camera_state", () => {

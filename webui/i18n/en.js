@@ -712,6 +712,7 @@ export default Object.freeze({
   "show_camera.problem.busy": "Your camera is in use by another program",
   "show_camera.problem.other": "Your camera could not be opened: {error}",
   "log.show_camera.asked": "consent: asked the customer to look at your camera",
+  "show.problem.insecure": "This page is not secure (http): browsers share a screen or a camera only on an https:// page or on http://localhost",
   "log.show.closed": "showing: the connection is not open; nothing was sent",
   "log.rtc.video_answer": "video transceiver {mid}: carries {capability} (a picture: {track})",
 });

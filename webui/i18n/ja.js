@@ -712,6 +712,7 @@ export default Object.freeze({
   "show_camera.problem.busy": "カメラは別のプログラムが使用中です",
   "show_camera.problem.other": "カメラを開けませんでした：{error}",
   "log.show_camera.asked": "同意：お客様にあなたのカメラ映像を見てもらうよう依頼しました",
+  "show.problem.insecure": "このページは安全ではありません（http）：ブラウザーが画面やカメラを共有するのは https:// のページか http://localhost だけです",
   "log.show.closed": "表示：接続が開いていないため、送信されませんでした",
   "log.rtc.video_answer": "映像トランシーバー {mid}: {capability} を送ります（映像あり: {track}）",
 });
