@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +16,8 @@ import av
 import mss
 import numpy as np
 import pytest
+from Xlib import X
+from Xlib.protocol import event
 from xvfb import virtual_display
 
 from peer.showwindow import ShowWindow, ShowWindowError
@@ -376,3 +379,43 @@ def test_no_display_is_a_show_window_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(ShowWindowError):
         ShowWindow(None, "x", lambda: None)
+
+
+def test_a_window_thread_draws_the_newest_frame_and_closes_from_its_own_thread(
+    display: str, other: Any
+) -> None:
+    from peer.showwindow import WindowThread
+
+    closes: list[str] = []
+    window = ShowWindow(
+        display, "Alice's screen", lambda: closes.append(threading.current_thread().name),
+        size=(800, 500),
+    )  # fmt: skip
+    drawer = WindowThread(window)
+    try:
+        stale = frame(640, 360, [((0, 0, 640, 360), GREEN)])
+        for _ in range(5):  # handed over faster than drawn: the newest wins
+            drawer.put(stale)
+        drawer.put(quadrants(640, 360))
+        box = placed(other, window)
+        eventually(display, [(inside(box, 80, 70, 320, 180), RED)])
+        assert 1 <= window.shown <= 6
+        # the close button reaches on_close on the window's thread (the owner hands it on)
+        win = other.create_resource_object("window", window.window_id)
+        protocols = other.intern_atom("WM_PROTOCOLS")
+        delete = other.intern_atom("WM_DELETE_WINDOW")
+        win.send_event(
+            event.ClientMessage(
+                window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0])
+            ),
+            event_mask=X.NoEventMask,
+        )
+        other.sync()
+        deadline = time.monotonic() + 5
+        while not closes and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert closes == ["show-window"]
+    finally:
+        drawer.close()
+    assert not drawer._thread.is_alive()
+    drawer.close()  # twice is harmless

@@ -13,7 +13,7 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
 from peer import video_jitter
-from peer.video_jitter import FrameJitter
+from peer.video_jitter import FastVp8Decoder, FrameJitter
 
 STEP = 3000  # RTP ticks of one frame at 30 fps
 
@@ -106,3 +106,31 @@ def test_the_patch_is_pinned_to_the_aiortc_it_was_read_against() -> None:
         f"aiortc {aiortc.__version__}: read peer/video_jitter.py against its jitterbuffer.py "
         "and rtcrtpreceiver.py, then add the version to SUPPORTED"
     )
+
+
+def test_vp8_is_decoded_by_ffmpegs_own_decoder_to_the_same_picture(patched: None) -> None:
+    import fractions
+
+    import av
+    import numpy as np
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+    decoder = rtcrtpreceiver.get_decoder(vp8)
+    assert isinstance(decoder, FastVp8Decoder) and decoder.codec.name == "vp8"
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 30)
+    picture = np.zeros((240, 320, 3), dtype=np.uint8)
+    picture[:, :160] = (200, 40, 40)
+    picture[:, 160:] = (40, 80, 220)
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+    frame.pts = 0
+    data = b"".join(bytes(p) for p in [*encoder.encode(frame), *encoder.encode(None)])
+    (out,) = decoder.decode(JitterFrame(data=data, timestamp=0))
+    rgb = out.to_ndarray(format="rgb24").astype(int)
+    assert np.abs(rgb[120, 80] - (200, 40, 40)).max() <= 12
+    assert np.abs(rgb[120, 240] - (40, 80, 220)).max() <= 12
+    # audio is not touched
+    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+    assert not isinstance(rtcrtpreceiver.get_decoder(opus), FastVp8Decoder)

@@ -6,7 +6,8 @@
   console knows where to send); taken back, it goes ``inactive`` (another offer) and the
   window closes.
 * The picture is shown in a window of its own (``peer.showwindow``: scaled to fit, 1:1 when
-  there is room, resizable). The customer closing it takes the capability back, which the
+  there is room, resizable), drawn on a thread of its own so that the event loop goes on
+  reading the network meanwhile. The customer closing it takes the capability back, which the
   operator learns from ``consent_state``.
 * Frames are read all the time, so aiortc's receiving side never backs up, but shown only
   while allowed; of frames decoded meanwhile only the newest is drawn (latest wins).
@@ -31,7 +32,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from ..connection import Receiving
 from ..feature import Feature, Shown
 from ..i18n import t
-from ..showwindow import ShowWindow, ShowWindowError
+from ..showwindow import ShowWindow, ShowWindowError, WindowThread
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ShowFeature(Feature):
         super().__init__(host)
         self.slot = Receiving("video")
         self.save_to = save_to
-        self.window: ShowWindow | None = None
+        self.window: WindowThread | None = None
         self.frames = 0  # frames received from the operator
         self.skipped = 0  # decoded but never drawn (a newer one came first)
         self.saved = 0
@@ -94,30 +95,30 @@ class ShowFeature(Feature):
     def _open_window(self) -> bool:
         if self.window is not None:
             return True
+        loop = self.host.loop
+
+        def closed() -> None:  # on the window's thread
+            if loop is not None:
+                loop.call_soon_threadsafe(self._closed_by_customer)
+
         try:
             window = ShowWindow(
                 self.host.display,
                 t(f"{self.capability}.title", operator=self.host.operator),
-                self._closed_by_customer,
+                closed,
             )
         except ShowWindowError as exc:
             logger.warning("%s: no window on this display: %s", self.capability, exc)
             return False
-        self.window = window
+        self.window = WindowThread(window)
         self._size = None
-        loop = self.host.loop
-        if loop is not None:
-            loop.add_reader(window.fileno(), window.pump)
         return True
 
     def _close_window(self) -> None:
         window, self.window = self.window, None
-        if window is None:
-            return
-        loop = self.host.loop
-        if loop is not None:
-            loop.remove_reader(window.fileno())
-        window.close()
+        if window is not None:
+            window.close()
+            self.skipped += window.replaced  # a newer frame came before it was drawn
 
     def _closed_by_customer(self) -> None:
         """The window's close button: the customer does not want to see it any more."""
@@ -165,10 +166,8 @@ class ShowFeature(Feature):
                 )
             logger.info("%s: the operator's picture is %dx%d", self.capability, *size)
             self._size = size
-        window = self.window
-        if window is not None:
-            window.show(frame)
-            window.pump()  # events read while drawing (a close, a resize) are handled now
+        if self.window is not None:
+            self.window.put(frame)  # drawn on the window's own thread
         if self.save_to is not None and not self._saving:
             now = time.monotonic()
             if now - self._saved_at >= SAVE_EVERY:
