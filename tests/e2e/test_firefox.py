@@ -479,3 +479,51 @@ def test_files_both_ways_in_firefox(
             "the console says the file was delivered",
             timeout=15,
         )
+
+
+# The middle pixel of the customer's camera in the console, drawn into a canvas.
+_CAMERA_PIXEL = """() => {
+  const v = document.querySelector("#camera-video");
+  if (!v || !v.videoWidth) return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(v, 0, 0);
+  const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+  return [c.width, c.height, d[0], d[1], d[2]];
+}"""
+
+
+def test_the_customers_camera_in_firefox_and_showing_on_a_plain_http_page(
+    firefox: FirefoxConsole,
+    xvfb: Screen,
+    server: Server,
+    start_peer: Callable[..., Proc],
+) -> None:
+    """The customer's camera reaches Firefox as a stream of its own and lands in the camera
+    panel, not on the stage; "Show my screen…" on a plain-http page says why nothing can be
+    shared (Firefox gives such a page no capture at all)."""
+    ff = firefox
+    with _page_report(ff):
+        peer = _connect(
+            ff,
+            server,
+            start_peer,
+            allow=("view", "camera"),
+            extra_args=("--camera", "lavfi:color=c=0x2060e0:size=640x480:rate=15"),
+        )
+        ff.click("#camera-request")
+        peer.wait_for_line(r"^camera: .* sees your camera", timeout=20)
+        ff.wait_visible("#camera-box", timeout=15)
+        got = wait_until(
+            lambda: ff.evaluate(_CAMERA_PIXEL),
+            lambda px: bool(px) and close(tuple(px[2:]), (32, 96, 224), 30),
+            "the console shows the camera's colour",
+            timeout=15,
+        )
+        assert got is not None and got[:2] == [640, 480]
+        ff.wait_for_blocks(xvfb.blocks, xvfb)  # the customer's screen stays on the stage
+        ff.click("#show-screen-start")
+        ff.wait_text("#show-screen-state", r"not secure \(http\)")
+        ff.click("#camera-stop")
+        peer.wait_for_line(r"^camera: Your camera is off", timeout=10)
