@@ -1,13 +1,15 @@
 """The customer peer with a naive screen pipeline: the baseline of ``bench/latency.py``.
 
 Runs the real ``supportlink-peer`` (same signaling, consent, connection and control channel)
-with two swaps, made here and nowhere in the product:
+with three swaps, made here and nowhere in the product:
 
 * aiortc's stock encoders (VP8 at 500 kbit/s, clamped to 250 kbit/s .. 1.5 Mbit/s, camera
   settings), i.e. the screen encoders are not installed;
 * a capture track written the way aiortc's examples do it: a new frame every 1/30 s paced by
   ``VideoStreamTrack.next_timestamp``, each grab copied into a fresh array and wrapped with
-  ``VideoFrame.from_ndarray`` (BGRA; the encoder converts it to yuv420p), no change detection.
+  ``VideoFrame.from_ndarray`` (BGRA; the encoder converts it to yuv420p), no change detection;
+* no playout-delay header extension (``peer/playout_delay.py``): the browser keeps its jitter
+  buffer, as it does for aiortc as it comes.
 
     python bench/naive_peer.py --server URL --code CODE --allow view   (supportlink-peer's options)
 """
@@ -25,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError, VideoStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import peer.playout_delay  # noqa: E402
 import peer.session  # noqa: E402
 from peer.capture import ScreenTrack  # noqa: E402
 from peer.cli import main  # noqa: E402
@@ -68,7 +71,12 @@ def _keep_aiortc_encoders(tuning: EncoderTuning) -> None:
     del tuning
 
 
+def _no_playout_delay() -> bool:
+    return False  # the browser keeps its jitter buffer, as with aiortc as it comes
+
+
 peer.session.install = _keep_aiortc_encoders  # type: ignore[attr-defined]
+peer.playout_delay.install = _no_playout_delay
 peer.session.ScreenTrack = NaiveScreenTrack  # type: ignore[attr-defined]
 
 if __name__ == "__main__":

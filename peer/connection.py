@@ -11,7 +11,8 @@
   sender is told why (at most ``ERROR_REPLIES_PER_SECOND``). A channel the operator opens
   (any label) is closed at once and counted: only the peer creates channels.
 * The screen goes out on a ``sendonly`` video transceiver offering only the chosen codec (in a
-  call, only once the customer allows it). Voice goes both ways on one ``sendrecv`` audio
+  call, only once the customer allows it), asking the browser to show each frame at once
+  (``playout_delay``). Voice goes both ways on one ``sendrecv`` audio
   transceiver (Opus as ``opus_tuning`` sets it up); the operator's voice arrives as a remote
   track through ``on_track``. The operator's screen and camera arrive on ``recvonly`` video
   transceivers that the peer adds (``Receiving``) once the customer allows them. Later
@@ -45,7 +46,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from wire import protocol
 
-from . import opus_tuning, sctp_tuning, video_jitter, video_pacer, voice_jitter
+from . import opus_tuning, playout_delay, sctp_tuning, video_jitter, video_pacer, voice_jitter
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class PeerLink:
         voice_jitter.install()
         video_jitter.install()
         video_pacer.install()
+        playout_delay.install()
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         if certificate is not None:
             # one certificate for every connection of a session: a fresh connection after a
