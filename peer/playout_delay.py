@@ -35,6 +35,8 @@ URI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 EXTENSION_ID = 6
 #: (minimum, maximum) playout delay asked of the browser, in ms: show at once.
 DELAY = (0, 0)
+#: RFC 8285's header extension profiles: one-byte and two-byte elements.
+ONE_BYTE, TWO_BYTE = 0xBEDE, 0x1000
 #: Largest delay the 12-bit fields hold (10 ms units).
 MAX_MS = 4095 * 10
 
@@ -72,9 +74,14 @@ class PlayoutDelayMap(rtp.HeaderExtensionsMap):
         profile, data = super().set(values)
         if self.id is None:
             return profile, data
-        extensions = rtp.unpack_header_extensions(profile, data) if data else []
-        extensions.append((self.id, self.delay))
-        return rtp.pack_header_extensions(extensions)
+        # appended after aiortc's elements (RFC 8285 lets padding stand between elements),
+        # then padded again to 32 bits: no second packing on every packet sent
+        if profile == TWO_BYTE:
+            data += bytes((self.id, len(self.delay))) + self.delay
+        else:
+            profile = ONE_BYTE
+            data += bytes(((self.id << 4) | (len(self.delay) - 1),)) + self.delay
+        return profile, data + b"\x00" * (-len(data) % 4)
 
 
 PATCH = Patch("playout delay", SUPPORTED, "the browser keeps its jitter buffer delay")

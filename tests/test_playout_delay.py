@@ -56,6 +56,15 @@ def test_every_packet_carries_it_once_the_answer_kept_it() -> None:
     parsed = rtp.RtpPacket.parse(packet.serialize(negotiated), negotiated)
     assert parsed.payload == b"frame" and parsed.extensions.mid == "0"
 
+    # aiortc's elements in two-byte form (a long mid): ours joins them in that form
+    long_mid = rtp.HeaderExtensions(mid="m" * 20)
+    profile, data = negotiated.set(long_mid)
+    assert profile == 0x1000 and len(data) % 4 == 0
+    assert dict(rtp.unpack_header_extensions(profile, data)) == {1: b"m" * 20, 6: b"\x00\x00\x00"}
+    # nothing of aiortc's: ours alone, one-byte
+    profile, data = negotiated.set(rtp.HeaderExtensions())
+    assert (profile, data) == (0xBEDE, bytes([0x62, 0, 0, 0]))
+
     without = PlayoutDelayMap()
     without.configure(parameters((1, MID), (3, ABS)))  # the browser did not keep it
     profile, data = without.set(values)
