@@ -371,13 +371,13 @@ class PeerSession:
         """The offer message: its SDP, and the m-lines on which the operator's screen and
         camera are welcome (only those the customer allowed are receiving)."""
         mids: dict[str, str] = {}
-        for feature in self.features.values():
-            slot = getattr(feature, "slot", None)
-            if slot is None or self._media.get(slot) != "recvonly":
+        for track, direction in self._media.items():
+            transceiver = self.transceiver(track)
+            if direction != "recvonly" or transceiver is None or transceiver.mid is None:
                 continue
-            transceiver = self.transceiver(slot)
-            if transceiver is not None and transceiver.mid is not None:
-                mids[f"{feature.capability}_mid"] = transceiver.mid
+            for feature in self.features.values():
+                if feature.carries(track):
+                    mids[f"{feature.capability}_mid"] = transceiver.mid
         return protocol.Offer(sdp=sdp, fresh=fresh, **mids)
 
     # ------------------------------------------------------------------ the session

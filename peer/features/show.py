@@ -10,7 +10,8 @@
   reading the network meanwhile. The customer closing it takes the capability back, which the
   operator learns from ``consent_state``.
 * Frames are read all the time, so aiortc's receiving side never backs up, but shown only
-  while allowed; of frames decoded meanwhile only the newest is drawn (latest wins).
+  while allowed; handing one to the window's thread is all the event loop does, and a frame
+  not drawn yet gives way to a newer one there (latest wins).
 * ``--show-operator-screen FILE`` / ``--show-operator-camera FILE`` also write the newest
   picture to a PNG file (at most ``SAVE_EVERY`` s apart), for scripts and tests.
 """
@@ -51,7 +52,7 @@ class ShowFeature(Feature):
         self.save_to = save_to
         self.window: WindowThread | None = None
         self.frames = 0  # frames received from the operator
-        self.skipped = 0  # decoded but never drawn (a newer one came first)
+        self.skipped = 0  # handed over but never drawn (a newer one came first)
         self.saved = 0
         self._reader: asyncio.Task[None] | None = None
         self._saving = False
@@ -137,24 +138,8 @@ class ShowFeature(Feature):
             while True:
                 frame = await track.recv()
                 self.frames += 1
-                frame = self._newest(track, frame)
                 if self.allowed and isinstance(frame, av.VideoFrame):
                     self._show(frame)
-
-    def _newest(self, track: MediaStreamTrack, frame: Any) -> Any:
-        """The newest frame already decoded (the older ones would only add delay)."""
-        queue = getattr(track, "_queue", None)
-        if not isinstance(queue, asyncio.Queue):
-            return frame
-        while not queue.empty():
-            newer = queue.get_nowait()
-            if newer is None:  # the track ends: show what there is, end on the next recv
-                queue.put_nowait(None)
-                break
-            self.frames += 1
-            self.skipped += 1
-            frame = newer
-        return frame
 
     def _show(self, frame: av.VideoFrame) -> None:
         size = (frame.width, frame.height)
