@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import latency_code as code
 
-from tests.e2e.browser import launch
+from tests.e2e.browser import chromium
 from tests.e2e.console import Console
 from tests.e2e.netns import NetNS, remove_stale
 from tests.e2e.procs import Proc, Procs
@@ -210,8 +210,6 @@ def rig(
     new network namespace; all of it stopped and removed at the end. The whole ``with`` block
     is aborted with ``BenchTimeout`` after ``time_limit_s``. ``browser_args``: more Chromium
     flags, given the server (a fake microphone's file, an origin to treat as secure)."""
-    from playwright.sync_api import sync_playwright
-
     remove_stale()
     work = Path(tempfile.mkdtemp(prefix=f"sl-{name}-"))
     procs = Procs(work)
@@ -223,13 +221,9 @@ def rig(
             screen = start_xvfb(procs, ns)
             drawer = Drawer(ns, screen, work / "screen-client.log", seed=1)
             server = start_server(procs, ns, work / "server-data")
-            with sync_playwright() as playwright:
-                extra = browser_args(server) if browser_args is not None else None
-                browser = launch(playwright, ns, work / "chromium", extra)
-                try:
-                    yield Rig(work, ns, procs, screen, server, drawer, browser)
-                finally:
-                    browser.close()
+            extra = browser_args(server) if browser_args is not None else None
+            with chromium(ns, work / "chromium", extra) as browser:
+                yield Rig(work, ns, procs, screen, server, drawer, browser)
         failed = False
     finally:
         if drawer is not None:

@@ -98,6 +98,7 @@ from rig import (  # noqa: E402
 )
 from xshow import window_id_of, window_of  # noqa: E402
 
+from tests.e2e.browser import secure_origin  # noqa: E402
 from tests.e2e.procs import Proc  # noqa: E402
 
 TITLE = "screen — SupportLink"  # "<operator>'s screen — SupportLink"
@@ -857,7 +858,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def browser_args(server: Any) -> list[str]:
         # the capture API exists only on a secure page; the console is plain http here
-        return [f"--unsafely-treat-insecure-origin-as-secure={server.url}"]
+        return [secure_origin(server.url)]
 
     with rig(
         "show", time_limit_s=args.time_limit, keep_logs=args.keep_logs, browser_args=browser_args

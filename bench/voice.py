@@ -58,6 +58,8 @@ sys.path.insert(0, str(BENCH.parent / "tests"))
 from audio_rig import PulseRig  # noqa: E402
 from rig import cannot_run, conditions, end_peer, fmt, page_clock_offset, pct, rig  # noqa: E402
 
+from tests.e2e.browser import secure_origin  # noqa: E402
+
 RATE = 48000
 PERIOD = 0.6  # s between burst onsets
 BURST = 0.15  # s
@@ -387,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         return [
             f"--use-file-for-fake-audio-capture={mic_wav}",
             "--autoplay-policy=no-user-gesture-required",
-            f"--unsafely-treat-insecure-origin-as-secure={server.url}",
+            secure_origin(server.url),
         ]
 
     rows: list[Row] = []

@@ -12,40 +12,41 @@ import numpy as np
 RGB = tuple[int, int, int]
 
 
-def window_of(display: str, title_part: str) -> tuple[int, int, int, int] | None:
-    """Geometry (x, y, width, height) of the viewable top-level window whose name holds
-    ``title_part``, or None."""
+def _find(display: str, title_part: str) -> tuple[int, tuple[int, int, int, int] | None] | None:
+    """The top-level window whose name holds ``title_part`` (a viewable one first): its id,
+    and its geometry (x, y, width, height) if it is viewable; None without such a window."""
     import Xlib.display
     from Xlib import X
 
     d = Xlib.display.Display(display)
     try:
         utf8 = d.intern_atom("_NET_WM_NAME")
+        hidden: int | None = None
         for w in d.screen().root.query_tree().children:
             name = w.get_full_property(utf8, 0)
             text = name.value.decode() if name is not None else str(w.get_wm_name() or "")
-            if title_part in text and w.get_attributes().map_state == X.IsViewable:
+            if title_part not in text:
+                continue
+            if w.get_attributes().map_state == X.IsViewable:
                 g = w.get_geometry()
-                return g.x, g.y, g.width, g.height
-        return None
+                return int(w.id), (g.x, g.y, g.width, g.height)
+            hidden = int(w.id) if hidden is None else hidden
+        return None if hidden is None else (hidden, None)
     finally:
         d.close()
+
+
+def window_of(display: str, title_part: str) -> tuple[int, int, int, int] | None:
+    """Geometry (x, y, width, height) of the viewable top-level window whose name holds
+    ``title_part``, or None."""
+    found = _find(display, title_part)
+    return None if found is None else found[1]
 
 
 def window_id_of(display: str, title_part: str) -> int | None:
-    import Xlib.display
-
-    d = Xlib.display.Display(display)
-    try:
-        utf8 = d.intern_atom("_NET_WM_NAME")
-        for w in d.screen().root.query_tree().children:
-            name = w.get_full_property(utf8, 0)
-            text = name.value.decode() if name is not None else str(w.get_wm_name() or "")
-            if title_part in text:
-                return int(w.id)
-        return None
-    finally:
-        d.close()
+    """The id of the top-level window whose name holds ``title_part``, or None."""
+    found = _find(display, title_part)
+    return None if found is None else found[0]
 
 
 def shows_blocks(display: str, box: tuple[int, int, int, int], colours: Sequence[RGB]) -> bool:

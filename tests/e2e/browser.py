@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,3 +70,22 @@ def launch(
         env=env,
         timeout=30_000,
     )
+
+
+@contextmanager
+def chromium(ns: NetNS, directory: Path, extra_args: list[str] | None = None) -> Iterator[Browser]:
+    """``launch`` for the length of a ``with`` block (a test's ``browser`` fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright, ns, directory, extra_args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def secure_origin(url: str) -> str:
+    """The flag that has Chromium count ``url`` (the console on plain http at a namespace
+    address) as a secure page: microphone and capture exist only on one."""
+    return f"--unsafely-treat-insecure-origin-as-secure={url}"

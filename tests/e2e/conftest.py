@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .browser import launch
+from .browser import chromium
 from .console import Console
 from .netns import NetNS, Routed, remove_stale
 from .procs import Proc, Procs
@@ -154,14 +154,8 @@ def start_peer_fixture(
 
 @pytest.fixture
 def browser(netns: NetNS, procs: Procs, tmp_path: Path) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright, netns, tmp_path / "chromium")
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(netns, tmp_path / "chromium") as launched:
+        yield launched
 
 
 @pytest.fixture

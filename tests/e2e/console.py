@@ -51,6 +51,22 @@ _FRAMES = """() => {
     };
 }"""
 
+# The middle pixel of the customer's camera in the console (its <video> drawn into a canvas):
+# [width, height, r, g, b], or null before the first frame.
+_CAMERA_PIXEL = """() => {
+  const v = document.querySelector("#camera-video");
+  if (!v || !v.videoWidth) return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(v, 0, 0);
+  const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+  return [c.width, c.height, d[0], d[1], d[2]];
+}"""
+#: The customer's test camera (``--camera``) and the colour it shows, as RGB.
+TEST_CAMERA = "lavfi:color=c=0x2060e0:size=640x480:rate=15"
+TEST_CAMERA_RGB = (32, 96, 224)
+
 CODE_RE = re.compile(r"^\d{4} \d{4}$")
 VERIFICATION_RE = re.compile(r"^\d{3} \d{3}$")
 #: ``#status`` once the session is connected, either way.

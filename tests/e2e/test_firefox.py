@@ -41,7 +41,17 @@ import pytest
 from xrecorder import Recorder
 
 # The same page scripts as the Chromium tests: what a video pixel and a picture point are.
-from .console import _SAMPLE, CODE_RE, CONNECTED, VERIFICATION_RE, VideoSample, close
+from .console import (
+    _CAMERA_PIXEL,
+    _SAMPLE,
+    CODE_RE,
+    CONNECTED,
+    TEST_CAMERA,
+    TEST_CAMERA_RGB,
+    VERIFICATION_RE,
+    VideoSample,
+    close,
+)
 from .netns import NetNS
 from .procs import Proc, Procs
 from .remote_helpers import _PICTURE_TO_PAGE, customer_clipboard, customer_copies, wait_until
@@ -481,19 +491,6 @@ def test_files_both_ways_in_firefox(
         )
 
 
-# The middle pixel of the customer's camera in the console, drawn into a canvas.
-_CAMERA_PIXEL = """() => {
-  const v = document.querySelector("#camera-video");
-  if (!v || !v.videoWidth) return null;
-  const c = document.createElement("canvas");
-  c.width = v.videoWidth; c.height = v.videoHeight;
-  const ctx = c.getContext("2d");
-  ctx.drawImage(v, 0, 0);
-  const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
-  return [c.width, c.height, d[0], d[1], d[2]];
-}"""
-
-
 def test_the_customers_camera_in_firefox_and_showing_on_a_plain_http_page(
     firefox: FirefoxConsole,
     xvfb: Screen,
@@ -510,14 +507,14 @@ def test_the_customers_camera_in_firefox_and_showing_on_a_plain_http_page(
             server,
             start_peer,
             allow=("view", "camera"),
-            extra_args=("--camera", "lavfi:color=c=0x2060e0:size=640x480:rate=15"),
+            extra_args=("--camera", TEST_CAMERA),
         )
         ff.click("#camera-request")
         peer.wait_for_line(r"^camera: .* sees your camera", timeout=20)
         ff.wait_visible("#camera-box", timeout=15)
         got = wait_until(
             lambda: ff.evaluate(_CAMERA_PIXEL),
-            lambda px: bool(px) and close(tuple(px[2:]), (32, 96, 224), 30),
+            lambda px: bool(px) and close(tuple(px[2:]), TEST_CAMERA_RGB, 30),
             "the console shows the camera's colour",
             timeout=15,
         )

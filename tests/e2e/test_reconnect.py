@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
-from .browser import launch
+from .browser import chromium
 from .console import Console
 from .netns import NetNS, Routed
 from .procs import Proc, Procs
@@ -86,14 +86,8 @@ def screen(customer: NetNS, routed_procs: Procs) -> Screen:
 
 @pytest.fixture
 def browser(routed: Routed, tmp_path: Path) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright, routed.hosts["operator"], tmp_path / "chromium")
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(routed.hosts["operator"], tmp_path / "chromium") as launched:
+        yield launched
 
 
 def _server(routed: Routed, procs: Procs, tmp_path: Path, resume_within: int) -> Server:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .browser import launch
+from .browser import chromium
 from .console import Console
 from .netns import NetNS, Routed
 from .procs import Proc, Procs
@@ -230,15 +230,9 @@ def screen(customer: NetNS, routed_procs: Procs) -> Screen:
 @pytest.fixture
 def browser(routed: Routed, certs: CertSet, tmp_path: Path) -> Iterator[Browser]:
     """Chromium on the operator's host, trusting the servers' certificate by its key."""
-    from playwright.sync_api import sync_playwright
-
     trust = f"--ignore-certificate-errors-spki-list={certs.spki_sha256}"
-    with sync_playwright() as playwright:
-        chromium = launch(playwright, routed.hosts["operator"], tmp_path / "chromium", [trust])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(routed.hosts["operator"], tmp_path / "chromium", [trust]) as launched:
+        yield launched
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,7 +11,6 @@ V4L2 devices; what reaches the console is read from its ``video#camera-video``."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,10 +20,11 @@ import mss.tools
 import pytest
 from xshow import close_window, shows_blocks, window_id_of, window_of
 
-from .browser import launch
-from .console import Console, StartPeer
+from .browser import chromium, secure_origin
+from .console import _CAMERA_PIXEL, TEST_CAMERA, TEST_CAMERA_RGB, Console, StartPeer, close
 from .netns import NetNS
 from .procs import Procs
+from .remote_helpers import wait_until
 from .screen import Screen
 from .services import Server
 
@@ -55,39 +55,13 @@ _FAKE_SCREEN = """(colours) => {
   navigator.mediaDevices.getDisplayMedia = async () => canvas.captureStream(30);
 }"""
 
-_CAMERA_PIXEL = """() => {
-  const v = document.querySelector("#camera-video");
-  if (!v || !v.videoWidth) return null;
-  const c = document.createElement("canvas");
-  c.width = v.videoWidth; c.height = v.videoHeight;
-  const ctx = c.getContext("2d");
-  ctx.drawImage(v, 0, 0);
-  const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
-  return {width: c.width, height: c.height, rgb: [d[0], d[1], d[2]]};
-}"""
-
 
 @pytest.fixture
 def browser(netns: NetNS, procs: Procs, server: Server, tmp_path: Path) -> Iterator[Browser]:
     """Chromium that counts the console's plain-http namespace address as a secure page (the
     capture APIs exist only on one)."""
-    from playwright.sync_api import sync_playwright
-
-    extra = [f"--unsafely-treat-insecure-origin-as-secure={server.url}"]
-    with sync_playwright() as playwright:
-        chromium = launch(playwright, netns, tmp_path / "chromium", extra)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def wait_until(check: object, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.2)
+    with chromium(netns, tmp_path / "chromium", [secure_origin(server.url)]) as launched:
+        yield launched
 
 
 def test_the_operator_shows_their_screen_and_the_customer_closes_the_window(
@@ -110,7 +84,7 @@ def test_the_operator_shows_their_screen_and_the_customer_closes_the_window(
         box = window_of(xvfb.display, TITLE)
         return box is not None and shows_blocks(xvfb.display, box, COLOURS)
 
-    wait_until(seen, "the customer's window shows the operator's four colours", 20)
+    wait_until(seen, bool, "the customer's window shows the operator's four colours", 20)
     page.screenshot(path=str(tmp_path / "showing.png"))
     with mss.MSS(display=xvfb.display) as grabber:  # what the customer sees, kept for a look
         shot = grabber.grab(grabber.monitors[0])
@@ -118,14 +92,19 @@ def test_the_operator_shows_their_screen_and_the_customer_closes_the_window(
 
     # the operator stops showing: the customer's window closes
     page.get_by_role("button", name="Stop showing").first.click()
-    wait_until(lambda: window_of(xvfb.display, TITLE) is None, "Stop showing closes it", 10)
+    wait_until(
+        lambda: window_of(xvfb.display, TITLE),
+        lambda box: box is None,
+        "Stop showing closes it",
+        10,
+    )
     expect(page.locator("#show-screen-state")).to_have_text("You stopped showing your screen")
     expect(page.locator("#show-screen-preview")).to_be_hidden()
 
     # shown again; this time the customer closes the window: the operator is told, the
     # capture stops (and a customer who closed it is not shown it again without asking)
     start.click()
-    wait_until(seen, "the window shows the operator's screen again", 20)
+    wait_until(seen, bool, "the window shows the operator's screen again", 20)
     xid = window_id_of(xvfb.display, TITLE)
     assert xid is not None
     close_window(xvfb.display, xid)
@@ -133,20 +112,22 @@ def test_the_operator_shows_their_screen_and_the_customer_closes_the_window(
         "The customer closed the window with your screen", timeout=10_000
     )
     expect(page.locator("#show-screen-preview")).to_be_hidden()
-    wait_until(lambda: window_of(xvfb.display, TITLE) is None, "the window is gone", 5)
+    wait_until(
+        lambda: window_of(xvfb.display, TITLE), lambda box: box is None, "the window is gone", 5
+    )
     peer.wait_for_line(r"^consent: show_screen stopped \(revoked by the customer\)", timeout=5)
     expect(start).to_be_visible()
 
 
-def test_the_customers_camera_reaches_the_console_and_stopping_it_closes_it(
-    console: Console, start_peer: StartPeer, tmp_path: Path
+def test_cameras_both_ways_the_customers_in_the_console_the_operators_in_a_window(
+    console: Console, start_peer: StartPeer, xvfb: Screen, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     peer = console.connect(
         start_peer,
-        allow=("view", "camera"),
-        extra_args=("--camera", "lavfi:color=c=0x2060e0:size=640x480:rate=15"),
+        allow=("view", "camera", "show_camera"),
+        extra_args=("--camera", TEST_CAMERA),
     )
     page = console.page
     ask = page.get_by_role("button", name="Ask to see the camera")
@@ -155,16 +136,13 @@ def test_the_customers_camera_reaches_the_console_and_stopping_it_closes_it(
     ask.click()
     peer.wait_for_line(r"^camera: .* sees your camera", timeout=20)
     expect(page.locator("#camera-box")).to_be_visible(timeout=15_000)
-    deadline = time.monotonic() + 15
-    got = None
-    while time.monotonic() < deadline:
-        got = page.evaluate(_CAMERA_PIXEL)
-        if got and all(abs(a - b) <= 30 for a, b in zip(got["rgb"], (32, 96, 224), strict=True)):
-            break
-        time.sleep(0.3)
-    else:
-        raise AssertionError(f"the console does not show the camera's colour: {got}")
-    assert (got["width"], got["height"]) == (640, 480)
+    got = wait_until(
+        lambda: page.evaluate(_CAMERA_PIXEL),
+        lambda px: bool(px) and close(tuple(px[2:]), TEST_CAMERA_RGB, 30),
+        "the console shows the camera's colour",
+        timeout=15,
+    )
+    assert got[:2] == [640, 480]
     expect(page.locator("#camera-state")).to_contain_text("You see the customer's camera")
     page.screenshot(path=str(tmp_path / "camera.png"))
 
@@ -172,3 +150,30 @@ def test_the_customers_camera_reaches_the_console_and_stopping_it_closes_it(
     peer.wait_for_line(r"^camera: Your camera is off", timeout=10)
     expect(page.locator("#camera-box")).to_be_hidden(timeout=10_000)
     expect(page.locator("#camera-state")).to_have_text("You stopped the camera")
+
+    # the operator's camera (Chromium's fake camera, through the console's getUserMedia) in a
+    # window of the customer's own
+    page.get_by_role("button", name="Show my camera…").click()
+    peer.wait_for_line(r"^show_camera: You see .* camera in its own window", timeout=20)
+    camera = "camera — SupportLink"
+    box = wait_until(lambda: window_of(xvfb.display, camera), bool, "the camera's window", 10)
+    wait_until(
+        lambda: lit_share(xvfb.display, box),
+        lambda share: share > 0.5,
+        "the window shows the operator's camera picture",
+        10,
+    )
+    page.get_by_role("button", name="Stop showing").click()
+    wait_until(lambda: window_of(xvfb.display, camera), lambda b: b is None, "it closes", 10)
+    expect(page.locator("#show-camera-state")).to_have_text("You stopped showing your camera")
+
+
+def lit_share(display: str, box: tuple[int, int, int, int]) -> float:
+    """The share of the window's pixels that are not black."""
+    import numpy as np
+
+    x, y, w, h = box
+    with mss.MSS(display=display) as grabber:
+        shot = grabber.grab({"left": x, "top": y, "width": w, "height": h})
+    img = np.frombuffer(shot.rgb, dtype=np.uint8).reshape(shot.height, shot.width, 3)
+    return float(np.count_nonzero(img.max(axis=2) > 24)) / (w * h)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from audio_rig import PulseRig, have_pulseaudio, peak_frequency, tone
 
-from .browser import launch
+from .browser import chromium, secure_origin
 from .console import CONNECTED, Console, StartPeer
 from .netns import NetNS
 from .procs import Procs
@@ -48,8 +48,6 @@ def browser(netns: NetNS, procs: Procs, server: Server, tmp_path: Path) -> Itera
     """Chromium whose fake microphone plays a 440 Hz tone (looped). The console is served
     over plain http on a namespace address here, which browsers do not count as a secure
     page (no microphone there, as the console says): this one is told to count it."""
-    from playwright.sync_api import sync_playwright
-
     wav = tmp_path / "tone440.wav"
     with wave.open(str(wav), "wb") as w:
         w.setnchannels(1)
@@ -59,14 +57,10 @@ def browser(netns: NetNS, procs: Procs, server: Server, tmp_path: Path) -> Itera
     extra = [
         f"--use-file-for-fake-audio-capture={wav}",
         "--autoplay-policy=no-user-gesture-required",
-        f"--unsafely-treat-insecure-origin-as-secure={server.url}",
+        secure_origin(server.url),
     ]
-    with sync_playwright() as playwright:
-        chromium = launch(playwright, netns, tmp_path / "chromium", extra)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(netns, tmp_path / "chromium", extra) as launched:
+        yield launched
 
 
 def customer_hears(rig: PulseRig, seconds: float = 1.0) -> tuple[float, float]:
