@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import shlex
 import sys
 import time
@@ -54,12 +53,13 @@ from rig import (  # noqa: E402
     conditions,
     cpu_percent,
     cpu_snapshot,
-    descendants,
+    delta,
     end_peer,
     fmt,
     log_since,
-    other_load,
+    note_other_load,
     pct,
+    print_run_end,
     rig,
     wait_for_picture,
 )
@@ -110,13 +110,6 @@ def clock_offset(page: Page, samples: int = 15) -> tuple[float, float]:
 def page_stats(page: Page) -> dict[str, Any]:
     stats = page.evaluate("() => window.__latency.stats()")
     return dict(stats) if stats else {}
-
-
-def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> float:
-    a, b = after.get(key), before.get(key)
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return float(a - b)
-    return 0.0
 
 
 # ---------------------------------------------------------------------------- results
@@ -500,22 +493,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup = Setup(r, args, (BENCH / "latency_probe.js").read_text())
         for pipeline in args.pipelines:
             run_pipeline(setup, pipeline, run, log)
-        ours = descendants(os.getpid()) | set(r.ns.pids())
-        run.conditions["other_load"] = other_load(
-            load_before, all_ticks(), ours, time.monotonic() - started
-        )
-    run.conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
-    run.conditions["seconds"] = round(time.monotonic() - started, 1)
+        note_other_load(run.conditions, r, load_before, started)
     print_tables(run)
     print_goals(run)
-    print(
-        f"\nrun took {run.conditions['seconds']} s; load average before"
-        f" {run.conditions['load_before']}, after {run.conditions['load_after']}"
-    )
-    others = run.conditions.get("other_load") or ["(none)"]
-    print("other processes over 5 % of a core during the run (not this benchmark's):")
-    for line in others:
-        print(f"  {line}")
+    print_run_end(run.conditions, started)
     if args.json is not None:
         args.json.write_text(
             json.dumps({"conditions": run.conditions, "phases": [asdict(p) for p in run.phases]})

@@ -341,6 +341,28 @@ def other_load(
     return sorted(lines, reverse=True)
 
 
+def note_other_load(
+    conditions: dict[str, Any], r: Rig, before: dict[int, int], started: float
+) -> None:
+    """At the end of a run, still inside ``rig()``: what else the machine did meanwhile."""
+    ours = descendants(os.getpid()) | set(r.ns.pids())
+    conditions["other_load"] = other_load(before, all_ticks(), ours, time.monotonic() - started)
+
+
+def print_run_end(conditions: dict[str, Any], started: float) -> None:
+    """How long the run took, the load average around it and what else ran (``conditions``
+    gets ``load_after`` and ``seconds`` too)."""
+    conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
+    conditions["seconds"] = round(time.monotonic() - started, 1)
+    print(
+        f"\nrun took {conditions['seconds']} s; load average before"
+        f" {conditions['load_before']}, after {conditions['load_after']}"
+    )
+    print("other processes over 5 % of a core during the run (not this benchmark's):")
+    for line in conditions.get("other_load") or ["(none)"]:
+        print(f"  {line}")
+
+
 @dataclass
 class CpuSnapshot:
     at: float
@@ -387,6 +409,14 @@ def page_clock_offset(page: Page, samples: int = 20) -> float:
             best = (page_ms / 1000 - (before + after) / 2, after - before)
     assert best is not None
     return best[0]
+
+
+def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> float:
+    """How much a counter of two statistics samples (getStats) grew; 0 if either lacks it."""
+    a, b = after.get(key), before.get(key)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a - b)
+    return 0.0
 
 
 def pct(values: Sequence[float], q: float) -> float:

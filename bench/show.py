@@ -87,13 +87,15 @@ from rig import (  # noqa: E402
     conditions,
     cpu_percent,
     cpu_snapshot,
+    delta,
     descendants,
     end_peer,
     fmt,
     log_since,
-    other_load,
+    note_other_load,
     page_clock_offset,
     pct,
+    print_run_end,
     rig,
 )
 from xshow import window_id_of, window_of  # noqa: E402
@@ -445,13 +447,6 @@ class Phase:
 
     def p(self, q: float) -> float:
         return pct(self.latency_ms, q)
-
-
-def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> float:
-    a, b = after.get(key), before.get(key)
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return float(a - b)
-    return 0.0
 
 
 def apply_stats(phase: Phase, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -865,22 +860,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as r:
         r.drawer.mode("still")
         run(r, args, result, log)
-        ours = descendants(os.getpid()) | set(r.ns.pids())
-        result.conditions["other_load"] = other_load(
-            load_before, all_ticks(), ours, time.monotonic() - started
-        )
-    result.conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
-    result.conditions["seconds"] = round(time.monotonic() - started, 1)
+        note_other_load(result.conditions, r, load_before, started)
     print_tables(result)
     print_goals(result)
-    print(
-        f"\nrun took {result.conditions['seconds']} s; load average before"
-        f" {result.conditions['load_before']}, after {result.conditions['load_after']}"
-    )
-    others = result.conditions.get("other_load") or ["(none)"]
-    print("other processes over 5 % of a core during the run (not this benchmark's):")
-    for line in others:
-        print(f"  {line}")
+    print_run_end(result.conditions, started)
     if args.json is not None:
         args.json.write_text(
             json.dumps(
