@@ -395,12 +395,8 @@ export class PeerLink {
   async refreshLocalVideo() {
     const pc = this.pc;
     if (!pc || this.closed) return;
-    const local = this.localVideo?.() ?? new Map();
-    for (const transceiver of pc.getTransceivers()) {
-      const capability = [...this.videoMids].find(([, mid]) => mid === transceiver.mid)?.[0];
-      if (capability === undefined) continue;
-      const track = local.get(capability) ?? null;
-      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    for (const step of videoAnswerPlan(pc.getTransceivers(), this.videoMids, this.localVideo?.() ?? new Map())) {
+      if (step.transceiver.sender.track !== step.track) await step.transceiver.sender.replaceTrack(step.track);
     }
   }
 

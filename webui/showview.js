@@ -90,6 +90,8 @@ export class ShowPanel {
     this.open = false;
     /** @type {Phase} */
     this.phase = "idle";
+    /** Why the browser gave no picture (phase "failed"), in words. */
+    this.problem = "";
     /** What is shown (or picked, waiting for the customer). @type {MediaStream | null} */
     this.stream = null;
     el.start.addEventListener("click", () => void this.#start());
@@ -108,7 +110,7 @@ export class ShowPanel {
     this.#drop();
     this.live = false;
     this.phase = "idle";
-    this.el.state.title = "";
+    this.problem = "";
     this.update();
   }
 
@@ -124,7 +126,7 @@ export class ShowPanel {
     }
     const sending = status === "granted" && this.stream !== null;
     this.el.panel.hidden = !this.live;
-    this.el.state.textContent = this.phase === "failed" ? this.el.state.title : showStateText(this.capability, status, this.phase, usable);
+    this.el.state.textContent = this.phase === "failed" ? this.problem : showStateText(this.capability, status, this.phase, usable);
     this.el.start.hidden = !usable || sending || status === "unknown";
     this.el.start.disabled = this.phase === "picking" || status === "asked";
     this.el.stop.hidden = !usable || (!sending && status !== "asked");
@@ -177,8 +179,8 @@ export class ShowPanel {
    */
   #failed(err) {
     this.phase = "failed";
-    this.el.state.title = captureProblem(this.capability, err);
-    this.hooks.log(this.el.state.title, "error");
+    this.problem = captureProblem(this.capability, err);
+    this.hooks.log(this.problem, "error");
     this.update();
   }
 
