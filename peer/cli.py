@@ -181,9 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bitrate",
         type=int,
-        default=2_500_000,
+        default=8_000_000,
         metavar="BPS",
-        help="highest video bitrate in bit/s (2500000); lowered on thin links",
+        help="highest video bitrate in bit/s (8000000); lowered on thin links",
     )
     parser.add_argument(
         "--x264-preset", choices=X264_PRESETS, default="veryfast", help=argparse.SUPPRESS

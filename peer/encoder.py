@@ -35,8 +35,10 @@ import av
 from aiortc.codecs import get_encoder as aiortc_get_encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder, number_of_threads
+from aiortc.mediastreams import convert_timebase
 from av.frame import Frame
 
+from .rate_control import CodecClock, LinkReport, RateController
 from .tuning import CODECS as CODECS
 from .tuning import X264_PRESETS as X264_PRESETS
 from .tuning import EncoderTuning as EncoderTuning
@@ -44,6 +46,10 @@ from .video_pacer import PACING_FACTOR, KeyframeGate
 
 logger = logging.getLogger(__name__)
 
+#: VP8's best quantizer (of 0..63). Text is crisp well above 2 (aiortc's), and a wide link's
+#: budget then buys frame rate instead of re-coding a still page ever more finely: at 8 Mbit/s
+#: with 2, typing cost 2.4 Mbit/s and twice the encode time per frame.
+QMIN = 10
 #: 30 fps, as aiortc assumes for RTP timing.
 _FRAME_RATE = 30
 
@@ -106,15 +112,25 @@ class RateFollower:
             self.changed_at = now
 
 
+#: The codec clock stretches or shrinks frame intervals by up to this factor, so that the
+#: codec's rate stands for any rate this many times above or below it without a reopen.
+CLOCK_SCALE = 4.0
+_VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+
+
 class _FollowsRate:
-    """What both screen encoders share: the tuning, a rate moved by ``RateFollower`` instead
-    of aiortc's reopen-on-every-10 % rule, and what ``peer.video_pacer`` reads: the rate to
-    pace packets at, and whether a keyframe request makes a keyframe."""
+    """What both screen encoders share: the tuning; the process's ``RateController`` (the
+    receiver's estimate arrives here, the console's reports through ``link_report``); a codec
+    rate moved by ``RateFollower`` instead of aiortc's reopen-on-every-10 % rule; a
+    ``CodecClock`` that gives each frame the controller's share; and what ``peer.video_pacer``
+    reads: the rate to pace packets at, and whether a keyframe request makes a keyframe."""
 
     def __init__(self, tuning: EncoderTuning) -> None:
         super().__init__()
         self.tuning = tuning
         self.rate = RateFollower(tuning)
+        self.control = controller()
+        self.clock = CodecClock()
         self.share: int | None = None  # of the receiver's latest estimate, for the screen
         self.keyframes = KeyframeGate()
 
@@ -126,15 +142,42 @@ class _FollowsRate:
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
         """The receiver's estimate (REMB) arrives here (less what voice needs, if on)."""
+        now = time.monotonic()
         self.share = screen_share(bitrate, _voice_on)
-        self.rate.request(self.share, time.monotonic())
+        self.control.on_estimate(self.share, now)
+        self._follow(now)
+
+    def _follow(self, now: float) -> None:
+        """Reopen the codec at the controller's rate only when the codec clock cannot make up
+        the difference (every reopen starts with a keyframe: a whole screen at once)."""
+        target = self.control.target().bitrate
+        applied = self.rate.applied
+        if not applied / CLOCK_SCALE <= target <= applied * CLOCK_SCALE:
+            self.rate.request(target, now)
 
     @property
     def pace_bps(self) -> float:
         """The screen's packets leave at most this fast (``peer.video_pacer``)."""
-        if self.share is None:  # no estimate from the receiver yet
+        pace = self.control.pace_bps(time.monotonic())
+        if pace is None:  # no estimate from the receiver yet
             return PACING_FACTOR * self.rate.applied
-        return self.share
+        return max(float(self.rate.tuning.min_bitrate), pace)
+
+    def _codec_frame(self, frame: av.VideoFrame) -> tuple[int, Any, Any]:
+        """Give ``frame`` the codec clock's pts; returns its RTP timestamp and its own pts and
+        time base (to put back)."""
+        pts, time_base = frame.pts, frame.time_base
+        if pts is None or time_base is None:
+            return 0, pts, time_base
+        self.control.set_pixels(frame.width * frame.height)
+        self._follow(time.monotonic())
+        target = self.control.target()
+        # the codec runs at rate.applied; each frame should get target.bitrate / fps of it
+        scale = target.bitrate / max(self.rate.applied, 1)
+        scale = min(max(scale, 1 / CLOCK_SCALE), CLOCK_SCALE)
+        frame.pts = self.clock.tick(float(pts * time_base), 1.0 / target.fps, scale)
+        frame.time_base = _VIDEO_TIME_BASE
+        return convert_timebase(pts, time_base, _VIDEO_TIME_BASE), pts, time_base
 
     def _keyframe_wanted(self, force_keyframe: bool) -> bool:
         """A request while the last keyframe is still on its way is answered by that one."""
@@ -154,9 +197,13 @@ class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
         if fresh:
             self.codec = self._open(frame)
         keyframe = self._keyframe_wanted(force_keyframe)
-        result: tuple[list[bytes], int] = super().encode(frame, keyframe)
-        self._encoded(result[0], keyframe or fresh)
-        return result
+        timestamp, pts, time_base = self._codec_frame(frame)
+        try:
+            payloads: list[bytes] = super().encode(frame, keyframe)[0]
+        finally:
+            frame.pts, frame.time_base = pts, time_base
+        self._encoded(payloads, keyframe or fresh)
+        return payloads, timestamp
 
     def _open(self, frame: av.VideoFrame) -> Any:
         bitrate = self.target_bitrate
@@ -166,14 +213,15 @@ class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
         codec.bit_rate = bitrate
         codec.pix_fmt = "yuv420p"
         codec.gop_size = 3000  # keyframes only on request (PLI/FIR)
-        codec.qmin = 2
+        codec.qmin = QMIN
         codec.qmax = 56
         codec.options = {
             "bufsize": str(bitrate),  # a one-second rate-control buffer
             "cpu-used": "-6",
             "deadline": "realtime",
             "lag-in-frames": "0",
-            "minrate": str(bitrate),
+            # maxrate without minrate: VBR within the rate. CBR (minrate = maxrate) spends the
+            # whole budget on every frame: 17 kB per typed character at 4.8 Mbit/s.
             "maxrate": str(bitrate),
             "noise-sensitivity": "0",  # screens have no sensor noise to smooth away
             "overshoot-pct": "15",
@@ -196,9 +244,13 @@ class ScreenH264Encoder(_FollowsRate, H264Encoder):
         assert isinstance(frame, av.VideoFrame)
         fresh = _needs_codec(self.codec, frame, self.target_bitrate)
         keyframe = self._keyframe_wanted(force_keyframe)
-        result: tuple[list[bytes], int] = super().encode(frame, keyframe)
-        self._encoded(result[0], keyframe or fresh)
-        return result
+        timestamp, pts, time_base = self._codec_frame(frame)
+        try:
+            payloads: list[bytes] = super().encode(frame, keyframe)[0]
+        finally:
+            frame.pts, frame.time_base = pts, time_base
+        self._encoded(payloads, keyframe or fresh)
+        return payloads, timestamp
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         if _needs_codec(self.codec, frame, self.target_bitrate):
@@ -216,7 +268,7 @@ class ScreenH264Encoder(_FollowsRate, H264Encoder):
         codec.bit_rate = bitrate
         codec.pix_fmt = "yuv420p"
         codec.framerate = fractions.Fraction(_FRAME_RATE, 1)
-        codec.time_base = fractions.Fraction(1, _FRAME_RATE)
+        codec.time_base = _VIDEO_TIME_BASE  # the codec clock's (x264 shares out by timestamps)
         codec.options = {
             "preset": self.tuning.x264_preset,
             "tune": "zerolatency",
@@ -256,12 +308,33 @@ def make_encoder(codec: str, tuning: EncoderTuning) -> ScreenVp8Encoder | Screen
 
 
 _installed: EncoderTuning | None = None
+_control: RateController | None = None
+
+
+def controller() -> RateController:
+    """The process's screen rate controller (one peer process serves one session)."""
+    global _control
+    if _control is None:
+        tuning = _installed or EncoderTuning()
+        _control = RateController(tuning.min_bitrate, tuning.start_bitrate, tuning.max_bitrate)
+    return _control
+
+
+def link_report(report: LinkReport) -> None:
+    """What the operator's console measured (``view_report``) steers the screen's rate."""
+    controller().on_report(report, time.monotonic())
+
+
+def receiver_report(fraction_lost: float) -> None:
+    """The loss an RTCP receiver report of the screen's stream gave."""
+    controller().on_receiver_report(fraction_lost, time.monotonic())
 
 
 def install(tuning: EncoderTuning) -> None:
     """Make every aiortc video sender in this process use the screen encoders with ``tuning``."""
-    global _installed
+    global _installed, _control
     _installed = tuning
+    _control = None
     if aiortc.rtcrtpsender.get_encoder is not _get_encoder:  # type: ignore[attr-defined]
         aiortc.rtcrtpsender.get_encoder = _get_encoder  # type: ignore[attr-defined]
         logger.debug("screen encoders installed")
@@ -269,8 +342,9 @@ def install(tuning: EncoderTuning) -> None:
 
 def uninstall() -> None:
     """Give aiortc its own encoders back (for tests)."""
-    global _installed
+    global _installed, _control
     _installed = None
+    _control = None
     aiortc.rtcrtpsender.get_encoder = aiortc_get_encoder  # type: ignore[attr-defined]
 
 

@@ -83,7 +83,7 @@ class PeerSettings:
     monitor: int = 1
     fps: float = 30.0
     codec: str = "vp8"
-    bitrate: int = 2_500_000
+    bitrate: int = 8_000_000
     x264_preset: str = "veryfast"
     idle_refresh: float = 1.0
     window: str | None = None

@@ -20,7 +20,7 @@ X264_PRESETS = (
 class EncoderTuning:
     """Bitrate range (bit/s) and x264 speed for the screen track."""
 
-    max_bitrate: int = 2_500_000
+    max_bitrate: int = 8_000_000
     start_bitrate: int = 1_200_000
     min_bitrate: int = 150_000
     x264_preset: str = "veryfast"

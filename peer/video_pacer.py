@@ -13,8 +13,15 @@ Two parts, both for the screen encoders of ``peer.encoder`` only (audio is never
   have sent what went before it, less ``BURST_S`` of credit (a small frame on a fast link goes
   at once, as before). The rate is the encoder's ``pace_bps``: ``PACING_FACTOR`` times the rate
   the codec runs at, or what the receiver estimates the screen may use, whichever is higher.
-  While the sender waits it reads no new frame from the capture, which only ever keeps the
-  newest one: a slow link gets fewer, current pictures, never a queue of old ones.
+* **Encoding goes on while a frame is paced out** (``Backlog``): the encoder codes each frame
+  against the one before it, so the frames must keep coming at the capture's pace -- a frame
+  taken a second after the last one of a scrolling page is a whole new page (hundreds of kB at
+  1080p; a 6-pixel scroll step between two frames is 8 kB). If the encoder waited for the
+  pacer, one big frame (the first of a scroll) would make the next gap long and the next frame
+  big again, and the stream would lock itself at 1-3 fps. So frames are encoded at the
+  capture's pace into a queue the sender drains at the pacing rate, and encoding stops only
+  while more than ``MAX_BACKLOG_S`` of the link waits behind the frame on its way: the queue
+  can never hold more than that of old pictures, and a thin link gets fewer, current ones.
 * **Keyframe requests** (``KeyframeGate``): a request that arrives while the last keyframe is
   still on its way (its size at the pacing rate, plus ``KEYFRAME_MARGIN_S``) is answered by that
   keyframe, not by another one.
@@ -29,6 +36,7 @@ the copy is checked against the new code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -54,6 +62,9 @@ PACING_FACTOR = 2.5
 OVERHEAD = 60
 #: A keyframe is taken to be on its way this long after the pacer has sent it.
 KEYFRAME_MARGIN_S = 0.3
+#: Encoding waits while more than this many seconds of the link (at the pacing rate) are
+#: queued behind the frame being sent.
+MAX_BACKLOG_S = 0.5
 
 
 class Pacer:
@@ -72,6 +83,33 @@ class Pacer:
         self._drained_at = start + (size + OVERHEAD) * 8 / max(rate_bps, 1.0)
         self.waited += wait
         return wait
+
+
+class Backlog:
+    """Encoded frames waiting for the pacer, in bytes: the one being sent and those behind it."""
+
+    def __init__(self, limit_s: float = MAX_BACKLOG_S) -> None:
+        self._limit = limit_s
+        self._sizes: list[int] = []  # bytes left of each queued frame, the one on its way first
+        self.stalls = 0
+
+    def add(self, size: int) -> None:
+        self._sizes.append(size)
+
+    def sent(self, size: int) -> None:
+        """``size`` bytes of the first frame left."""
+        if self._sizes:
+            self._sizes[0] -= size
+            if self._sizes[0] <= 0:
+                self._sizes.pop(0)
+
+    def frames(self) -> int:
+        return len(self._sizes)
+
+    def full(self, rate_bps: float) -> bool:
+        """Whether the frames behind the one on its way take more than the limit to send."""
+        waiting = sum(self._sizes[1:])
+        return waiting * 8 / max(rate_bps, 1.0) > self._limit
 
 
 class KeyframeGate:
@@ -94,27 +132,65 @@ class KeyframeGate:
 
 
 async def _run_rtp(self: Any, codec: Any) -> None:
-    """aiortc 1.16's ``RTCRtpSender._run_rtp``, each packet waiting for the pacer first."""
+    """aiortc 1.16's ``RTCRtpSender._run_rtp``, split in two: frames are encoded at the
+    capture's pace into a queue (while the ``Backlog`` allows) and sent by a second task, each
+    packet waiting for the pacer first."""
     self._RTCRtpSender__log_debug("- RTP started")
     self._RTCRtpSender__rtp_started.set()
-    pacer = Pacer()
-
-    sequence_number = random_sequence_number()
-    timestamp_origin = random32()
+    backlog = Backlog()
+    frames: asyncio.Queue[Any] = asyncio.Queue()
+    drained = asyncio.Event()
+    sending = asyncio.ensure_future(_send_frames(self, codec, frames, backlog, drained))
     try:
         while True:
             if not self._RTCRtpSender__track:
                 await asyncio.sleep(0.02)
                 continue
-
+            rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
+            while rate and backlog.full(rate) and not sending.done():
+                backlog.stalls += 1
+                drained.clear()
+                await drained.wait()
+                rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
+            if sending.done():
+                break
             enc_frame = await self._next_encoded_frame(codec)
             if enc_frame is None:
                 continue
+            backlog.add(sum(len(p) for p in enc_frame.payloads))
+            frames.put_nowait(enc_frame)
+    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+        pass
+    except Exception:
+        # __rtp_exited must be set, or RTCRtpSender.stop() hangs
+        self._RTCRtpSender__log_warning(traceback.format_exc())
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sending
 
+    if self._RTCRtpSender__track:
+        self._RTCRtpSender__track.stop()
+        self._RTCRtpSender__track = None
+    self._RTCRtpSender__encoder = None
+    self._RTCRtpSender__log_debug("- RTP finished")
+    self._RTCRtpSender__rtp_exited.set()
+
+
+async def _send_frames(
+    self: Any, codec: Any, frames: asyncio.Queue[Any], backlog: Backlog, drained: asyncio.Event
+) -> None:
+    """The second half of ``_run_rtp``: aiortc's packet loop, behind the pacer."""
+    pacer = Pacer()
+    sequence_number = random_sequence_number()
+    timestamp_origin = random32()
+    try:
+        while True:
+            enc_frame = await frames.get()
             timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)
-            rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
 
             for i, payload in enumerate(enc_frame.payloads):
+                rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
                 if rate:
                     wait = pacer.delay(len(payload), rate, time.monotonic())
                     if wait > 0:
@@ -143,18 +219,14 @@ async def _run_rtp(self: Any, codec: Any) -> None:
                 self._RTCRtpSender__octet_count += len(payload)
                 self._RTCRtpSender__packet_count += 1
                 sequence_number = uint16_add(sequence_number, 1)
-    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+                backlog.sent(len(payload))
+                drained.set()
+    except (asyncio.CancelledError, ConnectionError):
         pass
     except Exception:
-        # __rtp_exited must be set, or RTCRtpSender.stop() hangs
         self._RTCRtpSender__log_warning(traceback.format_exc())
-
-    if self._RTCRtpSender__track:
-        self._RTCRtpSender__track.stop()
-        self._RTCRtpSender__track = None
-    self._RTCRtpSender__encoder = None
-    self._RTCRtpSender__log_debug("- RTP finished")
-    self._RTCRtpSender__rtp_exited.set()
+    finally:
+        drained.set()  # the encoding half must not wait for a sender that has stopped
 
 
 PATCH = Patch(

@@ -18,7 +18,7 @@ from loopback_ice import loopback_only
 from peer import encoder as screen_encoder
 from peer import video_pacer
 from peer.encoder import EncoderTuning, ScreenVp8Encoder
-from peer.video_pacer import OVERHEAD, KeyframeGate, Pacer
+from peer.video_pacer import OVERHEAD, Backlog, KeyframeGate, Pacer
 
 
 def test_the_copied_send_loop_follows_the_installed_aiortc() -> None:
@@ -45,6 +45,27 @@ def test_a_keyframe_on_a_thin_link_is_spread_at_the_rate() -> None:
     assert spread == pytest.approx(expected - 0.02, abs=0.05)
     # the credit comes back once the link has drained: after a pause, a burst again
     assert pacer.delay(size, rate, now + 5.0) == 0.0
+
+
+def test_encoding_goes_on_behind_a_big_frame_until_the_backlog_limit() -> None:
+    """The first frame of a scroll (300 kB) is on its way: small frames may queue behind it
+    (so the next gaps stay short and the frames small), up to the limit of the link's time."""
+    backlog = Backlog(limit_s=0.5)
+    rate = 5_000_000  # 0.5 s = 312 kB
+    backlog.add(300_000)
+    assert not backlog.full(rate)  # the frame on its way does not count
+    for _ in range(30):
+        backlog.add(10_000)
+    assert not backlog.full(rate)
+    backlog.add(20_000)
+    assert backlog.full(rate)
+    backlog.sent(300_000)  # the big one left: the next one is on its way now
+    assert backlog.frames() == 31 and not backlog.full(rate)
+    for _ in range(31):
+        backlog.sent(10_000)
+    assert backlog.frames() == 1  # the 20 kB one, part sent so far
+    backlog.sent(20_000)
+    assert backlog.frames() == 0
 
 
 def test_a_keyframe_request_while_the_last_one_is_on_its_way_makes_none() -> None:
