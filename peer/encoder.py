@@ -322,12 +322,18 @@ def controller() -> RateController:
 
 def link_report(report: LinkReport) -> None:
     """What the operator's console measured (``view_report``) steers the screen's rate."""
-    controller().on_report(report, time.monotonic())
-
-
-def receiver_report(fraction_lost: float) -> None:
-    """The loss an RTCP receiver report of the screen's stream gave."""
-    controller().on_receiver_report(fraction_lost, time.monotonic())
+    control = controller()
+    control.on_report(report, time.monotonic())
+    target = control.target()
+    logger.debug(
+        "console: queue %.0f ms, loss %.3f, %.0f kbit/s, %.1f fps -> screen %d bit/s at %.0f fps",
+        report.queue_ms,
+        report.loss,
+        report.kbps,
+        report.fps,
+        target.bitrate,
+        target.fps,
+    )
 
 
 def install(tuning: EncoderTuning) -> None:

@@ -9,8 +9,8 @@ and frame rate (``view_report``). Like RustDesk, which steps its frame rate and 
 the measured delay grows, the controller:
 
 * **cuts** the rate when the picture queues up (``QUEUE_HIGH_MS``) or packets are lost
-  (``LOSS_HIGH``, from the console or from RTCP receiver reports): to 85 % of what the console
-  received, at most once per ``CUT_EVERY_S``; the receiver's estimate is always a ceiling;
+  (``LOSS_HIGH``, as the console counts them): to 85 % of what the console received, at most
+  once per ``CUT_EVERY_S``; the receiver's estimate is always a ceiling;
 * **grows** it by ``GROWTH_PER_S`` while the queue is short and nothing is lost, after
   ``HOLD_AFTER_CUT_S`` of calm, never past the estimate or the tuning's maximum;
 * spends it on **fewer, sharper frames first**: each frame may use ``rate / fps``, and the
@@ -39,8 +39,10 @@ FPS_STEPS = (30.0, 24.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0, 5.0, 4.0, 3.0, 2.0)
 #: changes (VP8, screen content: ~0.04 keeps 1080p text legible during a scroll).
 BITS_PER_PIXEL = 0.04
 #: The picture's queue (one-way delay above its lowest) that counts as congestion, and as calm.
-QUEUE_HIGH_MS = 120.0
+QUEUE_HIGH_MS = 150.0
 QUEUE_LOW_MS = 50.0
+#: A queue shorter than this share of the last report's is draining.
+DRAINING = 0.7
 #: Loss that counts as congestion, and as calm (fractions).
 LOSS_HIGH = 0.08
 LOSS_LOW = 0.02
@@ -99,7 +101,7 @@ def fps_for(bitrate: float, pixels: int, steps: tuple[float, ...] = FPS_STEPS) -
 
 
 class RateController:
-    """The screen's rate from the receiver's estimate, RTCP loss and the console's reports."""
+    """The screen's rate from the receiver's estimate and the console's reports."""
 
     def __init__(
         self, min_bitrate: int, start_bitrate: int, max_bitrate: int, pixels: int = 1920 * 1080
@@ -111,7 +113,6 @@ class RateController:
         self.pixels = pixels
         self.rate = float(start_bitrate)
         self.estimate: float | None = None  # the receiver's (REMB), less what voice needs
-        self.rtcp_loss = 0.0
         self.last_report: LinkReport | None = None
         self._report_at = -math.inf
         self._cut_at = -math.inf
@@ -131,18 +132,15 @@ class RateController:
             self.rate = float(bitrate) * ESTIMATE_SHARE
         self._clamp()
 
-    def on_receiver_report(self, fraction_lost: float, now: float) -> None:
-        """RTCP receiver report of the screen's stream: the fraction lost since the last."""
-        self.rtcp_loss = min(max(fraction_lost, 0.0), 1.0)
-        if self.rtcp_loss >= LOSS_HIGH:
-            self._cut(None, now)
-
     def on_report(self, report: LinkReport, now: float) -> None:
-        """The operator's console measured ``report`` over its last interval."""
+        """The operator's console measured ``report`` over its last interval. A long queue
+        that is already draining fast (a big frame's own time on a thin link) is no cut."""
+        previous = self.last_report
         self.last_report = report
         self._report_at = now
-        loss = max(report.loss, self.rtcp_loss)
-        if report.queue_ms >= QUEUE_HIGH_MS or loss >= LOSS_HIGH:
+        loss = report.loss
+        draining = previous is not None and report.queue_ms < previous.queue_ms * DRAINING
+        if (report.queue_ms >= QUEUE_HIGH_MS and not draining) or loss >= LOSS_HIGH:
             self._cut(report.kbps * 1000 if report.kbps > 0 else None, now)
         elif report.queue_ms <= QUEUE_LOW_MS and loss <= LOSS_LOW:
             self._grow(now)

@@ -54,13 +54,13 @@ def test_cuts_wait_for_the_last_one_to_show() -> None:
     assert c.cuts == 2
 
 
-def test_rtcp_loss_alone_cuts_and_light_loss_does_not() -> None:
+def test_loss_alone_cuts_and_light_loss_does_not() -> None:
     c = controller()
     c.on_estimate(2_000_000, 0.0)
     rate = c.target().bitrate
-    c.on_receiver_report(0.01, 1.0)
+    c.on_report(LinkReport(queue_ms=80.0, loss=0.01, kbps=0.0, fps=30.0), 1.0)
     assert c.target().bitrate == rate
-    c.on_receiver_report(0.2, 2.0)
+    c.on_report(LinkReport(queue_ms=20.0, loss=0.2, kbps=0.0, fps=30.0), 2.0)
     assert c.target().bitrate == int(rate * rc.CUT_TO)
 
 
@@ -197,3 +197,14 @@ def test_after_a_long_gap_the_codec_gives_the_next_frame_one_interval_of_rate() 
 
     fast, slow = sizes(1 / 30), sizes(1.0)
     assert max(slow[2:]) < 3 * max(fast[2:]), (fast, slow)
+
+
+def test_a_long_queue_that_is_draining_fast_is_no_cut() -> None:
+    c = controller()
+    c.on_estimate(2_000_000, 0.0)
+    c.on_report(LinkReport(queue_ms=400.0, loss=0.0, kbps=1_000.0, fps=10.0), 0.0)
+    assert c.cuts == 1
+    c.on_report(LinkReport(queue_ms=200.0, loss=0.0, kbps=1_000.0, fps=10.0), 1.0)
+    assert c.cuts == 1  # halved since the last report: the queue empties by itself
+    c.on_report(LinkReport(queue_ms=190.0, loss=0.0, kbps=1_000.0, fps=10.0), 2.0)
+    assert c.cuts == 2  # it stopped falling

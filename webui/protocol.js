@@ -511,6 +511,12 @@ export const CONTROL = Object.freeze({
       height: req(Int(0, 65536)),
     },
     select_monitor: { index: req(Int(0, 31)) },
+    view_report: {
+      queue_ms: req(Num(0, 60000)),
+      loss: req(Num(0, 1)),
+      kbps: req(Num(0, 1000000)),
+      fps: req(Num(0, 1000)),
+    },
     limit_request: {},
     whole_screen_request: {},
     whole_screen_reply: { allowed: req(Bool) },
@@ -690,7 +696,7 @@ const channelRow = (row) => {
 export const CHANNELS = Object.freeze([
   channelRow({
     label: "control", ordered: true, max_retransmits: null, binary: false, registry: CONTROL,
-    from_operator: ["consent_request", "release", "select_monitor", "limit_request", "whole_screen_request", "clipboard"],
+    from_operator: ["consent_request", "release", "select_monitor", "view_report", "limit_request", "whole_screen_request", "clipboard"],
     from_peer: ["capabilities", "consent_reply", "consent_state", "view_state", "whole_screen_reply", "clipboard", "voice_state", "camera_state"],
   }),
   channelRow({

@@ -10,6 +10,7 @@
  * `VIEW_PANEL` registers it as the panel of the `view` capability (`panels.js`).
  */
 
+import { LinkReporter } from "./linkreport.js";
 import { msg, onLanguageChange, t } from "./i18n.js";
 import { definePanel } from "./panels.js";
 import { byId, say, setText } from "./ui.js";
@@ -223,12 +224,30 @@ export const VIEW_PANEL = definePanel({
       { sendControl: (msg) => hooks.send("control", msg), viewAllowed: () => hooks.consent.allows("view"),
         log: hooks.log },
     );
+    // the console's own measure of the picture, for the peer's rate control
+    const reporter = new LinkReporter(/** @type {HTMLVideoElement} */ (byId("remote-video")), {
+      active: () => views.live && hooks.consent.allows("view") && hooks.isOpen("control"),
+      stats: async () => {
+        const pc = hooks.link()?.pc;
+        if (!pc) return null;
+        /** @type {import("./linkreport.js").StatsEntry[]} */
+        const entries = [];
+        (await pc.getStats()).forEach((entry) => entries.push(entry));
+        return entries;
+      },
+      send: (msg) => hooks.send("control", msg),
+    });
     return {
-      reset: () => views.reset(),
+      reset: () => {
+        reporter.stop();
+        views.reset();
+      },
       relink: () => views.reset(), // the peer sends its view_state again on the new channel
       update: (now) => {
         views.live = now.offered;
         views.update();
+        if (views.live) reporter.start();
+        else reporter.stop();
       },
       receive: (_label, msg) => {
         if (msg.type === "whole_screen_reply") views.answered(/** @type {{allowed: boolean}} */ (/** @type {unknown} */ (msg)));

@@ -720,6 +720,24 @@ class SelectMonitor(_Validated):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ViewReport(_Validated):
+    """Operator to peer, about twice a second while the screen is shown: what the console
+    measured of the picture over its last interval. The peer's rate control steers by it
+    (``peer/rate_control.py``); values are clamped there, nothing else trusts them.
+
+    ``queue_ms``: presented frames' one-way delay (arrival against RTP timestamp) above the
+    lowest of the last seconds; ``loss``: fraction of the screen's packets lost; ``kbps``:
+    what arrived; ``fps``: frames presented per second.
+    """
+
+    type: ClassVar[str] = "view_report"
+    queue_ms: float = spec(Num(0, 60_000))
+    loss: float = spec(Num(0, 1))
+    kbps: float = spec(Num(0, 1_000_000))
+    fps: float = spec(Num(0, 1000))
+
+
+@dataclass(frozen=True, kw_only=True)
 class LimitRequest(_Validated):
     """Operator asks the customer to limit the session to one application window."""
 
@@ -1095,6 +1113,7 @@ ControlMessage = (
     | Release
     | ViewState
     | SelectMonitor
+    | ViewReport
     | LimitRequest
     | WholeScreenRequest
     | WholeScreenReply
@@ -1161,6 +1180,7 @@ CONTROL = Registry(
     Release,
     ViewState,
     SelectMonitor,
+    ViewReport,
     LimitRequest,
     WholeScreenRequest,
     WholeScreenReply,
@@ -1234,6 +1254,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
                 "consent_request",
                 "release",
                 "select_monitor",
+                "view_report",
                 "limit_request",
                 "whole_screen_request",
                 "clipboard",

@@ -8,9 +8,11 @@ from typing import Any
 
 from wire import protocol
 
+from .. import encoder
 from ..capture import ScreenTrack
 from ..feature import Feature
 from ..i18n import t
+from ..rate_control import LinkReport
 from ..remote import RemoteControl
 from ..settings import PeerSettings
 from ..view import View
@@ -20,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 class ViewFeature(Feature):
     capability = "view"
-    handles = frozenset({"select_monitor", "limit_request", "whole_screen_request"})
+    handles = frozenset({"select_monitor", "limit_request", "whole_screen_request", "view_report"})
 
     def __init__(
         self, host: Any, settings: PeerSettings, track: ScreenTrack, remote: RemoteControl
@@ -36,6 +38,7 @@ class ViewFeature(Feature):
             notice=host.notice,
             on_mode=host.view_mode,
         )
+        self.reports = 0  # view_report messages received
         if settings.window is not None:  # before any grab: never the whole screen
             self.view.limit_to_title(settings.window)
 
@@ -53,7 +56,13 @@ class ViewFeature(Feature):
         return True
 
     def handle(self, msg: Any) -> None:
-        if isinstance(msg, protocol.SelectMonitor):
+        if isinstance(msg, protocol.ViewReport):
+            # the console's own measure of the picture steers the screen's rate
+            if not self.reports:
+                logger.info("the console reports the picture's delay: the screen's rate follows")
+            self.reports += 1
+            encoder.link_report(LinkReport(msg.queue_ms, msg.loss, msg.kbps, msg.fps))
+        elif isinstance(msg, protocol.SelectMonitor):
             if not self.view.select_monitor(msg.index):
                 self.host.refuse(msg.type)
         elif isinstance(msg, protocol.LimitRequest):

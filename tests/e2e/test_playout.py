@@ -16,6 +16,7 @@ import pytest
 from peer.playout_delay import URI
 
 from .console import Console, StartPeer
+from .remote_helpers import wait_until
 from .screen import Screen
 from .services import Server
 
@@ -62,7 +63,7 @@ def test_the_browser_keeps_the_playout_delay_extension_for_the_screen(
     watched: Console, start_peer: StartPeer, xvfb: Screen
 ) -> None:
     console = watched
-    console.connect(start_peer)
+    peer = console.connect(start_peer, extra_args=["-v"])
     console.wait_for_blocks(xvfb.blocks, (xvfb.width, xvfb.height))
     got: dict[str, Any] | None = None
     deadline = time.monotonic() + 15
@@ -76,4 +77,10 @@ def test_the_browser_keeps_the_playout_delay_extension_for_the_screen(
     assert re.search(rf"a=extmap:(\d+) {re.escape(URI)}", video_section(got["offer"])), per_frame
     assert re.search(rf"a=extmap:(\d+) {re.escape(URI)}", video_section(got["answer"])), (
         "the browser's answer dropped the playout-delay extension"
+    )
+    # the console measures the picture and reports it back for the peer's rate control
+    wait_until(
+        peer.output,
+        lambda out: "the screen's rate follows" in out,
+        "a view_report from the console reaching the peer",
     )

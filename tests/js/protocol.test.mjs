@@ -87,7 +87,7 @@ test("constants mirror protocol.py", () => {
   assert.equal(CONTROL.maxBytes, 16384);
   assert.equal(INPUT.maxBytes, 512);
   assert.equal(Object.keys(SIGNALING.messages).length, 19);
-  assert.equal(Object.keys(CONTROL.messages).length, 13);
+  assert.equal(Object.keys(CONTROL.messages).length, 14);
   assert.equal(Object.keys(INPUT.messages).length, 5);
   assert.equal(CHAT.maxBytes, 65536);
   assert.deepEqual(Object.keys(CHAT.messages), ["chat", "error"]);
