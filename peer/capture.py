@@ -4,6 +4,11 @@
 so the newest screen is grabbed on demand: nothing queues, a slow link or encoder simply
 gets fewer, fresher frames (latest frame wins).
 
+* **Capture overlaps encoding.** After a changed frame, the next grab starts on the capture
+  thread one frame interval later if the screen is still being drawn on, while the encoder
+  codes the frame just taken (PyAV and mss release the GIL); ``recv()`` then hands it over.
+  A prefetched grab older than one frame interval when it is asked for is thrown away and
+  the screen read again: nothing stale is ever sent.
 * **Gate.** ``recv()`` waits while the gate is closed. mss is opened only after the first
   ``open_gate()`` (no X connection, no pixel read before consent) and closed again by
   ``close_gate()``. A grab that was in flight when the gate closed is thrown away.
@@ -125,6 +130,7 @@ class CaptureStats:
     refreshes: int = 0  # of which unchanged repeats
     discarded: int = 0  # grabs thrown away because the gate closed meanwhile
     opens: int = 0  # times the grabber was opened
+    prefetched: int = 0  # frames grabbed while the encoder coded the one before
 
 
 class WindowSource(Protocol):
@@ -207,6 +213,10 @@ class ScreenTrack(MediaStreamTrack):
         self.watch_damage = watch_damage
         self._damage: DamageWatch | None = None
         self._dirty = asyncio.Event()  # something was drawn since the last grab
+        # the next grab, started while the encoder codes the last frame (see _prefetch_at)
+        self._prefetch: asyncio.Future[tuple[av.VideoFrame | None, float]] | None = None
+        self._prefetch_generation = -1
+        self._prefetch_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ consent gate
 
@@ -267,6 +277,9 @@ class ScreenTrack(MediaStreamTrack):
             return
         super().stop()
         self._generation += 1
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.cancel()
+            self._prefetch_timer = None
         self._stop_damage()
         self._gate.set()  # wake recv() so it sees the end
         self._dirty.set()
@@ -321,6 +334,11 @@ class ScreenTrack(MediaStreamTrack):
             if not self._gate.is_set():
                 await self._gate.wait()
                 continue
+            if self._prefetch is not None:
+                frame, taken = await self._take_prefetch()
+                if frame is None:
+                    continue
+                return self._stamp(frame, taken)
             delay = self._next_grab - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -359,6 +377,7 @@ class ScreenTrack(MediaStreamTrack):
                 self._last_frame = frame
                 self._last_change = now
                 self._next_grab = started + self.interval
+                self._prefetch_at(self._next_grab)
             elif (due := self._refresh_due()) is not None and due <= 0:
                 frame = await self._refresh(loop, generation)
                 if frame is None:
@@ -366,6 +385,61 @@ class ScreenTrack(MediaStreamTrack):
             else:
                 continue
             return self._stamp(frame, now)
+
+    def _prefetch_at(self, at: float) -> None:
+        """Start the next grab at ``at`` (monotonic) on the capture thread if the screen is
+        still being drawn on, so that it runs while the encoder codes the frame just taken:
+        capture and encoding overlap instead of taking turns."""
+        if self._prefetch_timer is not None or self._prefetch is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self._prefetch_timer = None
+            if self.readyState != "live" or not self._gate.is_set() or self._prefetch is not None:
+                return
+            if self.watching_damage and not self._dirty.is_set():
+                return  # nothing drawn since: recv() waits for drawing as usual
+            self._dirty.clear()
+            self._prefetch_generation = self._generation
+            try:
+                self._prefetch = asyncio.ensure_future(
+                    loop.run_in_executor(
+                        self._executor, self._timed_grab, self.monitor, self.window
+                    )
+                )
+            except RuntimeError:  # executor shut down by stop()
+                self._prefetch = None
+
+        self._prefetch_timer = loop.call_later(max(0.0, at - time.monotonic()), start)
+
+    async def _take_prefetch(self) -> tuple[av.VideoFrame | None, float]:
+        """The grab ``_prefetch_at`` started: (frame, when it was read), or (None, _) when it is
+        unchanged, stale or of a closed gate or an old source (then the next grab is taken as
+        a change, whatever it shows: the encoder never had the stale one)."""
+        future, self._prefetch = self._prefetch, None
+        assert future is not None
+        try:
+            frame, taken = await future
+        except RuntimeError:  # executor shut down by stop()
+            raise MediaStreamError from None
+        now = time.monotonic()
+        if self._prefetch_generation != self._generation or not self._gate.is_set():
+            self.stats.discarded += 1
+            return None, now
+        if frame is None:
+            return None, now
+        if now - taken > self.interval:  # the encoder was busy for longer: read again
+            self.stats.discarded += 1
+            self._executor.submit(self._forget_previous)
+            self._dirty.set()
+            return None, now
+        self.stats.prefetched += 1
+        self._last_frame = frame
+        self._last_change = taken
+        self._next_grab = now + self.interval
+        self._prefetch_at(self._next_grab)
+        return frame, taken
 
     def _refresh_due(self) -> float | None:
         """Seconds until the unchanged frame is to be sent again (``None``: nothing to send)."""
@@ -416,6 +490,14 @@ class ScreenTrack(MediaStreamTrack):
         if fresh and hasattr(grabber, "_monitors"):
             grabber._monitors = None  # mss keeps its first list; forget it to read it again
         return [dict(m) for m in grabber.monitors]
+
+    def _timed_grab(
+        self, index: int, window: WindowSource | None = None
+    ) -> tuple[av.VideoFrame | None, float]:
+        return self._grab(index, window), time.monotonic()
+
+    def _forget_previous(self) -> None:
+        self._previous = None
 
     def _grab(self, index: int, window: WindowSource | None = None) -> av.VideoFrame | None:
         """One screen read; ``None`` when identical to the previous read."""

@@ -42,7 +42,7 @@ from .rate_control import CodecClock, LinkReport, RateController
 from .tuning import CODECS as CODECS
 from .tuning import X264_PRESETS as X264_PRESETS
 from .tuning import EncoderTuning as EncoderTuning
-from .video_pacer import PACING_FACTOR, KeyframeGate
+from .video_pacer import INITIAL_PACE_FACTOR, KeyframeGate
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +160,17 @@ class _FollowsRate:
         """The screen's packets leave at most this fast (``peer.video_pacer``)."""
         pace = self.control.pace_bps(time.monotonic())
         if pace is None:  # no estimate from the receiver yet
-            return PACING_FACTOR * self.rate.applied
+            return INITIAL_PACE_FACTOR * self.rate.applied
         return max(float(self.rate.tuning.min_bitrate), pace)
+
+    @property
+    def link_calm(self) -> bool:
+        """Whether the link is wide and shows no queue (the pacer may empty its own faster)."""
+        return self.control.calm(time.monotonic())
+
+    def round_trip(self, rtt_s: float) -> None:
+        """The screen stream's round trip from RTCP (``peer.video_pacer`` passes it on)."""
+        self.control.on_rtt(rtt_s, time.monotonic())
 
     def _codec_frame(self, frame: av.VideoFrame) -> tuple[int, Any, Any]:
         """Give ``frame`` the codec clock's pts; returns its RTP timestamp and its own pts and

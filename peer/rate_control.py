@@ -31,7 +31,7 @@ interval per frame, whatever the real gap; the RTP timestamps keep the real time
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Frame rates the controller steps through, best first.
 FPS_STEPS = (30.0, 24.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0, 5.0, 4.0, 3.0, 2.0)
@@ -56,14 +56,22 @@ GROWTH_PER_S = 0.10
 #: Without reports the rate is this share of the estimate: the pacer sends at the estimate,
 #: so a queue behind a big frame drains.
 ESTIMATE_SHARE = 0.85
-#: Pacing: on a link wider than ``WIDE_LINK`` with no congestion for ``CALM_S``, packets may
-#: leave at ``WIDE_PACE`` times the estimate (libwebrtc paces at 2.5x its target), so that one
-#: big frame -- the first of a scroll, hundreds of kB -- is out in a tenth of a second and the
-#: frames behind it stay small; on a thinner or congested link, at the estimate (a burst there
-#: fills the link's queue and voice behind it is dropped).
-WIDE_LINK = 2_000_000
+#: Pacing. The receiver's estimate only grows as fast as what it receives, so on a wide link it
+#: can sit far below the link (after minutes of typing, say) just as a page starts to scroll:
+#: the first frame of the scroll (hundreds of kB) then takes a second to pace out, and the
+#: frames behind it grow too. So on a *calm* link -- estimate over ``WIDE_LINK`` and the round
+#: trip (RTCP) no more than ``RTT_QUEUE_S`` over its lowest for ``RTT_HOLD_S`` -- packets may
+#: leave at ``WIDE_PACE`` times the estimate (libwebrtc paces at
+#: 2.5x its target), and the pacer may go faster still to empty its own queue (see
+#: ``peer.video_pacer``). A link whose round trip grows is a link with a queue: from then on,
+#: for ``RTT_HOLD_S``, packets leave at the estimate (a burst there delays and drops voice).
+#: (The console's queue cannot say this: it counts the time a frame waited in our own pacer.)
+WIDE_LINK = 1_000_000
 WIDE_PACE = 2.5
-CALM_S = 5.0
+RTT_QUEUE_S = 0.04
+RTT_HOLD_S = 30.0
+#: The lowest round trip is taken over this many seconds.
+RTT_WINDOW_S = 30.0
 #: Reports older than this no longer steer (the console stopped sending them).
 REPORT_STALE_S = 3.0
 
@@ -116,6 +124,10 @@ class RateController:
         self.last_report: LinkReport | None = None
         self._report_at = -math.inf
         self._cut_at = -math.inf
+        self._rtts: list[tuple[float, float]] = []  # (when, round trip s), lowest first
+        self.rtt: float | None = None
+        self._queued_at = -math.inf  # when the round trip last showed a queue
+        self._held: list[float] = []  # seconds frames waited here since the last report
         self._grown_at: float | None = None
         self.cuts = 0
 
@@ -132,9 +144,39 @@ class RateController:
             self.rate = float(bitrate) * ESTIMATE_SHARE
         self._clamp()
 
+    def on_rtt(self, rtt_s: float, now: float) -> None:
+        """The screen stream's round trip, from RTCP (sender and receiver reports)."""
+        self.rtt = rtt_s
+        while self._rtts and self._rtts[-1][1] >= rtt_s:
+            self._rtts.pop()
+        self._rtts.append((now, rtt_s))
+        while self._rtts[0][0] < now - RTT_WINDOW_S:
+            self._rtts.pop(0)
+        if rtt_s > self._rtts[0][1] + RTT_QUEUE_S:
+            self._queued_at = now
+
+    def on_frame_sent(self, held_s: float) -> None:
+        """A frame's last packet left ``held_s`` after it was encoded (our own pacer's part of
+        the queue the console measures)."""
+        self._held.append(held_s)
+
+    def calm(self, now: float) -> bool:
+        """Whether the link is wide and shows no queue (see ``WIDE_LINK``)."""
+        return (
+            self.estimate is not None
+            and self.estimate > WIDE_LINK
+            and self.rtt is not None
+            and now - self._queued_at >= RTT_HOLD_S
+        )
+
     def on_report(self, report: LinkReport, now: float) -> None:
         """The operator's console measured ``report`` over its last interval. A long queue
         that is already draining fast (a big frame's own time on a thin link) is no cut."""
+        held = self._held
+        self._held = []
+        if held:  # the console's queue counts the time frames waited in our pacer: not the link's
+            mean_held_ms = sum(held) / len(held) * 1000
+            report = replace(report, queue_ms=max(0.0, report.queue_ms - mean_held_ms))
         previous = self.last_report
         self.last_report = report
         self._report_at = now
@@ -154,7 +196,7 @@ class RateController:
         """How fast the screen's packets may leave (``None``: no estimate yet)."""
         if self.estimate is None:
             return None
-        if self.estimate > WIDE_LINK and now - self._cut_at >= CALM_S:
+        if self.calm(now):
             return self.estimate * WIDE_PACE
         return max(self.estimate, self.rate)
 

@@ -11,8 +11,11 @@ Two parts, both for the screen encoders of ``peer.encoder`` only (audio is never
 
 * **Pacing** (``Pacer``): each packet leaves no earlier than the link at ``rate`` bit/s would
   have sent what went before it, less ``BURST_S`` of credit (a small frame on a fast link goes
-  at once, as before). The rate is the encoder's ``pace_bps``: ``PACING_FACTOR`` times the rate
-  the codec runs at, or what the receiver estimates the screen may use, whichever is higher.
+  at once, as before). The rate is the encoder's ``pace_bps`` (``peer.rate_control``): the
+  receiver's estimate, more on a wide calm link; before the first estimate, the codec's own
+  rate (``INITIAL_PACE_FACTOR`` times it): the first picture must not flood a thin link.
+* **Retransmissions are paced too** (``_retransmit``): they share the pacer with the
+  picture, and one that would wait over ``RTX_MAX_WAIT_S`` is given up.
 * **Encoding goes on while a frame is paced out** (``Backlog``): the encoder codes each frame
   against the one before it, so the frames must keep coming at the capture's pace -- a frame
   taken a second after the last one of a scrolling page is a whole new page (hundreds of kB at
@@ -45,7 +48,7 @@ from typing import Any
 from aiortc import clock, rtcrtpsender
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpsender import random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket, wrap_rtx
 from aiortc.utils import random32, uint16_add, uint32_add
 
 from .aiortc_patch import Patch
@@ -56,12 +59,21 @@ logger = logging.getLogger(__name__)
 SUPPORTED = frozenset({"1.16.0"})
 #: Seconds of the link a burst may take at once.
 BURST_S = 0.02
-#: Pace at this many times the rate the codec runs at (room for a keyframe's overshoot).
-PACING_FACTOR = 2.5
+#: Before the receiver's first estimate, pace at this many times the rate the codec runs at.
+#: (2.5 poured a 1080p first picture, 300 kB, into a 512 kbit/s link at 3 Mbit/s.)
+INITIAL_PACE_FACTOR = 1.0
 #: Bytes on the wire per packet besides the payload (IP, UDP, SRTP, RTP header and extensions).
 OVERHEAD = 60
 #: A keyframe is taken to be on its way this long after the pacer has sent it.
 KEYFRAME_MARGIN_S = 0.3
+#: A retransmission that would wait longer than this behind the screen's packets is given up:
+#: it would come too late to help. aiortc sends every retransmission at once, outside any
+#: pacing: on a 512 kbit/s link a lost first picture made the browser ask for hundreds of
+#: packets, which went out at 4 Mbit/s, were lost in turn, and no picture ever got through.
+RTX_MAX_WAIT_S = 0.15
+#: On a calm link (``RateController.calm``) the pacer goes fast enough to send what it holds
+#: within this many seconds.
+DRAIN_S = 0.15
 #: Encoding waits while more than this many seconds of the link (at the pacing rate) are
 #: queued behind the frame being sent.
 MAX_BACKLOG_S = 0.5
@@ -74,6 +86,11 @@ class Pacer:
         self._burst = burst_s
         self._drained_at = 0.0  # when the link, at the pacing rate, will have sent all so far
         self.waited = 0.0  # seconds packets waited in all
+        self.rtx_dropped = 0  # retransmissions given up (they would have waited too long)
+
+    def backlog(self, now: float) -> float:
+        """Seconds until the link, at the pacing rate, has sent everything paced so far."""
+        return max(0.0, self._drained_at - now)
 
     def delay(self, size: int, rate_bps: float, now: float) -> float:
         """Seconds a packet of ``size`` bytes (payload) must wait from ``now``; it is counted
@@ -105,6 +122,9 @@ class Backlog:
 
     def frames(self) -> int:
         return len(self._sizes)
+
+    def bytes(self) -> int:
+        return sum(self._sizes)
 
     def full(self, rate_bps: float) -> bool:
         """Whether the frames behind the one on its way take more than the limit to send."""
@@ -138,27 +158,27 @@ async def _run_rtp(self: Any, codec: Any) -> None:
     self._RTCRtpSender__log_debug("- RTP started")
     self._RTCRtpSender__rtp_started.set()
     backlog = Backlog()
+    pacer = Pacer()
+    self.__dict__["_sl_pacer"] = pacer  # retransmissions share it (_retransmit)
     frames: asyncio.Queue[Any] = asyncio.Queue()
     drained = asyncio.Event()
-    sending = asyncio.ensure_future(_send_frames(self, codec, frames, backlog, drained))
+    sending = asyncio.ensure_future(_send_frames(self, codec, frames, backlog, drained, pacer))
     try:
         while True:
             if not self._RTCRtpSender__track:
                 await asyncio.sleep(0.02)
                 continue
-            rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
-            while rate and backlog.full(rate) and not sending.done():
+            while (rate := _rate(self, backlog)) and backlog.full(rate) and not sending.done():
                 backlog.stalls += 1
                 drained.clear()
                 await drained.wait()
-                rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
             if sending.done():
                 break
             enc_frame = await self._next_encoded_frame(codec)
             if enc_frame is None:
                 continue
             backlog.add(sum(len(p) for p in enc_frame.payloads))
-            frames.put_nowait(enc_frame)
+            frames.put_nowait((enc_frame, time.monotonic()))
     except (asyncio.CancelledError, ConnectionError, MediaStreamError):
         pass
     except Exception:
@@ -177,20 +197,55 @@ async def _run_rtp(self: Any, codec: Any) -> None:
     self._RTCRtpSender__rtp_exited.set()
 
 
+def _rate(sender: Any, backlog: Backlog) -> float | None:
+    """The pacing rate now: the encoder's, or on a calm wide link enough to empty the queue
+    within ``DRAIN_S`` if that is more (``None``: not a screen encoder, no pacing)."""
+    encoder = sender._RTCRtpSender__encoder
+    rate: float | None = getattr(encoder, "pace_bps", None)
+    if rate and getattr(encoder, "link_calm", False):
+        rate = max(rate, backlog.bytes() * 8 / DRAIN_S)
+    return rate
+
+
 async def _send_frames(
-    self: Any, codec: Any, frames: asyncio.Queue[Any], backlog: Backlog, drained: asyncio.Event
+    self: Any,
+    codec: Any,
+    frames: asyncio.Queue[Any],
+    backlog: Backlog,
+    drained: asyncio.Event,
+    pacer: Pacer,
 ) -> None:
     """The second half of ``_run_rtp``: aiortc's packet loop, behind the pacer."""
-    pacer = Pacer()
+    next_log = 0.0
     sequence_number = random_sequence_number()
     timestamp_origin = random32()
     try:
         while True:
-            enc_frame = await frames.get()
+            enc_frame, encoded_at = await frames.get()
             timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)
+            encoder = self._RTCRtpSender__encoder
+            rtt = self._RTCRtpSender__rtt
+            if rtt is not None and hasattr(encoder, "round_trip"):
+                encoder.round_trip(rtt)
+            if time.monotonic() >= next_log and hasattr(encoder, "control"):
+                next_log = time.monotonic() + 1.0
+                control = encoder.control
+                logger.debug(
+                    "screen: pace %.0f bit/s%s, estimate %s, rate %d, rtt %s, queued %d frames"
+                    " (%d bytes), %d stalls, %d retransmissions given up",
+                    _rate(self, backlog) or 0,
+                    " (calm)" if encoder.link_calm else "",
+                    control.estimate,
+                    control.target().bitrate,
+                    control.rtt,
+                    backlog.frames(),
+                    backlog.bytes(),
+                    backlog.stalls,
+                    pacer.rtx_dropped,
+                )
 
             for i, payload in enumerate(enc_frame.payloads):
-                rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
+                rate = _rate(self, backlog)
                 if rate:
                     wait = pacer.delay(len(payload), rate, time.monotonic())
                     if wait > 0:
@@ -221,12 +276,51 @@ async def _send_frames(
                 sequence_number = uint16_add(sequence_number, 1)
                 backlog.sent(len(payload))
                 drained.set()
+            if hasattr(encoder, "control"):
+                encoder.control.on_frame_sent(time.monotonic() - encoded_at)
     except (asyncio.CancelledError, ConnectionError):
         pass
     except Exception:
         self._RTCRtpSender__log_warning(traceback.format_exc())
     finally:
         drained.set()  # the encoding half must not wait for a sender that has stopped
+
+
+async def _retransmit(self: Any, sequence_number: int) -> None:
+    """aiortc 1.16's ``RTCRtpSender._retransmit``, through the screen's pacer: a retransmission
+    waits its turn like any packet, and is given up if that would take over
+    ``RTX_MAX_WAIT_S``. Senders without a pacer (voice) retransmit as aiortc does."""
+    pacer: Pacer | None = self.__dict__.get("_sl_pacer")
+    rate = getattr(self._RTCRtpSender__encoder, "pace_bps", None)
+    if pacer is None or not rate:
+        await _aiortc_retransmit(self, sequence_number)
+        return
+    packet = self._RTCRtpSender__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)
+    if not packet or packet.sequence_number != sequence_number:
+        return
+    now = time.monotonic()
+    if pacer.backlog(now) > RTX_MAX_WAIT_S:
+        pacer.rtx_dropped += 1
+        return
+    wait = pacer.delay(len(packet.payload), rate, now)
+    if self._RTCRtpSender__rtx_payload_type is not None:
+        packet = wrap_rtx(
+            packet,
+            payload_type=self._RTCRtpSender__rtx_payload_type,
+            sequence_number=self._RTCRtpSender__rtx_sequence_number,
+            ssrc=self._rtx_ssrc,
+        )
+        self._RTCRtpSender__rtx_sequence_number = uint16_add(
+            self._RTCRtpSender__rtx_sequence_number, 1
+        )
+    self._RTCRtpSender__log_debug("> %s", packet)
+    packet_bytes = packet.serialize(self._RTCRtpSender__rtp_header_extensions_map)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    await self.transport._send_rtp(packet_bytes)
+
+
+_aiortc_retransmit = rtcrtpsender.RTCRtpSender._retransmit
 
 
 PATCH = Patch(
@@ -240,7 +334,12 @@ def installed() -> bool:
 
 def install() -> bool:
     """Patch aiortc (once); ``False`` if its version was not checked against the copy."""
-    return PATCH.apply([(rtcrtpsender.RTCRtpSender, "_run_rtp", _run_rtp)])
+    return PATCH.apply(
+        [
+            (rtcrtpsender.RTCRtpSender, "_run_rtp", _run_rtp),
+            (rtcrtpsender.RTCRtpSender, "_retransmit", _retransmit),
+        ]
+    )
 
 
 def uninstall() -> None:

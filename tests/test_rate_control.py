@@ -139,12 +139,22 @@ def test_wide_calm_links_pace_above_the_estimate_thin_or_congested_ones_do_not()
     c = controller()
     assert c.pace_bps(0.0) is None
     c.on_estimate(6_000_000, 10.0)
+    assert c.pace_bps(10.0) == 6_000_000  # no round trip known yet
+    c.on_rtt(0.002, 10.0)
+    assert c.calm(10.0)
     assert c.pace_bps(10.0) == 6_000_000 * rc.WIDE_PACE
+    # the console's queue (which counts our own pacer's time too) does not stop it
     c.on_report(LinkReport(queue_ms=300.0, loss=0.0, kbps=3_000.0, fps=20.0), 11.0)
-    assert c.pace_bps(11.0 + rc.CALM_S / 2) == 6_000_000  # a cut: at the estimate for a while
-    assert c.pace_bps(11.0 + rc.CALM_S) == 6_000_000 * rc.WIDE_PACE
+    assert c.cuts == 1 and c.pace_bps(11.0) == 6_000_000 * rc.WIDE_PACE
+    # the round trip grows: the link has a queue; at the estimate for RTT_HOLD_S
+    c.on_rtt(0.002 + rc.RTT_QUEUE_S * 2, 20.0)
+    assert not c.calm(20.0)
+    assert c.pace_bps(20.0 + rc.RTT_HOLD_S - 1) == 6_000_000
+    c.on_rtt(0.002, 20.0 + rc.RTT_HOLD_S)
+    assert c.pace_bps(20.0 + rc.RTT_HOLD_S) == 6_000_000 * rc.WIDE_PACE
     thin = controller()
     thin.on_estimate(500_000, 100.0)
+    thin.on_rtt(0.06, 100.0)
     assert thin.pace_bps(100.0) == 500_000
 
 
@@ -208,3 +218,18 @@ def test_a_long_queue_that_is_draining_fast_is_no_cut() -> None:
     assert c.cuts == 1  # halved since the last report: the queue empties by itself
     c.on_report(LinkReport(queue_ms=190.0, loss=0.0, kbps=1_000.0, fps=10.0), 2.0)
     assert c.cuts == 2  # it stopped falling
+
+
+def test_time_frames_waited_in_our_own_pacer_is_not_taken_for_a_link_queue() -> None:
+    """The first frame of a scroll waits here while it is paced out; the console sees it late
+    and reports a long queue. That is no sign of a full link: no cut."""
+    c = controller()
+    c.on_estimate(4_000_000, 0.0)
+    for held in (0.25, 0.3, 0.2):
+        c.on_frame_sent(held)
+    c.on_report(LinkReport(queue_ms=260.0, loss=0.0, kbps=3_000.0, fps=5.0), 1.0)
+    assert c.cuts == 0
+    assert c.last_report is not None and c.last_report.queue_ms == pytest.approx(10.0)
+    c.on_frame_sent(0.01)  # the link itself holds frames back: a cut
+    c.on_report(LinkReport(queue_ms=260.0, loss=0.0, kbps=3_000.0, fps=5.0), 2.0)
+    assert c.cuts == 1

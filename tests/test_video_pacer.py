@@ -93,8 +93,8 @@ def test_the_screen_encoder_answers_a_burst_of_requests_with_one_keyframe() -> N
     size = sum(map(len, first))
     assert sum(map(len, still)) < size / 10 and sum(map(len, again)) < size / 10
     assert encoder.keyframes.ignored == 1
-    # pacing follows the receiver's estimate once there is one
-    assert encoder.pace_bps == video_pacer.PACING_FACTOR * encoder.target_bitrate
+    # before the receiver's first estimate: at the codec's rate; then the estimate
+    assert encoder.pace_bps == video_pacer.INITIAL_PACE_FACTOR * encoder.target_bitrate
     encoder.target_bitrate = 400_000
     assert encoder.pace_bps == 400_000
 
