@@ -20,12 +20,16 @@ every 40-80 ms at random, keys and clicks alternating. Latency = arrival at the 
 page's stamp: the console's handler, the data channel, the peer (SCTP, parsing, the input core,
 the injection thread, XTEST) and the X server.
 
+With ``--links`` (``rig.LINKS``: open, 512k, 2m, loss2) the console phases run once per network
+profile, shaped between the browser and the peer as in ``bench/latency.py`` (``rig.Shaper``),
+on the same session: the profile changes between phases.
+
 For comparison, in the same run: the bare injection (``peer.inject.Injector.perform`` called
 here, no browser and no network), stamped just before the call, idle and heavy.
 
 Goal (issue: remote control): while streaming, p50 <= 5 ms and p99 <= 20 ms.
 
-    sudo .venv/bin/python bench/input.py [--events 200] [--json out.json]
+    sudo .venv/bin/python bench/input.py [--events 200] [--links open,512k] [--json out.json]
     sudo .venv/bin/python bench/input.py --profile heavy.svg [--profile-gil]   # needs py-spy
 
 ``--profile`` samples the peer with py-spy (not pausing it) during the heavy console phase;
@@ -56,6 +60,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from rig import (  # noqa: E402
+    LINKS,
     BenchClient,
     cannot_run,
     comm,
@@ -156,6 +161,7 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)
     clock_rtt_ms: float = float("nan")
     clock_drift_ms: float = float("nan")
+    link: str = "open"  # network profile of the console path (rig.LINKS)
 
     def all_ms(self) -> list[float]:
         return [v for values in self.latency_ms.values() for v in values]
@@ -286,7 +292,7 @@ def summary(phase: Phase) -> str:
 def print_table(phases: list[Phase]) -> None:
     print()
     print(
-        f"{'path':<8} {'screen':<7} {'event':<6} {'n':>9} {'min ms':>7} {'p50 ms':>7} "
+        f"{'link':<6} {'path':<8} {'screen':<7} {'event':<6} {'n':>9} {'min ms':>7} {'p50 ms':>7} "
         f"{'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'video fps':>9} {'peer %':>7} "
         f"{'machine %':>9}"
     )
@@ -301,8 +307,10 @@ def print_table(phases: list[Phase]) -> None:
                 peer = fmt(phase.cpu["peer"], 0) if "peer" in phase.cpu else "-"
                 machine = fmt(phase.cpu["machine"], 0) if "machine" in phase.cpu else "-"
                 extra = f" {fps:>9} {peer:>7} {machine:>9}"
+            link = phase.link if phase.path == "console" else "-"
             print(
-                f"{phase.path:<8} {phase.screen:<7} {kind:<6} {n:>9} {fmt(pct(values, 0), 2):>7} "
+                f"{link:<6} {phase.path:<8} {phase.screen:<7} {kind:<6} {n:>9} "
+                f"{fmt(pct(values, 0), 2):>7} "
                 f"{fmt(pct(values, 50), 2):>7} "
                 f"{fmt(pct(values, 95), 2):>7} {fmt(pct(values, 99), 2):>7} "
                 f"{fmt(max(values) if values else float('nan'), 2):>7}{extra}"
@@ -328,9 +336,11 @@ def print_table(phases: list[Phase]) -> None:
 def print_goals(phases: list[Phase]) -> None:
     print()
     print("goal (console path while streaming heavy 1080p):")
-    heavy = next((p for p in phases if p.path == "console" and p.screen == "heavy"), None)
+    heavy = next(
+        (p for p in phases if (p.path, p.screen, p.link) == ("console", "heavy", "open")), None
+    )
     if heavy is None or not heavy.all_ms():
-        print("  (no heavy console phase)")
+        print("  (no heavy console phase on the open link)")
         return
     values = heavy.all_ms()
 
@@ -379,11 +389,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="with --profile: only samples of threads holding the GIL (who makes others wait)",
     )
+    parser.add_argument(
+        "--links",
+        default="open",
+        help="comma-separated network profiles for the console phases, in order"
+        f" (open; of {','.join(LINKS)}; rig.Shaper)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     parser.add_argument(
         "--time-limit", type=float, default=300, help="abort the run after this many s (300)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.links = [name for name in args.links.split(",") if name]
+    for name in args.links:
+        if name not in LINKS:
+            parser.error(f"unknown link {name!r}; choose from {', '.join(LINKS)}")
+    return args
 
 
 def start_profile(pid: int, seconds: float, out: Path, gil: bool) -> subprocess.Popen[bytes] | None:
@@ -416,7 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {c['cpu']}, load {c['load_before']}, {c['chromium']}, aiortc {c['aiortc']}"
     )
     phases: list[Phase] = []
-    with rig("input", time_limit_s=args.time_limit) as r:
+    shaping = any(LINKS[name].shaped for name in args.links)
+    with rig("input", time_limit_s=args.time_limit, shaping=shaping) as r:
         receiver = Receiver(r.ns, r.screen, r.work / "input-client.log")
         try:
             os.environ["DISPLAY"] = r.screen.display  # for the bare injector, in this process
@@ -437,26 +459,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # a first click gives the picture the keyboard
                 page.mouse.click(*picture_point(console, *CLIENT_CENTRE))
                 groups = {"peer": [peer.pid]}
-                for screen_mode in ("still", "heavy"):
-                    label = "idle" if screen_mode == "still" else "heavy"
-                    r.drawer.mode(screen_mode)
-                    time.sleep(args.settle)
-                    for path in ("console", "bare"):
-                        phase = Phase(f"{path} {label}", label, path)
-                        spy = None
-                        if args.profile and path == "console" and label == "heavy":
-                            spy = start_profile(
-                                peer.pid, args.events * 0.075, args.profile, args.profile_gil
-                            )
-                        before = cpu_snapshot(groups)
-                        if path == "console":
-                            console_phase(console, receiver, keycode, phase, args.events, log)
-                        else:
-                            bare_phase(receiver, phase, args.bare_events, log)
-                        phase.cpu = cpu_percent(before, cpu_snapshot(groups))
-                        if spy is not None:
-                            spy.wait(30)
-                        phases.append(phase)
+                for link in args.links:
+                    if r.shaper is not None:
+                        r.drawer.mode("still")  # the link's queue drains before it is probed
+                        time.sleep(args.settle)
+                        shaped = r.shaper.apply(LINKS[link])
+                        log(f"link {link}: {shaped}")
+                        run_conditions.setdefault("links", {})[link] = shaped
+                    for screen_mode in ("still", "heavy"):
+                        label = "idle" if screen_mode == "still" else "heavy"
+                        r.drawer.mode(screen_mode)
+                        time.sleep(args.settle)
+                        # the bare injection does not cross the network: once, on the first
+                        paths = ("console", "bare") if link == args.links[0] else ("console",)
+                        for path in paths:
+                            phase = Phase(f"{path} {label}", label, path, link=link)
+                            spy = None
+                            if args.profile and path == "console" and label == "heavy":
+                                spy = start_profile(
+                                    peer.pid, args.events * 0.075, args.profile, args.profile_gil
+                                )
+                            before = cpu_snapshot(groups)
+                            if path == "console":
+                                console_phase(console, receiver, keycode, phase, args.events, log)
+                            else:
+                                bare_phase(receiver, phase, args.bare_events, log)
+                            phase.cpu = cpu_percent(before, cpu_snapshot(groups))
+                            if spy is not None:
+                                spy.wait(30)
+                            phases.append(phase)
                 r.drawer.mode("still")
                 end_peer(peer)
                 for line in peer.lines:
@@ -466,6 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             receiver.close()
     run_conditions["load_after"] = [round(v, 2) for v in os.getloadavg()]
     run_conditions["seconds"] = round(time.monotonic() - started, 1)
+    for link, shaped in run_conditions.get("links", {}).items():
+        print(f"link {link}: {shaped}")
     print_table(phases)
     print_goals(phases)
     print(

@@ -27,6 +27,30 @@ BAND_RGB = 0x404040
 WHITE = 0xFFFFFF
 BLACK = 0x000000
 MODULO = 1 << DATA_BITS
+# Text fidelity: every SAMPLE_EVERY-th counter value the screen client keeps the luma of this
+# region (x, y, width, height) as drawn, and the pages copy it out of the frame that shows it.
+TEXT_REGION = (100, 530, 384, 120)
+SAMPLE_EVERY = 15
+
+
+def luma(bgrx: bytes, width: int, height: int) -> bytes:
+    """BT.601 luma, rounded, of 32-bit BGRX pixels (as XGetImage gives them on a depth-24
+    screen); the pages compute it the same way from RGBA."""
+    import numpy as np
+
+    pixels = np.frombuffer(bgrx, np.uint8)[: width * height * 4].reshape(height, width, 4)
+    y = 0.299 * pixels[..., 2] + 0.587 * pixels[..., 1] + 0.114 * pixels[..., 0]
+    return bytes(np.rint(y).astype(np.uint8))
+
+
+def psnr(a: bytes, b: bytes) -> float:
+    """PSNR in dB of two luma planes of the same size; 99 when they are identical."""
+    import numpy as np
+
+    x = np.frombuffer(a, np.uint8).astype(np.float64)
+    y = np.frombuffer(b, np.uint8).astype(np.float64)
+    mse = float(np.mean((x - y) ** 2))
+    return 99.0 if mse == 0 else min(99.0, 10 * float(np.log10(255**2 / mse)))
 
 
 def crc8(value: int) -> int:

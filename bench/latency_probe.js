@@ -1,10 +1,12 @@
-// Page-side probe for bench/latency.py, added to the console page as an init script.
+// Page-side probe for bench/latency.py, added to the console page as an init script after
+// latency_reader.js (which reads the counter).
 //
 // * Keeps every RTCPeerConnection the console makes (for getStats).
 // * `window.__latency.start(layout)` reads the frame counter (bench/latency_code.py) out of
 //   every frame the <video> presents, with requestVideoFrameCallback; `take()` hands the
 //   records over: [counter or -1, expectedDisplayTime, presentationTime, receiveTime, now,
-//   presentedFrames, width, height] (times in ms of performance.now()).
+//   presentedFrames, width, height] (times in ms of performance.now()); `takeSamples()` the
+//   text region of sampled counter values (latency_reader.js).
 // * `stats()` returns the inbound video RTP counters of the newest connection.
 (() => {
   const connections = [];
@@ -16,54 +18,14 @@
     }
   };
 
-  function crc8(value) {
-    let crc = 0;
-    for (const byte of [(value >> 8) & 0xff, value & 0xff]) {
-      crc ^= byte;
-      for (let i = 0; i < 8; i++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
-    }
-    return crc;
-  }
-
-  /** Mirror of latency_code.decode. */
-  function decode(levels, dataBits, checkBits) {
-    const white = levels[0];
-    const black = levels[1];
-    if (white - black < 80) return -1;
-    const middle = (white + black) / 2;
-    let value = 0;
-    for (let i = 0; i < dataBits; i++) value = (value << 1) | (levels[2 + i] > middle ? 1 : 0);
-    let check = 0;
-    for (let i = 0; i < checkBits; i++) check = (check << 1) | (levels[2 + dataBits + i] > middle ? 1 : 0);
-    return check === crc8(value) ? value : -1;
-  }
-
-  const state = { records: [], running: false, layout: null, canvas: null, ctx: null };
+  const state = { records: [], running: false, reader: null };
 
   function onFrame(now, meta) {
     if (!state.running) return;
     const video = /** @type {HTMLVideoElement} */ (document.querySelector("video#remote-video"));
-    const { screenWidth, block, x0, y0, blocks, dataBits, checkBits } = state.layout;
-    const scale = video.videoWidth / screenWidth;
-    const cell = 4; // each block becomes cell x cell canvas pixels; sample the middle 2 x 2
-    let code = -1;
-    if (scale > 0) {
-      state.ctx.drawImage(
-        video, x0 * scale, y0 * scale, blocks * block * scale, block * scale,
-        0, 0, blocks * cell, cell,
-      );
-      const data = state.ctx.getImageData(0, 0, blocks * cell, cell).data;
-      const levels = [];
-      for (let i = 0; i < blocks; i++) {
-        let sum = 0;
-        for (const [dx, dy] of [[1, 1], [2, 1], [1, 2], [2, 2]]) {
-          const at = ((dy * blocks * cell) + i * cell + dx) * 4;
-          sum += (data[at] + data[at + 1] + data[at + 2]) / 3;
-        }
-        levels.push(sum / 4);
-      }
-      code = decode(levels, dataBits, checkBits);
-    }
+    const scale = video.videoWidth / state.reader.screenWidth;
+    const code = state.reader.read(video, scale);
+    state.reader.sample(code, video, scale);
     state.records.push([
       code,
       meta.expectedDisplayTime,
@@ -82,11 +44,7 @@
     start(layout) {
       const video = /** @type {HTMLVideoElement} */ (document.querySelector("video#remote-video"));
       if (!video || !("requestVideoFrameCallback" in video)) return false;
-      state.layout = layout;
-      state.canvas = document.createElement("canvas");
-      state.canvas.width = layout.blocks * 4;
-      state.canvas.height = 4;
-      state.ctx = state.canvas.getContext("2d", { willReadFrequently: true });
+      state.reader = globalThis.__latencyReader(layout);
       if (!state.running) {
         state.running = true;
         video.requestVideoFrameCallback(onFrame);
@@ -98,6 +56,9 @@
     },
     take() {
       return state.records.splice(0);
+    },
+    takeSamples() {
+      return state.reader ? state.reader.takeSamples() : [];
     },
     now() {
       return performance.now();

@@ -10,6 +10,10 @@ One override-redirect window covers the screen. Commands, one per line on stdin:
             text is typed at 10 characters a second
     heavy   text scrolling over the whole screen, 6 px per frame at 60 Hz, with a new
             counter value every frame
+    snap N DIR
+            from now on, for every counter value that is a multiple of N, write the luma of
+            ``latency_code.TEXT_REGION`` as drawn with that value to DIR/VALUE.y (typing waits
+            while such a value is up, so the region stays as written for the whole value)
     quit    exit (so does end of input)
 
 Output lines: ``ready`` once mapped; ``mode NAME T`` when a mode starts;
@@ -27,9 +31,23 @@ import random
 import select
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from latency_code import BAND_H, BAND_RGB, BLACK, BLOCK, BLOCKS, WHITE, X0, Y0, bits
+from latency_code import (
+    BAND_H,
+    BAND_RGB,
+    BLACK,
+    BLOCK,
+    BLOCKS,
+    MODULO,
+    TEXT_REGION,
+    WHITE,
+    X0,
+    Y0,
+    bits,
+    luma,
+)
 from Xlib import X, display
 
 TICK = 1 / 60
@@ -82,6 +100,8 @@ class Screen:
         self.doc = self._document()
         self.tape_h = LINE_H * 108
         self.tape = self._tape()
+        self.snap_every = 0
+        self.snap_dir: Path | None = None
 
     # ---------------------------------------------------------------- content
 
@@ -145,6 +165,20 @@ class Screen:
         self.dpy.sync()
         return time.monotonic()
 
+    @property
+    def holding_text(self) -> bool:
+        """The counter value up is sampled: the text region must stay as it was drawn."""
+        return self.snap_every > 0 and self.counter % self.snap_every == 0
+
+    def snapshot(self) -> None:
+        """The text region as drawn with the current counter value, if it is sampled."""
+        if not self.holding_text or self.snap_dir is None:
+            return
+        x, y, w, h = TEXT_REGION
+        image = self.window.get_image(x, y, w, h, X.ZPixmap, 0xFFFFFFFF)
+        data = image.data if isinstance(image.data, bytes) else image.data.encode("latin-1")
+        (self.snap_dir / f"{self.counter % MODULO}.y").write_bytes(luma(data, w, h))
+
     def type_char(self) -> None:
         per_line = 150
         column = self.typed % per_line
@@ -186,6 +220,11 @@ def main(argv: list[str]) -> int:
                 command = line.decode().strip()
                 if command == "quit":
                     return 0
+                if command.startswith("snap "):
+                    _, every, directory = command.split(" ", 2)
+                    screen.snap_every, screen.snap_dir = int(every), Path(directory)
+                    print(f"snap {every}", flush=True)
+                    continue
                 if command not in ("still", "light", "heavy"):
                     print(f"error unknown command {command!r}", flush=True)
                     continue
@@ -208,13 +247,15 @@ def main(argv: list[str]) -> int:
         if now >= next_code:
             drawn = screen.draw_code()
             print(f"d {screen.counter} {drawn:.6f}", flush=True)
+            screen.snapshot()
             next_code = drawn + screen.rng.uniform(*CODE_INTERVAL)
-        if now >= next_type:
+        if now >= next_type and not screen.holding_text:
             screen.type_char()
             next_type = max(next_type + TYPE_INTERVAL, now)
         if now >= next_tick:
             drawn = screen.heavy_step()
             print(f"d {screen.counter} {drawn:.6f}", flush=True)
+            screen.snapshot()
             next_tick += TICK
             if next_tick < drawn:  # fell behind: keep the rate, drop the backlog
                 next_tick = drawn + TICK
