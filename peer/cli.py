@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list the microphones and speakers voice can use, and exit",
     )
-    parser.add_argument("--fps", type=float, default=30.0, help="most frames per second (30)")
+    parser.add_argument("--fps", type=float, default=60.0, help="most frames per second (60)")
     parser.add_argument(
         "--codec", choices=CODECS, default="vp8", help="video codec (vp8: sharpest text)"
     )

@@ -81,7 +81,7 @@ class PeerSettings:
     allow: frozenset[str] = frozenset()
     headless: bool = True
     monitor: int = 1
-    fps: float = 30.0
+    fps: float = 60.0
     codec: str = "vp8"
     bitrate: int = 8_000_000
     x264_preset: str = "veryfast"

@@ -84,7 +84,7 @@ def test_headless_arguments() -> None:
     )
     assert settings.code == "12345678" and settings.headless
     assert settings.allow == {"view", "control"} and verbose == 0
-    assert settings.codec == "vp8" and settings.fps == 30
+    assert settings.codec == "vp8" and settings.fps == 60
 
 
 def test_server_from_the_environment_and_display_decides_the_mode() -> None:
