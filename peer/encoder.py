@@ -42,7 +42,7 @@ from .rate_control import CodecClock, LinkReport, RateController
 from .tuning import CODECS as CODECS
 from .tuning import X264_PRESETS as X264_PRESETS
 from .tuning import EncoderTuning as EncoderTuning
-from .video_pacer import INITIAL_PACE_FACTOR, KeyframeGate
+from .video_pacer import INITIAL_PACE_BPS, KeyframeGate
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class _FollowsRate:
         """The screen's packets leave at most this fast (``peer.video_pacer``)."""
         pace = self.control.pace_bps(time.monotonic())
         if pace is None:  # no estimate from the receiver yet
-            return INITIAL_PACE_FACTOR * self.rate.applied
+            return float(INITIAL_PACE_BPS)
         return max(float(self.rate.tuning.min_bitrate), pace)
 
     @property

@@ -66,7 +66,7 @@ ESTIMATE_SHARE = 0.85
 #: ``peer.video_pacer``). A link whose round trip grows is a link with a queue: from then on,
 #: for ``RTT_HOLD_S``, packets leave at the estimate (a burst there delays and drops voice).
 #: (The console's queue cannot say this: it counts the time a frame waited in our own pacer.)
-WIDE_LINK = 1_000_000
+WIDE_LINK = 600_000
 WIDE_PACE = 2.5
 RTT_QUEUE_S = 0.04
 RTT_HOLD_S = 30.0

@@ -12,8 +12,8 @@ Two parts, both for the screen encoders of ``peer.encoder`` only (audio is never
 * **Pacing** (``Pacer``): each packet leaves no earlier than the link at ``rate`` bit/s would
   have sent what went before it, less ``BURST_S`` of credit (a small frame on a fast link goes
   at once, as before). The rate is the encoder's ``pace_bps`` (``peer.rate_control``): the
-  receiver's estimate, more on a wide calm link; before the first estimate, the codec's own
-  rate (``INITIAL_PACE_FACTOR`` times it): the first picture must not flood a thin link.
+  receiver's estimate, more on a wide calm link; before the first estimate (within a second)
+  ``INITIAL_PACE_BPS``: the first picture must not flood a thin link.
 * **Retransmissions are paced too** (``_retransmit``): they share the pacer with the
   picture, and one that would wait over ``RTX_MAX_WAIT_S`` is given up.
 * **Encoding goes on while a frame is paced out** (``Backlog``): the encoder codes each frame
@@ -59,9 +59,11 @@ logger = logging.getLogger(__name__)
 SUPPORTED = frozenset({"1.16.0"})
 #: Seconds of the link a burst may take at once.
 BURST_S = 0.02
-#: Before the receiver's first estimate, pace at this many times the rate the codec runs at.
-#: (2.5 poured a 1080p first picture, 300 kB, into a 512 kbit/s link at 3 Mbit/s.)
-INITIAL_PACE_FACTOR = 1.0
+#: Before the receiver's first estimate, pace at this rate (bit/s). 2.5x the codec's rate poured
+#: a 1080p first picture, 300 kB, into a 512 kbit/s link at 3 Mbit/s: the link's queue filled,
+#: and the operator's clicks waited behind it (and behind SCTP's retransmission timer) for up
+#: to two seconds.
+INITIAL_PACE_BPS = 500_000
 #: Bytes on the wire per packet besides the payload (IP, UDP, SRTP, RTP header and extensions).
 OVERHEAD = 60
 #: A keyframe is taken to be on its way this long after the pacer has sent it.

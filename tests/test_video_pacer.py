@@ -94,7 +94,7 @@ def test_the_screen_encoder_answers_a_burst_of_requests_with_one_keyframe() -> N
     assert sum(map(len, still)) < size / 10 and sum(map(len, again)) < size / 10
     assert encoder.keyframes.ignored == 1
     # before the receiver's first estimate: at the codec's rate; then the estimate
-    assert encoder.pace_bps == video_pacer.INITIAL_PACE_FACTOR * encoder.target_bitrate
+    assert encoder.pace_bps == video_pacer.INITIAL_PACE_BPS
     encoder.target_bitrate = 400_000
     assert encoder.pace_bps == 400_000
 
