@@ -9,6 +9,10 @@ gets fewer, fresher frames (latest frame wins).
   codes the frame just taken (PyAV and mss release the GIL); ``recv()`` then hands it over.
   A prefetched grab older than one frame interval when it is asked for is thrown away and
   the screen read again: nothing stale is ever sent.
+* **Frame rate.** Up to ``fps`` frames a second (60 by default: a typed character is sent at
+  once, not up to a frame slot later); a change to a quarter of the screen's rows or more (a
+  scroll, a new page) makes the next frame wait ``1/LARGE_CHANGE_FPS`` (30 fps): coding whole
+  screens 60 times a second takes both cores of a small machine and makes every frame later.
 * **Gate.** ``recv()`` waits while the gate is closed. mss is opened only after the first
   ``open_gate()`` (no X connection, no pixel read before consent) and closed again by
   ``close_gate()``. A grab that was in flight when the gate closed is thrown away.
@@ -106,6 +110,31 @@ def copy_rows(dst: memoryview, dst_stride: int, src: Picture) -> None:
         s += src.stride
 
 
+#: A change to at least this share of the screen's rows is large (a scroll, a new page) ...
+LARGE_CHANGE_ROWS = 0.25
+#: ... and large changes come at most this often: coding a whole changed screen 60 times a
+#: second takes both cores of a small machine and makes every frame later, where typing (a few
+#: rows) is best sent at once.
+LARGE_CHANGE_FPS = 30.0
+#: Rows compared to judge a change (every n-th): ~0.1 ms at 1080p.
+_ROW_SAMPLE = 8
+
+
+def large_change(
+    before: bytes | bytearray, after: bytes | bytearray, stride: int, rows: int
+) -> bool:
+    """Whether at least ``LARGE_CHANGE_ROWS`` of the sampled rows differ between two grabs."""
+    if len(before) != len(after):
+        return True
+    a, b = memoryview(before), memoryview(after)
+    sampled = changed = 0
+    for row in range(0, rows, _ROW_SAMPLE):
+        start = row * stride
+        sampled += 1
+        changed += a[start : start + stride] != b[start : start + stride]
+    return sampled > 0 and changed >= sampled * LARGE_CHANGE_ROWS
+
+
 def copy_part(dst: bytearray, src: Picture, area: Rect) -> None:
     """Copy the pixels of ``src`` inside ``area`` (in ``src``'s pixels) to the same place in
     ``dst``, a picture of ``src``'s size without padding: one slice per row, or one in all
@@ -190,6 +219,9 @@ class ScreenTrack(MediaStreamTrack):
             raise ValueError(f"fps {fps} is outside 0..120")
         self.monitor = monitor
         self.interval = 1.0 / fps
+        # a large change (a scroll, a new page) waits at least this long for the next frame
+        self.large_interval = max(self.interval, 1.0 / LARGE_CHANGE_FPS)
+        self._large = False  # the last changed grab changed a large share of the rows
         self.idle_refresh = idle_refresh
         self.idle_poll = max(idle_poll, self.interval)
         self.stats = CaptureStats()
@@ -362,7 +394,7 @@ class ScreenTrack(MediaStreamTrack):
             generation = self._generation
             started = time.monotonic()
             idle = started - self._last_change > 1.0
-            self._next_grab = started + (self.idle_poll if idle and not watching else self.interval)
+            self._next_grab = started + (self.idle_poll if idle and not watching else self._gap())
             try:
                 frame = await loop.run_in_executor(
                     self._executor, self._grab, self.monitor, self.window
@@ -376,7 +408,7 @@ class ScreenTrack(MediaStreamTrack):
             if frame is not None:
                 self._last_frame = frame
                 self._last_change = now
-                self._next_grab = started + self.interval
+                self._next_grab = started + self._gap()
                 self._prefetch_at(self._next_grab)
             elif (due := self._refresh_due()) is not None and due <= 0:
                 frame = await self._refresh(loop, generation)
@@ -385,6 +417,10 @@ class ScreenTrack(MediaStreamTrack):
             else:
                 continue
             return self._stamp(frame, now)
+
+    def _gap(self) -> float:
+        """Seconds from one grab to the next while the screen changes."""
+        return self.large_interval if self._large else self.interval
 
     def _prefetch_at(self, at: float) -> None:
         """Start the next grab at ``at`` (monotonic) on the capture thread if the screen is
@@ -429,7 +465,7 @@ class ScreenTrack(MediaStreamTrack):
             return None, now
         if frame is None:
             return None, now
-        if now - taken > self.interval:  # the encoder was busy for longer: read again
+        if now - taken > self._gap():  # the encoder was busy for longer: read again
             self.stats.discarded += 1
             self._executor.submit(self._forget_previous)
             self._dirty.set()
@@ -437,7 +473,7 @@ class ScreenTrack(MediaStreamTrack):
         self.stats.prefetched += 1
         self._last_frame = frame
         self._last_change = taken
-        self._next_grab = now + self.interval
+        self._next_grab = now + self._gap()
         self._prefetch_at(self._next_grab)
         return frame, taken
 
@@ -511,9 +547,11 @@ class ScreenTrack(MediaStreamTrack):
         shot = grabber.grab(monitors[index])
         self.stats.grabs += 1
         raw = shot.raw
-        if self._previous is not None and raw == self._previous:
+        previous = self._previous
+        if previous is not None and raw == previous:
             self.stats.unchanged += 1
             return None
+        self._large = previous is None or large_change(previous, raw, shot.width * 4, shot.height)
         self._previous = raw
         width, height = shot.width, shot.height
         self._last_pixels = Picture(raw, width & ~1, height & ~1, width * 4)

@@ -13,7 +13,7 @@ import pytest
 from aiortc.mediastreams import MediaStreamError
 from xvfb import Block, ColourBlocks, hex_to_bgr, virtual_display
 
-from peer.capture import Picture, ScreenTrack, copy_part, default_grabber
+from peer.capture import Picture, ScreenTrack, copy_part, default_grabber, large_change
 from peer.remote_input import Rect
 
 BLOCKS = [
@@ -439,3 +439,17 @@ def test_a_picture_must_fit_its_bytes() -> None:
     with pytest.raises(ValueError, match="79 bytes hold no 5x4 picture"):
         Picture(bytes(79), 5, 4, 20)
     assert Picture(bytes(3 * 28 + 20), 5, 4, 28).height == 4  # the last row needs no padding
+
+
+def test_a_change_to_many_rows_is_large_and_typing_is_not() -> None:
+    width, rows = 64, 80
+    stride = width * 4
+    before = bytes(stride * rows)
+    typed = bytearray(before)
+    typed[8 * stride + 8 : 8 * stride + 40] = b"\xff" * 32  # a character on a sampled row
+    assert not large_change(before, bytes(typed), stride, rows)
+    scrolled = bytearray(before)
+    for row in range(0, rows, 2):  # half the rows
+        scrolled[row * stride] = 1
+    assert large_change(before, bytes(scrolled), stride, rows)
+    assert large_change(before, bytes(stride * (rows + 1)), stride, rows)  # another size
