@@ -64,12 +64,17 @@ ESTIMATE_SHARE = 0.85
 #: leave at ``WIDE_PACE`` times the estimate (libwebrtc paces at
 #: 2.5x its target), and the pacer may go faster still to empty its own queue (see
 #: ``peer.video_pacer``). A link whose round trip grows is a link with a queue: from then on,
-#: for ``RTT_HOLD_S``, packets leave at the estimate (a burst there delays and drops voice).
+#: for ``RTT_HOLD_S``, packets leave at no more than the controller's rate, which the queue
+#: cut at once to what last arrived: a link that narrows mid-session (a download next door)
+#: must not be flooded at the old estimate until the receiver's estimate catches up -- the
+#: operator's clicks queue behind the picture and SCTP's retransmission timer backs off.
 #: (The console's queue cannot say this: it counts the time a frame waited in our own pacer.)
 WIDE_LINK = 600_000
 WIDE_PACE = 2.5
 RTT_QUEUE_S = 0.04
 RTT_HOLD_S = 30.0
+#: A round trip showing a queue cuts the rate, again only after this many seconds without one.
+RTT_RECUT_S = 2.0
 #: The lowest round trip is taken over this many seconds.
 RTT_WINDOW_S = 30.0
 #: Reports older than this no longer steer (the console stopped sending them).
@@ -153,6 +158,12 @@ class RateController:
         while self._rtts[0][0] < now - RTT_WINDOW_S:
             self._rtts.pop(0)
         if rtt_s > self._rtts[0][1] + RTT_QUEUE_S:
+            if now - self._queued_at > RTT_RECUT_S:
+                # the link has a queue now (it narrowed, or something else fills it): down to
+                # what last arrived, at once; the estimate follows only within seconds
+                report = self.last_report
+                fresh = report is not None and now - self._report_at <= REPORT_STALE_S
+                self._cut(report.kbps * 1000 if fresh and report and report.kbps > 0 else None, now)
             self._queued_at = now
 
     def on_frame_sent(self, held_s: float) -> None:
@@ -198,6 +209,8 @@ class RateController:
             return None
         if self.calm(now):
             return self.estimate * WIDE_PACE
+        if now - self._queued_at < RTT_HOLD_S:  # a queue in the link lately: no more than our rate
+            return self.rate
         return max(self.estimate, self.rate)
 
     def target(self) -> Target:

@@ -146,10 +146,12 @@ def test_wide_calm_links_pace_above_the_estimate_thin_or_congested_ones_do_not()
     # the console's queue (which counts our own pacer's time too) does not stop it
     c.on_report(LinkReport(queue_ms=300.0, loss=0.0, kbps=3_000.0, fps=20.0), 11.0)
     assert c.cuts == 1 and c.pace_bps(11.0) == 6_000_000 * rc.WIDE_PACE
-    # the round trip grows: the link has a queue; at the estimate for RTT_HOLD_S
+    # the round trip grows: the link has a queue; no faster than the (cut) rate for RTT_HOLD_S
+    rate = c.target().bitrate
     c.on_rtt(0.002 + rc.RTT_QUEUE_S * 2, 20.0)
     assert not c.calm(20.0)
-    assert c.pace_bps(20.0 + rc.RTT_HOLD_S - 1) == 6_000_000
+    assert c.target().bitrate < rate
+    assert c.pace_bps(20.0 + rc.RTT_HOLD_S - 1) == c.target().bitrate
     c.on_rtt(0.002, 20.0 + rc.RTT_HOLD_S)
     assert c.pace_bps(20.0 + rc.RTT_HOLD_S) == 6_000_000 * rc.WIDE_PACE
     thin = controller()
@@ -232,4 +234,21 @@ def test_time_frames_waited_in_our_own_pacer_is_not_taken_for_a_link_queue() -> 
     assert c.last_report is not None and c.last_report.queue_ms == pytest.approx(10.0)
     c.on_frame_sent(0.01)  # the link itself holds frames back: a cut
     c.on_report(LinkReport(queue_ms=260.0, loss=0.0, kbps=3_000.0, fps=5.0), 2.0)
+    assert c.cuts == 1
+
+
+def test_a_link_that_narrows_mid_session_is_paced_at_what_arrives_at_once() -> None:
+    """Open link at 6 Mbit/s, then a 512 kbit/s bottleneck: the console's last report says
+    what arrived; the first round trip that shows the queue cuts to it and paces at it,
+    before the receiver's estimate has come down."""
+    c = controller()
+    for t in range(10):
+        c.on_estimate(6_000_000, float(t))
+        c.on_rtt(0.002, float(t))
+    assert c.pace_bps(10.0) == 6_000_000 * rc.WIDE_PACE
+    c.on_report(LinkReport(queue_ms=40.0, loss=0.0, kbps=500.0, fps=20.0), 10.5)
+    c.on_rtt(0.3, 11.0)
+    assert c.target().bitrate == int(500_000 * rc.CUT_TO)
+    assert c.pace_bps(11.0) == c.target().bitrate
+    c.on_rtt(0.35, 11.5)  # the same queue: no second cut before RTT_RECUT_S
     assert c.cuts == 1
