@@ -172,6 +172,19 @@ class _FollowsRate:
         """The screen stream's round trip from RTCP (``peer.video_pacer`` passes it on)."""
         self.control.on_rtt(rtt_s, time.monotonic())
 
+    def _encode_on_codec_clock(
+        self, frame: av.VideoFrame, keyframe: bool, fresh: bool
+    ) -> tuple[list[bytes], int]:
+        """aiortc's encode (the next class in the MRO) with the codec clock's pts; the RTP
+        timestamp stays the frame's own."""
+        timestamp, pts, time_base = self._codec_frame(frame)
+        try:
+            payloads: list[bytes] = super().encode(frame, keyframe)[0]  # type: ignore[misc]
+        finally:
+            frame.pts, frame.time_base = pts, time_base
+        self._encoded(payloads, keyframe or fresh)
+        return payloads, timestamp
+
     def _codec_frame(self, frame: av.VideoFrame) -> tuple[int, Any, Any]:
         """Give ``frame`` the codec clock's pts; returns its RTP timestamp and its own pts and
         time base (to put back)."""
@@ -206,13 +219,7 @@ class ScreenVp8Encoder(_FollowsRate, Vp8Encoder):
         if fresh:
             self.codec = self._open(frame)
         keyframe = self._keyframe_wanted(force_keyframe)
-        timestamp, pts, time_base = self._codec_frame(frame)
-        try:
-            payloads: list[bytes] = super().encode(frame, keyframe)[0]
-        finally:
-            frame.pts, frame.time_base = pts, time_base
-        self._encoded(payloads, keyframe or fresh)
-        return payloads, timestamp
+        return self._encode_on_codec_clock(frame, keyframe, fresh)
 
     def _open(self, frame: av.VideoFrame) -> Any:
         bitrate = self.target_bitrate
@@ -253,13 +260,7 @@ class ScreenH264Encoder(_FollowsRate, H264Encoder):
         assert isinstance(frame, av.VideoFrame)
         fresh = _needs_codec(self.codec, frame, self.target_bitrate)
         keyframe = self._keyframe_wanted(force_keyframe)
-        timestamp, pts, time_base = self._codec_frame(frame)
-        try:
-            payloads: list[bytes] = super().encode(frame, keyframe)[0]
-        finally:
-            frame.pts, frame.time_base = pts, time_base
-        self._encoded(payloads, keyframe or fresh)
-        return payloads, timestamp
+        return self._encode_on_codec_clock(frame, keyframe, fresh)
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         if _needs_codec(self.codec, frame, self.target_bitrate):
